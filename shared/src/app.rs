@@ -1,0 +1,21 @@
+//! What every handler needs, built once per cold start.
+
+use crate::aws::Clients;
+use crate::config::{Config, ConfigError};
+
+#[derive(Debug, Clone)]
+pub struct App {
+    pub config: Config,
+    pub aws: Clients,
+}
+
+impl App {
+    pub fn new(config: Config, aws: Clients) -> Self {
+        Self { config, aws }
+    }
+
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let config = Config::from_env()?;
+        Ok(Self::new(config, Clients::from_env().await))
+    }
+}

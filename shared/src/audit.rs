@@ -1,0 +1,56 @@
+//! Audit trail: who did what to which record, and when. Records name ids and changed field
+//! names, never the values (an address or a name would be personal data kept forever).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{ArtistId, AuditId, ContactId, UserId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AuditAction {
+    #[serde(rename = "contact.created")]
+    ContactCreated,
+    #[serde(rename = "contact.updated")]
+    ContactUpdated,
+    #[serde(rename = "contact.deleted")]
+    ContactDeleted,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub id: AuditId,
+    pub artist_id: ArtistId,
+    pub actor: UserId,
+    pub action: AuditAction,
+    /// `{type}#{id}`, e.g. `contact#0190…`.
+    pub target: String,
+    /// Names of the fields the action changed.
+    #[serde(default)]
+    pub changed: Vec<String>,
+    pub at: DateTime<Utc>,
+}
+
+impl AuditRecord {
+    pub fn contact(
+        artist_id: ArtistId,
+        actor: &UserId,
+        action: AuditAction,
+        contact: ContactId,
+        changed: Vec<String>,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: AuditId::new(),
+            artist_id,
+            actor: actor.clone(),
+            action,
+            target: contact_target(contact),
+            changed,
+            at,
+        }
+    }
+}
+
+pub fn contact_target(contact: ContactId) -> String {
+    format!("contact#{contact}")
+}

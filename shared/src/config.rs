@@ -1,0 +1,125 @@
+//! Configuration, read once per cold start from the environment. A missing or malformed variable
+//! stops the function at init with a message naming it, rather than failing requests later.
+
+use std::fmt;
+
+/// The key that signs tokens and cursors. Never printed.
+#[derive(Clone)]
+pub struct SigningKey(Vec<u8>);
+
+impl SigningKey {
+    pub const MIN_BYTES: usize = 32;
+
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Result<Self, String> {
+        let bytes = bytes.into();
+        if bytes.len() < Self::MIN_BYTES {
+            return Err(format!("must be at least {} bytes", Self::MIN_BYTES));
+        }
+        Ok(Self(bytes))
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SigningKey(…)")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("missing environment variable {0}")]
+    Missing(&'static str),
+    #[error("environment variable {name} {problem}")]
+    Invalid { name: &'static str, problem: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Contacts and their email guards (see `store::contacts`).
+    pub contacts_table: String,
+    /// Audit records (see `store::audit`).
+    pub audit_table: String,
+    pub signing_key: SigningKey,
+    /// Where the public endpoints (tracking, unsubscribe) are reachable, without trailing slash.
+    pub public_base_url: String,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &'static str| {
+            lookup(name)
+                .filter(|value| !value.trim().is_empty())
+                .ok_or(ConfigError::Missing(name))
+        };
+        let signing_key = SigningKey::new(get("SIGNING_KEY")?.into_bytes()).map_err(|problem| {
+            ConfigError::Invalid {
+                name: "SIGNING_KEY",
+                problem,
+            }
+        })?;
+        let public_base_url = get("PUBLIC_BASE_URL")?;
+        if !(public_base_url.starts_with("https://") || public_base_url.starts_with("http://")) {
+            return Err(ConfigError::Invalid {
+                name: "PUBLIC_BASE_URL",
+                problem: "must be an http(s) URL".into(),
+            });
+        }
+        Ok(Self {
+            contacts_table: get("CONTACTS_TABLE")?,
+            audit_table: get("AUDIT_TABLE")?,
+            signing_key,
+            public_base_url: public_base_url.trim_end_matches('/').to_owned(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn complete() -> HashMap<&'static str, String> {
+        HashMap::from([
+            ("CONTACTS_TABLE", "contacts".to_owned()),
+            ("AUDIT_TABLE", "audit".to_owned()),
+            ("SIGNING_KEY", "k".repeat(32)),
+            ("PUBLIC_BASE_URL", "https://mail.example/".to_owned()),
+        ])
+    }
+
+    #[test]
+    fn a_complete_environment_is_read() {
+        let env = complete();
+        let config = Config::from_lookup(|name| env.get(name).cloned()).unwrap();
+        assert_eq!(config.contacts_table, "contacts");
+        assert_eq!(config.public_base_url, "https://mail.example");
+        assert!(!format!("{config:?}").contains("kkkk"));
+    }
+
+    #[test]
+    fn each_missing_or_bad_variable_is_named() {
+        for name in ["CONTACTS_TABLE", "AUDIT_TABLE", "SIGNING_KEY", "PUBLIC_BASE_URL"] {
+            let mut env = complete();
+            env.remove(name);
+            let error = Config::from_lookup(|n| env.get(n).cloned()).unwrap_err();
+            assert_eq!(error, ConfigError::Missing(name));
+            assert!(error.to_string().contains(name));
+        }
+        let mut env = complete();
+        env.insert("SIGNING_KEY", "short".into());
+        let error = Config::from_lookup(|n| env.get(n).cloned()).unwrap_err();
+        assert!(matches!(error, ConfigError::Invalid { name: "SIGNING_KEY", .. }));
+        env.insert("SIGNING_KEY", "k".repeat(32));
+        env.insert("PUBLIC_BASE_URL", "mail.example".into());
+        let error = Config::from_lookup(|n| env.get(n).cloned()).unwrap_err();
+        assert!(matches!(error, ConfigError::Invalid { name: "PUBLIC_BASE_URL", .. }));
+    }
+}

@@ -1,0 +1,248 @@
+//! A contact of one artist's team: the seed's `email_contacts` row, plus consent and an
+//! engagement summary.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{ArtistId, ContactId, ContactRole, EmailAddress, UserId};
+use crate::FieldError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactStatus {
+    #[default]
+    Active,
+    Unsubscribed,
+    Bounced,
+    Invalid,
+}
+
+impl ContactStatus {
+    pub const ALL: [ContactStatus; 4] = [
+        Self::Active,
+        Self::Unsubscribed,
+        Self::Bounced,
+        Self::Invalid,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Unsubscribed => "unsubscribed",
+            Self::Bounced => "bounced",
+            Self::Invalid => "invalid",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == s)
+    }
+
+    /// Whether a team member may move a contact from `self` to `to` by hand. Opting someone out
+    /// is always allowed; opting them back in is not: an unsubscribed or bounced person only
+    /// becomes reachable again through new consent or a delivery that proves the address works.
+    pub fn manual_change_to(self, to: ContactStatus) -> Result<(), &'static str> {
+        match (self, to) {
+            (from, to) if from == to => Ok(()),
+            (_, Self::Unsubscribed | Self::Invalid) => Ok(()),
+            (Self::Invalid, Self::Active) => Ok(()),
+            (Self::Unsubscribed, Self::Active) => {
+                Err("an unsubscribed contact cannot be resubscribed by editing it")
+            }
+            (Self::Bounced, Self::Active) => {
+                Err("a bounced contact becomes active again only when its address changes")
+            }
+            (_, Self::Bounced) => Err("bounced is set by delivery events, not by hand"),
+            _ => Err("this status change is not allowed"),
+        }
+    }
+}
+
+/// Where a contact came from (seed: imported, manual, api).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactSource {
+    Imported,
+    #[default]
+    Manual,
+    Api,
+}
+
+/// The lawful basis for writing to a person (GDPR art. 6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentBasis {
+    Consent,
+    Contract,
+    LegalObligation,
+    LegitimateInterest,
+}
+
+/// What we hold as proof that we may write to this person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Consent {
+    pub basis: ConsentBasis,
+    /// Where the consent was collected: a form, an import id, a meeting.
+    pub source: String,
+    pub recorded_at: DateTime<Utc>,
+    /// Evidence as the source gave it (opt-in time and IP, a signed form's reference).
+    #[serde(default)]
+    pub proof: Option<Value>,
+}
+
+/// Engagement counters; delivery and tracking events fill them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EngagementSummary {
+    pub sent: u64,
+    pub opened: u64,
+    pub clicked: u64,
+    pub replied: u64,
+    pub last_activity_at: Option<DateTime<Utc>>,
+}
+
+/// Tags for segmentation: trimmed, lowercase, unique, in the order first given.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Tags(Vec<String>);
+
+impl Tags {
+    pub const MAX_COUNT: usize = 50;
+    pub const MAX_LENGTH: usize = 50;
+
+    pub fn parse<S: AsRef<str>>(raw: &[S]) -> Result<Self, String> {
+        let mut tags: Vec<String> = Vec::with_capacity(raw.len());
+        for tag in raw {
+            let tag = tag.as_ref().trim().to_lowercase();
+            if tag.is_empty() {
+                continue;
+            }
+            if tag.chars().count() > Self::MAX_LENGTH {
+                return Err(format!("a tag is longer than {} characters", Self::MAX_LENGTH));
+            }
+            if tag.chars().any(char::is_control) {
+                return Err("a tag contains a control character".into());
+            }
+            if !tags.contains(&tag) {
+                tags.push(tag);
+            }
+        }
+        if tags.len() > Self::MAX_COUNT {
+            return Err(format!("at most {} tags are allowed", Self::MAX_COUNT));
+        }
+        Ok(Self(tags))
+    }
+
+    pub fn as_slice(&self) -> &[String] {
+        &self.0
+    }
+}
+
+/// The fields a team edits, validated. Lengths are the seed schema's.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContactFields {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub company: Option<String>,
+    pub position: Option<String>,
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub tags: Tags,
+    #[serde(default)]
+    pub metadata: Map<String, Value>,
+}
+
+impl ContactFields {
+    pub const MAX_METADATA_BYTES: usize = 16 * 1024;
+
+    /// A free-text field: trimmed, blank means absent, no control characters (they end up in
+    /// mail headers), at most `max` characters.
+    pub fn text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, FieldError> {
+        let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+            return Ok(None);
+        };
+        if value.chars().count() > max {
+            return Err(FieldError::new(field, format!("must be at most {max} characters")));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(FieldError::new(field, "must not contain control characters or line breaks"));
+        }
+        Ok(Some(value.to_owned()))
+    }
+
+    pub fn metadata(value: Map<String, Value>) -> Result<Map<String, Value>, FieldError> {
+        let size = serde_json::to_vec(&value).map_or(usize::MAX, |bytes| bytes.len());
+        if size > Self::MAX_METADATA_BYTES {
+            return Err(FieldError::new(
+                "metadata",
+                format!("must be at most {} bytes of JSON", Self::MAX_METADATA_BYTES),
+            ));
+        }
+        if value.keys().any(|k| k.is_empty() || k.len() > 100) {
+            return Err(FieldError::new("metadata", "keys must be 1 to 100 characters"));
+        }
+        Ok(value)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Contact {
+    pub id: ContactId,
+    pub artist_id: ArtistId,
+    pub contact_role: ContactRole,
+    pub email: EmailAddress,
+    #[serde(flatten)]
+    pub fields: ContactFields,
+    pub status: ContactStatus,
+    pub source: ContactSource,
+    pub consent: Option<Consent>,
+    #[serde(default)]
+    pub engagement: EngagementSummary,
+    pub created_by: UserId,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Bumped by every write: the optimistic-concurrency guard.
+    pub version: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nobody_is_resubscribed_by_an_edit() {
+        use ContactStatus::*;
+        let allowed = [
+            (Active, Unsubscribed),
+            (Active, Invalid),
+            (Invalid, Active),
+            (Bounced, Unsubscribed),
+            (Unsubscribed, Unsubscribed),
+        ];
+        let refused = [(Unsubscribed, Active), (Bounced, Active), (Active, Bounced), (Invalid, Bounced)];
+        for (from, to) in allowed {
+            assert!(from.manual_change_to(to).is_ok(), "{from:?} -> {to:?}");
+        }
+        for (from, to) in refused {
+            assert!(from.manual_change_to(to).is_err(), "{from:?} -> {to:?}");
+        }
+    }
+
+    #[test]
+    fn tags_are_trimmed_lowercased_and_unique() {
+        let tags = Tags::parse(&[" VIP ", "vip", "", "Radio", "radio "]).unwrap();
+        assert_eq!(tags.as_slice(), ["vip", "radio"]);
+        assert!(Tags::parse(&["x".repeat(51)]).is_err());
+        let many: Vec<String> = (0..51).map(|i| format!("t{i}")).collect();
+        assert!(Tags::parse(&many).is_err());
+    }
+
+    #[test]
+    fn text_fields_refuse_line_breaks_and_overlong_values() {
+        assert_eq!(ContactFields::text("first_name", Some("  Zoé "), 100), Ok(Some("Zoé".into())));
+        assert_eq!(ContactFields::text("first_name", Some("   "), 100), Ok(None));
+        assert!(ContactFields::text("first_name", Some("a\r\nBcc: x"), 100).is_err());
+        assert!(ContactFields::text("phone", Some(&"1".repeat(51)), 50).is_err());
+        assert!(ContactFields::text("company", Some(&"é".repeat(200)), 200).is_ok());
+    }
+}

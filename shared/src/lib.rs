@@ -1,0 +1,18 @@
+//! ArtistHub Mailing: the domain, its services and the AWS adapters they use.
+//!
+//! Nothing in this crate knows about Lambda or HTTP framing: handlers in `functions` parse
+//! requests into the types defined here, call a service, and map the result.
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod aws;
+pub mod config;
+pub mod contacts;
+pub mod cursor;
+pub mod domain;
+pub mod error;
+pub mod store;
+
+pub use app::App;
+pub use error::{ApiError, FieldError};

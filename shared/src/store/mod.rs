@@ -1,0 +1,39 @@
+//! DynamoDB adapters. Every request path is a GetItem, a Query or a transaction: no Scan.
+//!
+//! # Contacts table (`ContactsTable`, env `CONTACTS_TABLE`)
+//!
+//! | item | `pk` | `sk` | other keys |
+//! |---|---|---|---|
+//! | contact | `ARTIST#{artist_id}` | `CONTACT#{contact_id}` | `role_pk` = `{artist_id}#{role}`, `role_sk` = `{contact_id}` |
+//! | email guard | `ARTIST#{artist_id}` | `EMAIL#{role}#{normalized_email}` | holds `contact_id` |
+//!
+//! GSI `by_role` (`role_pk`, `role_sk`, projection ALL) holds contact items only (guards have no
+//! `role_pk`: a sparse index).
+//!
+//! | access pattern | served by |
+//! |---|---|
+//! | get / update / delete a contact by id (`contacts-get`, `-update`, `-delete`) | GetItem `pk`,`sk` strongly consistent; writes conditional on `version` |
+//! | list one team's contacts, newest first, status/tag filters (`contacts-list?contact_role=`) | Query `by_role` on `role_pk`, descending (ids are UUID v7) |
+//! | list every contact the caller may see (`contacts-list` without role) | Query `pk` with `begins_with(sk, "CONTACT#")`, descending, role filter |
+//! | find by (artist, role, normalized email) in O(1) | GetItem on the guard |
+//! | uniqueness of (artist, role, normalized email) under concurrency | the guard is written with `attribute_not_exists` in the same TransactWriteItems as the contact |
+//!
+//! An import finds which of 100 rows exist with one BatchGetItem on guards, and writes new
+//! contacts in transactions of contact + guard pairs.
+//!
+//! # Audit table (`AuditTable`, env `AUDIT_TABLE`)
+//!
+//! | item | `pk` | `sk` | other keys |
+//! |---|---|---|---|
+//! | audit record | `ARTIST#{artist_id}` | `AUDIT#{audit_id}` | `target` = `{type}#{id}` |
+//!
+//! Audit ids are UUID v7, so `sk` orders records by time: Query `pk` descending gives an
+//! artist's trail newest first. GSI `by_target` (`target`, `sk`) gives one record's history.
+//! Audit records are written in the same transaction as the mutation they describe: there is no
+//! change without its record.
+
+pub mod audit;
+pub mod contacts;
+mod transact;
+
+pub use transact::{TransactOutcome, transact};
