@@ -1,1 +1,10 @@
+//! The Lambda handlers of ArtistHub Mailing: one plain `async fn(&App, Event)` per endpoint or
+//! trigger, callable from tests and from the local gateway exactly as Lambda calls them.
+//!
+//! Find an endpoint in one step: [`routes::ROUTES`] names its function; the handler is in the
+//! module of its resource (`contacts.rs`); the service it calls is in `mailing`.
 
+pub mod contacts;
+pub mod http;
+pub mod routes;
+pub mod runtime;

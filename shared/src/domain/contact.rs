@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{ArtistId, ContactId, ContactRole, EmailAddress, UserId};
-use crate::FieldError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -154,32 +153,35 @@ pub struct ContactFields {
 
 impl ContactFields {
     pub const MAX_METADATA_BYTES: usize = 16 * 1024;
+    /// `first_name`, `last_name`: VARCHAR(100) in the seed.
+    pub const NAME_MAX: usize = 100;
+    /// `company`, `position`: VARCHAR(200).
+    pub const ORGANIZATION_MAX: usize = 200;
+    /// `phone`: VARCHAR(50).
+    pub const PHONE_MAX: usize = 50;
 
     /// A free-text field: trimmed, blank means absent, no control characters (they end up in
     /// mail headers), at most `max` characters.
-    pub fn text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, FieldError> {
+    pub fn text(value: Option<&str>, max: usize) -> Result<Option<String>, String> {
         let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
             return Ok(None);
         };
         if value.chars().count() > max {
-            return Err(FieldError::new(field, format!("must be at most {max} characters")));
+            return Err(format!("must be at most {max} characters"));
         }
         if value.chars().any(char::is_control) {
-            return Err(FieldError::new(field, "must not contain control characters or line breaks"));
+            return Err("must not contain control characters or line breaks".into());
         }
         Ok(Some(value.to_owned()))
     }
 
-    pub fn metadata(value: Map<String, Value>) -> Result<Map<String, Value>, FieldError> {
+    pub fn metadata(value: Map<String, Value>) -> Result<Map<String, Value>, String> {
         let size = serde_json::to_vec(&value).map_or(usize::MAX, |bytes| bytes.len());
         if size > Self::MAX_METADATA_BYTES {
-            return Err(FieldError::new(
-                "metadata",
-                format!("must be at most {} bytes of JSON", Self::MAX_METADATA_BYTES),
-            ));
+            return Err(format!("must be at most {} bytes of JSON", Self::MAX_METADATA_BYTES));
         }
         if value.keys().any(|k| k.is_empty() || k.len() > 100) {
-            return Err(FieldError::new("metadata", "keys must be 1 to 100 characters"));
+            return Err("keys must be 1 to 100 characters".into());
         }
         Ok(value)
     }
@@ -239,10 +241,10 @@ mod tests {
 
     #[test]
     fn text_fields_refuse_line_breaks_and_overlong_values() {
-        assert_eq!(ContactFields::text("first_name", Some("  Zoé "), 100), Ok(Some("Zoé".into())));
-        assert_eq!(ContactFields::text("first_name", Some("   "), 100), Ok(None));
-        assert!(ContactFields::text("first_name", Some("a\r\nBcc: x"), 100).is_err());
-        assert!(ContactFields::text("phone", Some(&"1".repeat(51)), 50).is_err());
-        assert!(ContactFields::text("company", Some(&"é".repeat(200)), 200).is_ok());
+        assert_eq!(ContactFields::text(Some("  Zoé "), 100), Ok(Some("Zoé".into())));
+        assert_eq!(ContactFields::text(Some("   "), 100), Ok(None));
+        assert!(ContactFields::text(Some("a\r\nBcc: x"), 100).is_err());
+        assert!(ContactFields::text(Some(&"1".repeat(51)), 50).is_err());
+        assert!(ContactFields::text(Some(&"é".repeat(200)), 200).is_ok());
     }
 }

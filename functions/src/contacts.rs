@@ -1,0 +1,247 @@
+//! Contacts: `/api/artists/{artistId}/contacts[/{contactId}]`.
+
+use lambda_http::Request;
+use mailing::App;
+use mailing::contacts::{self, ConsentInput, ContactChanges, ListRequest, NewContact};
+use mailing::domain::{
+    ArtistId, ConsentBasis, ContactFields, ContactId, ContactRole, ContactSource, ContactStatus,
+    EmailAddress, Tags,
+};
+use mailing::{ApiError, FieldError};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::http::{self, HttpResult};
+
+/// `GET /api/artists/{artistId}/contacts?contact_role=&status=&tag=&limit=&cursor=`
+pub async fn list(app: &App, request: Request) -> HttpResult {
+    let caller = http::caller(&request)?;
+    let artist: ArtistId = http::path_id(&request, "artistId", "artist")?;
+    let contact_role = http::query_param(&request, "contact_role", |raw| {
+        raw.parse::<ContactRole>().map_err(|e| e.to_string())
+    })?;
+    let status = http::query_param(&request, "status", |raw| {
+        ContactStatus::parse(raw)
+            .ok_or_else(|| "is not a status; expected one of active, unsubscribed, bounced, invalid".into())
+    })?;
+    let tag = http::query_param(&request, "tag", |raw| {
+        let tags = Tags::parse(&[raw])?;
+        tags.as_slice().first().cloned().ok_or_else(|| "must not be blank".into())
+    })?;
+    let limit = http::query_limit(&request, contacts::DEFAULT_PAGE, contacts::MAX_PAGE)?;
+    let cursor = http::query_param(&request, "cursor", |raw| Ok(raw.to_owned()))?;
+    let page = contacts::list(
+        app,
+        &caller,
+        ListRequest { artist, contact_role, status, tag, limit, cursor },
+    )
+    .await?;
+    #[derive(Serialize)]
+    struct Page<T> {
+        items: Vec<T>,
+        next_cursor: Option<String>,
+    }
+    http::json(200, &Page { items: page.items, next_cursor: page.next_cursor })
+}
+
+/// `POST /api/artists/{artistId}/contacts`
+pub async fn create(app: &App, request: Request) -> HttpResult {
+    let caller = http::caller(&request)?;
+    let artist: ArtistId = http::path_id(&request, "artistId", "artist")?;
+    let new = http::json_body::<CreateBody>(&request, http::JSON_LIMIT)?.parse()?;
+    let contact = contacts::create(app, &caller, artist, new).await?;
+    http::json(201, &contact)
+}
+
+/// `GET /api/artists/{artistId}/contacts/{contactId}`
+pub async fn get(app: &App, request: Request) -> HttpResult {
+    let caller = http::caller(&request)?;
+    let artist: ArtistId = http::path_id(&request, "artistId", "artist")?;
+    let id: ContactId = http::path_id(&request, "contactId", "contact")?;
+    http::json(200, &contacts::get(app, &caller, artist, id).await?)
+}
+
+/// `PUT /api/artists/{artistId}/contacts/{contactId}`: fields present are changed, `null`
+/// clears an optional field, absent fields stay as they are.
+pub async fn update(app: &App, request: Request) -> HttpResult {
+    let caller = http::caller(&request)?;
+    let artist: ArtistId = http::path_id(&request, "artistId", "artist")?;
+    let id: ContactId = http::path_id(&request, "contactId", "contact")?;
+    let body = http::json_body::<UpdateBody>(&request, http::JSON_LIMIT)?;
+    if let Some(role) = &body.contact_role {
+        let current = contacts::get(app, &caller, artist, id).await?;
+        if role != current.contact_role.as_str() {
+            return Err(ApiError::invalid_fields(vec![FieldError::new(
+                "contact_role",
+                "cannot change; create the contact in the other team instead",
+            )]));
+        }
+    }
+    let changes = body.parse()?;
+    http::json(200, &contacts::update(app, &caller, artist, id, changes).await?)
+}
+
+/// `DELETE /api/artists/{artistId}/contacts/{contactId}`
+pub async fn delete(app: &App, request: Request) -> HttpResult {
+    let caller = http::caller(&request)?;
+    let artist: ArtistId = http::path_id(&request, "artistId", "artist")?;
+    let id: ContactId = http::path_id(&request, "contactId", "contact")?;
+    contacts::delete(app, &caller, artist, id).await?;
+    http::empty(204)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsentBody {
+    basis: ConsentBasis,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    proof: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    email: String,
+    contact_role: String,
+    #[serde(default)]
+    first_name: Option<String>,
+    #[serde(default)]
+    last_name: Option<String>,
+    #[serde(default)]
+    company: Option<String>,
+    #[serde(default)]
+    position: Option<String>,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    metadata: Map<String, Value>,
+    #[serde(default)]
+    source: Option<ContactSource>,
+    #[serde(default)]
+    consent: Option<ConsentBody>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateBody {
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    contact_role: Option<String>,
+    #[serde(default, deserialize_with = "http::nullable")]
+    first_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "http::nullable")]
+    last_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "http::nullable")]
+    company: Option<Option<String>>,
+    #[serde(default, deserialize_with = "http::nullable")]
+    position: Option<Option<String>>,
+    #[serde(default, deserialize_with = "http::nullable")]
+    phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "http::nullable")]
+    tags: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "http::nullable")]
+    metadata: Option<Option<Map<String, Value>>>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    consent: Option<ConsentBody>,
+}
+
+/// Collects every field error of a body so the caller fixes them all at once.
+#[derive(Default)]
+struct Fields(Vec<FieldError>);
+
+impl Fields {
+    fn check<T, E: ToString>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
+        result
+            .map_err(|error| self.0.push(FieldError::new(field, error.to_string())))
+            .ok()
+    }
+
+    fn text(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<String> {
+        self.check(field, ContactFields::text(value, max)).flatten()
+    }
+
+    fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, ApiError> {
+        if self.0.is_empty() {
+            Ok(value())
+        } else {
+            Err(ApiError::invalid_fields(self.0))
+        }
+    }
+}
+
+impl ConsentBody {
+    fn parse(self, fields: &mut Fields) -> ConsentInput {
+        let source = fields.text("consent.source", self.source.as_deref(), 200);
+        ConsentInput { basis: self.basis, source, proof: self.proof }
+    }
+}
+
+impl CreateBody {
+    fn parse(self) -> Result<NewContact, ApiError> {
+        let mut f = Fields::default();
+        let email = f.check("email", EmailAddress::parse(&self.email));
+        let contact_role = f.check("contact_role", self.contact_role.parse::<ContactRole>());
+        let fields = ContactFields {
+            first_name: f.text("first_name", self.first_name.as_deref(), ContactFields::NAME_MAX),
+            last_name: f.text("last_name", self.last_name.as_deref(), ContactFields::NAME_MAX),
+            company: f.text("company", self.company.as_deref(), ContactFields::ORGANIZATION_MAX),
+            position: f.text("position", self.position.as_deref(), ContactFields::ORGANIZATION_MAX),
+            phone: f.text("phone", self.phone.as_deref(), ContactFields::PHONE_MAX),
+            tags: f.check("tags", Tags::parse(&self.tags)).unwrap_or_default(),
+            metadata: f.check("metadata", ContactFields::metadata(self.metadata)).unwrap_or_default(),
+        };
+        let source = self.source.unwrap_or_default();
+        if source == ContactSource::Imported {
+            f.0.push(FieldError::new("source", "imported is set by imports; use manual or api"));
+        }
+        let consent = self.consent.map(|consent| consent.parse(&mut f));
+        f.finish(|| NewContact {
+            contact_role: contact_role.expect("checked"),
+            email: email.expect("checked"),
+            fields,
+            source,
+            consent,
+        })
+    }
+}
+
+impl UpdateBody {
+    fn parse(self) -> Result<ContactChanges, ApiError> {
+        let mut f = Fields::default();
+        let email = self.email.and_then(|raw| f.check("email", EmailAddress::parse(&raw)));
+        let status = self.status.and_then(|raw| {
+            f.check(
+                "status",
+                ContactStatus::parse(&raw).ok_or("is not a status; expected one of active, unsubscribed, bounced, invalid"),
+            )
+        });
+        let text = |f: &mut Fields, field: &str, value: Option<Option<String>>, max: usize| {
+            value.map(|value| f.text(field, value.as_deref(), max))
+        };
+        let changes = ContactChanges {
+            email,
+            first_name: text(&mut f, "first_name", self.first_name, ContactFields::NAME_MAX),
+            last_name: text(&mut f, "last_name", self.last_name, ContactFields::NAME_MAX),
+            company: text(&mut f, "company", self.company, ContactFields::ORGANIZATION_MAX),
+            position: text(&mut f, "position", self.position, ContactFields::ORGANIZATION_MAX),
+            phone: text(&mut f, "phone", self.phone, ContactFields::PHONE_MAX),
+            tags: self
+                .tags
+                .map(|tags| f.check("tags", Tags::parse(&tags.unwrap_or_default())).unwrap_or_default()),
+            metadata: self.metadata.map(|metadata| {
+                f.check("metadata", ContactFields::metadata(metadata.unwrap_or_default()))
+                    .unwrap_or_default()
+            }),
+            status,
+            consent: self.consent.map(|consent| consent.parse(&mut f)),
+        };
+        f.finish(|| changes)
+    }
+}

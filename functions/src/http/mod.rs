@@ -1,0 +1,7 @@
+//! The HTTP edge: requests become validated values or a clear 4xx, results become responses.
+
+mod request;
+mod response;
+
+pub use request::{JSON_LIMIT, caller, json_body, nullable, path_id, query_limit, query_param};
+pub use response::{HttpResult, empty, error_response, json};

@@ -1,0 +1,127 @@
+//! Reading requests without ever panicking: the caller, path and query parameters, JSON bodies.
+
+use std::str::FromStr;
+
+use lambda_http::request::RequestContext;
+use lambda_http::{Request, RequestExt};
+use mailing::auth::Caller;
+use mailing::domain::UserId;
+use mailing::{ApiError, FieldError};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use serde_json::json;
+
+/// The largest JSON body an endpoint reads unless it says otherwise.
+pub const JSON_LIMIT: usize = 64 * 1024;
+
+/// The caller as the API Gateway JWT authorizer validated them. No authorizer context means the
+/// request did not come through the authorizer: refused.
+pub fn caller(request: &Request) -> Result<Caller, ApiError> {
+    let Some(RequestContext::ApiGatewayV2(context)) = request.request_context_ref() else {
+        return Err(ApiError::Unauthorized);
+    };
+    let jwt = context
+        .authorizer
+        .as_ref()
+        .and_then(|authorizer| authorizer.jwt.as_ref())
+        .ok_or(ApiError::Unauthorized)?;
+    let sub = jwt
+        .claims
+        .get("sub")
+        .filter(|sub| !sub.is_empty())
+        .ok_or(ApiError::Unauthorized)?;
+    // API Gateway lists scopes only for routes that declare some; the claim always has them.
+    let claimed = jwt.claims.get("scope").or_else(|| jwt.claims.get("scp"));
+    let scopes: Vec<&str> = match &jwt.scopes {
+        Some(scopes) => scopes.iter().map(String::as_str).collect(),
+        None => claimed.map(|s| s.split_whitespace().collect()).unwrap_or_default(),
+    };
+    Ok(Caller::new(UserId::new(sub), scopes))
+}
+
+/// A path parameter parsed as an id; a malformed id is a 404 (no such resource), never a panic.
+pub fn path_id<T: FromStr>(request: &Request, name: &str, what: &str) -> Result<T, ApiError> {
+    request
+        .path_parameters_ref()
+        .and_then(|params| params.first(name))
+        .and_then(|raw| raw.parse().ok())
+        .ok_or_else(|| ApiError::not_found(what))
+}
+
+/// An optional query parameter parsed by `parse`, or a 400 naming it.
+pub fn query_param<T>(
+    request: &Request,
+    name: &str,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<Option<T>, ApiError> {
+    let params = request.query_string_parameters_ref();
+    let Some(raw) = params.and_then(|p| p.first(name)) else {
+        return Ok(None);
+    };
+    parse(raw).map(Some).map_err(|message| ApiError::BadRequest {
+        code: "invalid_query",
+        message: format!("query parameter {name} {message}"),
+        details: json!({ "parameter": name }),
+    })
+}
+
+/// `?limit=`: 1 to `max`, `default` when absent.
+pub fn query_limit(request: &Request, default: usize, max: usize) -> Result<usize, ApiError> {
+    let limit = query_param(request, "limit", |raw| {
+        raw.parse::<usize>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| format!("must be a whole number from 1 to {max}"))
+    })?;
+    Ok(limit.unwrap_or(default))
+}
+
+/// Parses a JSON body of at most `limit` bytes into `T`. Broken JSON is a 400 with the line and
+/// column; well-formed JSON with wrong fields is a 422 naming the field.
+pub fn json_body<T: DeserializeOwned>(request: &Request, limit: usize) -> Result<T, ApiError> {
+    let bytes: &[u8] = request.body().as_ref();
+    if bytes.len() > limit {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request("missing_body", "a JSON request body is required"));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let inner = error.inner();
+        if inner.is_data() {
+            let field = error.path().to_string();
+            let field = if field == "." { "body".to_owned() } else { field };
+            ApiError::invalid_fields(vec![FieldError::new(field, clean_serde_message(&inner.to_string()))])
+        } else {
+            malformed(inner)
+        }
+    })?;
+    deserializer.end().map_err(|error| malformed(&error))?;
+    Ok(value)
+}
+
+fn malformed(error: &serde_json::Error) -> ApiError {
+    ApiError::BadRequest {
+        code: "malformed_json",
+        message: format!("request body is not valid JSON: {error}"),
+        details: json!({ "line": error.line(), "column": error.column() }),
+    }
+}
+
+/// serde's messages end with " at line 1 column 42", which means nothing once a field is named.
+fn clean_serde_message(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(index) => message[..index].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// For optional fields of a partial update: absent is `None`, `null` is `Some(None)`.
+pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}

@@ -1,0 +1,41 @@
+//! The route table: every HTTP endpoint, the Lambda function that serves it, and its handler.
+//! `template.yaml` declares the same functions and routes; a test holds the two together.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use lambda_http::Request;
+use mailing::App;
+
+use crate::contacts;
+use crate::http::HttpResult;
+
+pub type Handler = for<'a> fn(&'a App, Request) -> Pin<Box<dyn Future<Output = HttpResult> + Send + 'a>>;
+
+pub struct Route {
+    pub method: &'static str,
+    /// API Gateway syntax: `{name}` is a path parameter.
+    pub path: &'static str,
+    /// The Lambda function: its binary in `src/bin/` and `BuildProperties.Binary` in the template.
+    pub function: &'static str,
+    pub handler: Handler,
+}
+
+macro_rules! route {
+    ($method:literal, $path:literal, $function:literal, $handler:path) => {
+        Route {
+            method: $method,
+            path: $path,
+            function: $function,
+            handler: |app, request| Box::pin($handler(app, request)),
+        }
+    };
+}
+
+pub const ROUTES: &[Route] = &[
+    route!("GET", "/api/artists/{artistId}/contacts", "contacts-list", contacts::list),
+    route!("POST", "/api/artists/{artistId}/contacts", "contacts-create", contacts::create),
+    route!("GET", "/api/artists/{artistId}/contacts/{contactId}", "contacts-get", contacts::get),
+    route!("PUT", "/api/artists/{artistId}/contacts/{contactId}", "contacts-update", contacts::update),
+    route!("DELETE", "/api/artists/{artistId}/contacts/{contactId}", "contacts-delete", contacts::delete),
+];

@@ -1,0 +1,50 @@
+//! What every Lambda `main` does: tracing, configuration and clients once per cold start, then
+//! the handler for each invocation.
+
+use std::convert::Infallible;
+use std::future::Future;
+
+use lambda_http::{Body, Request, Response, service_fn};
+use mailing::App;
+
+use crate::http::{HttpResult, error_response};
+
+/// JSON logs for CloudWatch; `RUST_LOG` filters (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .with_target(false)
+        .init();
+}
+
+/// Builds the app from the environment, failing the cold start with the missing variable's name.
+pub async fn app() -> Result<&'static App, lambda_http::Error> {
+    let app = App::from_env().await?;
+    // One app per process, alive as long as the process: leaking it gives handlers a `'static`
+    // reference without an `Arc` clone per invocation.
+    Ok(Box::leak(Box::new(app)))
+}
+
+/// Expected failures become their 4xx response; only a broken response is a Lambda error.
+pub fn respond(result: HttpResult) -> Response<Body> {
+    result.unwrap_or_else(|error| error_response(&error))
+}
+
+/// Serves one HTTP handler on the Lambda runtime.
+pub async fn serve_http<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(&'static App, Request) -> Fut,
+    Fut: Future<Output = HttpResult> + Send,
+{
+    init_tracing();
+    let app = app().await?;
+    lambda_http::run(service_fn(|request: Request| {
+        let response = handler(app, request);
+        async move { Ok::<_, Infallible>(respond(response.await)) }
+    }))
+    .await
+}
