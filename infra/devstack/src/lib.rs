@@ -1,1 +1,19 @@
+//! The local stack: AWS emulated by moto on loopback, provisioned from `template.yaml` itself, and
+//! a gateway that serves every route of the route table by calling the same handler fns the
+//! Lambda binaries call, behind an emulation of the API Gateway JWT authorizer.
 
+pub mod auth;
+pub mod gateway;
+pub mod provision;
+pub mod stack;
+pub mod template;
+
+use std::path::PathBuf;
+
+/// The repository root: `DEVSTACK_ROOT` when set (infra/dev sets it), else where this crate was
+/// built from.
+pub fn repo_root() -> PathBuf {
+    std::env::var_os("DEVSTACK_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")))
+}

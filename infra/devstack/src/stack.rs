@@ -1,0 +1,45 @@
+//! One local stack: the emulator provisioned from the template, and the app the functions see.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use mailing::App;
+use mailing::aws::Clients;
+
+use crate::provision::{self, Provisioned};
+use crate::template::Template;
+
+pub struct LocalStack {
+    pub app: App,
+    pub environment: BTreeMap<String, String>,
+    pub provisioned: Provisioned,
+}
+
+/// Refuses to run against anything but the emulator on loopback.
+pub fn require_local_endpoint() -> anyhow::Result<String> {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .context("AWS_ENDPOINT_URL is not set: the local stack runs only against the emulator (use infra/dev)")?;
+    let host = endpoint
+        .strip_prefix("http://")
+        .and_then(|rest| rest.split([':', '/']).next())
+        .unwrap_or_default();
+    if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+        bail!("AWS_ENDPOINT_URL={endpoint} is not a loopback http address; refusing to touch it");
+    }
+    Ok(endpoint)
+}
+
+impl LocalStack {
+    /// Provisions every table of `template_path` under `prefix` and builds the app with the
+    /// template's environment; `overrides` supplies what the template computes (secrets, URLs).
+    pub async fn start(template_path: &Path, prefix: &str, overrides: BTreeMap<String, String>) -> anyhow::Result<Self> {
+        require_local_endpoint()?;
+        let template = Template::load(template_path)?;
+        let clients = Clients::from_env().await;
+        let provisioned = provision::provision(&template, prefix, &clients).await?;
+        let environment = provision::environment(&template, &provisioned, &overrides)?;
+        let app = provision::app(&environment, clients)?;
+        Ok(Self { app, environment, provisioned })
+    }
+}

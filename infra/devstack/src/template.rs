@@ -1,0 +1,189 @@
+//! Reads what the local stack needs from `template.yaml`: the resources to create, the functions
+//! with their routes, and the environment every function gets.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use serde_yaml::Value;
+
+pub struct Template {
+    root: Value,
+}
+
+/// A resource the emulator must hold, with its template properties.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub logical_id: String,
+    pub kind: String,
+    pub properties: Value,
+}
+
+/// A function of the template: its binary and the HTTP route, if it has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Function {
+    pub logical_id: String,
+    pub binary: String,
+    pub routes: Vec<(String, String)>,
+}
+
+/// How an environment variable's value is defined in the template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvValue {
+    Literal(String),
+    /// `!Ref` to a resource (its physical name) or a parameter.
+    Ref(String),
+    /// Anything else (`!Sub`, dynamic references): the local stack must supply it by name.
+    Computed,
+}
+
+impl Template {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        Self::parse(&text)
+    }
+
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let root: Value = serde_yaml::from_str(text).context("template.yaml is not valid YAML")?;
+        if !root.get("Resources").is_some_and(Value::is_mapping) {
+            bail!("template.yaml has no Resources");
+        }
+        Ok(Self { root })
+    }
+
+    fn resources(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.root["Resources"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .filter_map(|(id, resource)| Some((id.as_str()?, resource)))
+    }
+
+    /// Every resource of the given CloudFormation types, in template order.
+    pub fn resources_of(&self, kinds: &[&str]) -> Vec<Resource> {
+        self.resources()
+            .filter_map(|(id, resource)| {
+                let kind = resource["Type"].as_str()?;
+                kinds.contains(&kind).then(|| Resource {
+                    logical_id: id.to_owned(),
+                    kind: kind.to_owned(),
+                    properties: resource["Properties"].clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// Every resource's logical id and type.
+    pub fn resource_types(&self) -> Vec<(String, String)> {
+        self.resources()
+            .filter_map(|(id, resource)| Some((id.to_owned(), resource["Type"].as_str()?.to_owned())))
+            .collect()
+    }
+
+    pub fn functions(&self) -> Vec<Function> {
+        self.resources()
+            .filter(|(_, resource)| resource["Type"].as_str() == Some("AWS::Serverless::Function"))
+            .map(|(id, resource)| Function {
+                logical_id: id.to_owned(),
+                binary: resource["Metadata"]["BuildProperties"]["Binary"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                routes: resource["Properties"]["Events"]
+                    .as_mapping()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(_, event)| event["Type"].as_str() == Some("HttpApi"))
+                    .filter_map(|(_, event)| {
+                        let properties = &event["Properties"];
+                        Some((properties["Method"].as_str()?.to_owned(), properties["Path"].as_str()?.to_owned()))
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// `Globals.Function.Environment.Variables`.
+    pub fn global_environment(&self) -> BTreeMap<String, EnvValue> {
+        self.root["Globals"]["Function"]["Environment"]["Variables"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .filter_map(|(name, value)| Some((name.as_str()?.to_owned(), env_value(value))))
+            .collect()
+    }
+
+    pub fn parameter_default(&self, name: &str) -> Option<String> {
+        match &self.root["Parameters"][name]["Default"] {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+}
+
+fn env_value(value: &Value) -> EnvValue {
+    match value {
+        Value::String(s) => EnvValue::Literal(s.clone()),
+        Value::Number(n) => EnvValue::Literal(n.to_string()),
+        Value::Bool(b) => EnvValue::Literal(b.to_string()),
+        Value::Tagged(tagged) if tagged.tag == "Ref" => match &tagged.value {
+            Value::String(target) => EnvValue::Ref(target.clone()),
+            _ => EnvValue::Computed,
+        },
+        Value::Mapping(map) if map.len() == 1 => match map.get("Ref") {
+            Some(Value::String(target)) => EnvValue::Ref(target.clone()),
+            _ => EnvValue::Computed,
+        },
+        _ => EnvValue::Computed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEMPLATE: &str = r#"
+Globals:
+  Function:
+    Environment:
+      Variables:
+        RUST_LOG: info
+        CONTACTS_TABLE: !Ref ContactsTable
+        SIGNING_KEY: !Sub "{{resolve:secretsmanager:${Name}:SecretString}}"
+Resources:
+  ContactsTable:
+    Type: AWS::DynamoDB::Table
+    Properties: { BillingMode: PAY_PER_REQUEST }
+  ContactsGetFunction:
+    Type: AWS::Serverless::Function
+    Metadata: { BuildProperties: { Binary: contacts-get } }
+    Properties:
+      Events:
+        Api: { Type: HttpApi, Properties: { Method: GET, Path: /api/x/{id} } }
+"#;
+
+    #[test]
+    fn functions_routes_and_environment_are_read_from_the_template() {
+        let template = Template::parse(TEMPLATE).unwrap();
+        assert_eq!(
+            template.functions(),
+            [Function {
+                logical_id: "ContactsGetFunction".into(),
+                binary: "contacts-get".into(),
+                routes: vec![("GET".into(), "/api/x/{id}".into())],
+            }]
+        );
+        let env = template.global_environment();
+        assert_eq!(env["RUST_LOG"], EnvValue::Literal("info".into()));
+        assert_eq!(env["CONTACTS_TABLE"], EnvValue::Ref("ContactsTable".into()));
+        assert_eq!(env["SIGNING_KEY"], EnvValue::Computed);
+        assert_eq!(template.resources_of(&["AWS::DynamoDB::Table"]).len(), 1);
+    }
+
+    #[test]
+    fn a_template_without_resources_is_refused() {
+        assert!(Template::parse("Globals: {}").is_err());
+        assert!(Template::parse(": not yaml [").is_err());
+    }
+}
