@@ -21,19 +21,30 @@ pub async fn list(app: &App, request: Request) -> HttpResult {
         raw.parse::<ContactRole>().map_err(|e| e.to_string())
     })?;
     let status = http::query_param(&request, "status", |raw| {
-        ContactStatus::parse(raw)
-            .ok_or_else(|| "is not a status; expected one of active, unsubscribed, bounced, invalid".into())
+        ContactStatus::parse(raw).ok_or_else(|| {
+            "is not a status; expected one of active, unsubscribed, bounced, invalid".into()
+        })
     })?;
     let tag = http::query_param(&request, "tag", |raw| {
         let tags = Tags::parse(&[raw])?;
-        tags.as_slice().first().cloned().ok_or_else(|| "must not be blank".into())
+        tags.as_slice()
+            .first()
+            .cloned()
+            .ok_or_else(|| "must not be blank".into())
     })?;
     let limit = http::query_limit(&request, contacts::DEFAULT_PAGE, contacts::MAX_PAGE)?;
     let cursor = http::query_param(&request, "cursor", |raw| Ok(raw.to_owned()))?;
     let page = contacts::list(
         app,
         &caller,
-        ListRequest { artist, contact_role, status, tag, limit, cursor },
+        ListRequest {
+            artist,
+            contact_role,
+            status,
+            tag,
+            limit,
+            cursor,
+        },
     )
     .await?;
     #[derive(Serialize)]
@@ -41,7 +52,13 @@ pub async fn list(app: &App, request: Request) -> HttpResult {
         items: Vec<T>,
         next_cursor: Option<String>,
     }
-    http::json(200, &Page { items: page.items, next_cursor: page.next_cursor })
+    http::json(
+        200,
+        &Page {
+            items: page.items,
+            next_cursor: page.next_cursor,
+        },
+    )
 }
 
 /// `POST /api/artists/{artistId}/contacts`
@@ -78,7 +95,10 @@ pub async fn update(app: &App, request: Request) -> HttpResult {
         }
     }
     let changes = body.parse()?;
-    http::json(200, &contacts::update(app, &caller, artist, id, changes).await?)
+    http::json(
+        200,
+        &contacts::update(app, &caller, artist, id, changes).await?,
+    )
 }
 
 /// `DELETE /api/artists/{artistId}/contacts/{contactId}`
@@ -179,7 +199,11 @@ impl Fields {
 impl ConsentBody {
     fn parse(self, fields: &mut Fields) -> ConsentInput {
         let source = fields.text("consent.source", self.source.as_deref(), 200);
-        ConsentInput { basis: self.basis, source, proof: self.proof }
+        ConsentInput {
+            basis: self.basis,
+            source,
+            proof: self.proof,
+        }
     }
 }
 
@@ -189,17 +213,38 @@ impl CreateBody {
         let email = f.check("email", EmailAddress::parse(&self.email));
         let contact_role = f.check("contact_role", self.contact_role.parse::<ContactRole>());
         let fields = ContactFields {
-            first_name: f.text("first_name", self.first_name.as_deref(), ContactFields::NAME_MAX),
-            last_name: f.text("last_name", self.last_name.as_deref(), ContactFields::NAME_MAX),
-            company: f.text("company", self.company.as_deref(), ContactFields::ORGANIZATION_MAX),
-            position: f.text("position", self.position.as_deref(), ContactFields::ORGANIZATION_MAX),
+            first_name: f.text(
+                "first_name",
+                self.first_name.as_deref(),
+                ContactFields::NAME_MAX,
+            ),
+            last_name: f.text(
+                "last_name",
+                self.last_name.as_deref(),
+                ContactFields::NAME_MAX,
+            ),
+            company: f.text(
+                "company",
+                self.company.as_deref(),
+                ContactFields::ORGANIZATION_MAX,
+            ),
+            position: f.text(
+                "position",
+                self.position.as_deref(),
+                ContactFields::ORGANIZATION_MAX,
+            ),
             phone: f.text("phone", self.phone.as_deref(), ContactFields::PHONE_MAX),
             tags: f.check("tags", Tags::parse(&self.tags)).unwrap_or_default(),
-            metadata: f.check("metadata", ContactFields::metadata(self.metadata)).unwrap_or_default(),
+            metadata: f
+                .check("metadata", ContactFields::metadata(self.metadata))
+                .unwrap_or_default(),
         };
         let source = self.source.unwrap_or_default();
         if source == ContactSource::Imported {
-            f.0.push(FieldError::new("source", "imported is set by imports; use manual or api"));
+            f.0.push(FieldError::new(
+                "source",
+                "imported is set by imports; use manual or api",
+            ));
         }
         let consent = self.consent.map(|consent| consent.parse(&mut f));
         f.finish(|| NewContact {
@@ -215,11 +260,15 @@ impl CreateBody {
 impl UpdateBody {
     fn parse(self) -> Result<ContactChanges, ApiError> {
         let mut f = Fields::default();
-        let email = self.email.and_then(|raw| f.check("email", EmailAddress::parse(&raw)));
+        let email = self
+            .email
+            .and_then(|raw| f.check("email", EmailAddress::parse(&raw)));
         let status = self.status.and_then(|raw| {
             f.check(
                 "status",
-                ContactStatus::parse(&raw).ok_or("is not a status; expected one of active, unsubscribed, bounced, invalid"),
+                ContactStatus::parse(&raw).ok_or(
+                    "is not a status; expected one of active, unsubscribed, bounced, invalid",
+                ),
             )
         });
         let text = |f: &mut Fields, field: &str, value: Option<Option<String>>, max: usize| {
@@ -227,17 +276,36 @@ impl UpdateBody {
         };
         let changes = ContactChanges {
             email,
-            first_name: text(&mut f, "first_name", self.first_name, ContactFields::NAME_MAX),
+            first_name: text(
+                &mut f,
+                "first_name",
+                self.first_name,
+                ContactFields::NAME_MAX,
+            ),
             last_name: text(&mut f, "last_name", self.last_name, ContactFields::NAME_MAX),
-            company: text(&mut f, "company", self.company, ContactFields::ORGANIZATION_MAX),
-            position: text(&mut f, "position", self.position, ContactFields::ORGANIZATION_MAX),
+            company: text(
+                &mut f,
+                "company",
+                self.company,
+                ContactFields::ORGANIZATION_MAX,
+            ),
+            position: text(
+                &mut f,
+                "position",
+                self.position,
+                ContactFields::ORGANIZATION_MAX,
+            ),
             phone: text(&mut f, "phone", self.phone, ContactFields::PHONE_MAX),
-            tags: self
-                .tags
-                .map(|tags| f.check("tags", Tags::parse(&tags.unwrap_or_default())).unwrap_or_default()),
-            metadata: self.metadata.map(|metadata| {
-                f.check("metadata", ContactFields::metadata(metadata.unwrap_or_default()))
+            tags: self.tags.map(|tags| {
+                f.check("tags", Tags::parse(&tags.unwrap_or_default()))
                     .unwrap_or_default()
+            }),
+            metadata: self.metadata.map(|metadata| {
+                f.check(
+                    "metadata",
+                    ContactFields::metadata(metadata.unwrap_or_default()),
+                )
+                .unwrap_or_default()
             }),
             status,
             consent: self.consent.map(|consent| consent.parse(&mut f)),

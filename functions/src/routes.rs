@@ -10,7 +10,8 @@ use mailing::App;
 use crate::contacts;
 use crate::http::HttpResult;
 
-pub type Handler = for<'a> fn(&'a App, Request) -> Pin<Box<dyn Future<Output = HttpResult> + Send + 'a>>;
+pub type Handler =
+    for<'a> fn(&'a App, Request) -> Pin<Box<dyn Future<Output = HttpResult> + Send + 'a>>;
 
 pub struct Route {
     pub method: &'static str,
@@ -33,9 +34,34 @@ macro_rules! route {
 }
 
 pub const ROUTES: &[Route] = &[
-    route!("GET", "/api/artists/{artistId}/contacts", "contacts-list", contacts::list),
-    route!("POST", "/api/artists/{artistId}/contacts", "contacts-create", contacts::create),
-    route!("GET", "/api/artists/{artistId}/contacts/{contactId}", "contacts-get", contacts::get),
-    route!("PUT", "/api/artists/{artistId}/contacts/{contactId}", "contacts-update", contacts::update),
-    route!("DELETE", "/api/artists/{artistId}/contacts/{contactId}", "contacts-delete", contacts::delete),
+    route!(
+        "GET",
+        "/api/artists/{artistId}/contacts",
+        "contacts-list",
+        contacts::list
+    ),
+    route!(
+        "POST",
+        "/api/artists/{artistId}/contacts",
+        "contacts-create",
+        contacts::create
+    ),
+    route!(
+        "GET",
+        "/api/artists/{artistId}/contacts/{contactId}",
+        "contacts-get",
+        contacts::get
+    ),
+    route!(
+        "PUT",
+        "/api/artists/{artistId}/contacts/{contactId}",
+        "contacts-update",
+        contacts::update
+    ),
+    route!(
+        "DELETE",
+        "/api/artists/{artistId}/contacts/{contactId}",
+        "contacts-delete",
+        contacts::delete
+    ),
 ];

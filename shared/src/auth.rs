@@ -97,7 +97,8 @@ impl Caller {
     }
 
     pub fn can(&self, artist: ArtistId, role: ContactRole) -> bool {
-        self.roles_of(artist).is_some_and(|access| access.allows(role))
+        self.roles_of(artist)
+            .is_some_and(|access| access.allows(role))
     }
 }
 
@@ -120,7 +121,13 @@ mod tests {
         assert!(!press.can(a, ContactRole::Finance));
         assert!(!press.can(b, ContactRole::Press));
         assert!(press.require_artist(b).is_err());
-        assert_eq!(press.require_team(a, ContactRole::Finance).unwrap_err().status(), 403);
+        assert_eq!(
+            press
+                .require_team(a, ContactRole::Finance)
+                .unwrap_err()
+                .status(),
+            403
+        );
     }
 
     #[test]

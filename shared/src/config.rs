@@ -106,7 +106,12 @@ mod tests {
 
     #[test]
     fn each_missing_or_bad_variable_is_named() {
-        for name in ["CONTACTS_TABLE", "AUDIT_TABLE", "SIGNING_KEY", "PUBLIC_BASE_URL"] {
+        for name in [
+            "CONTACTS_TABLE",
+            "AUDIT_TABLE",
+            "SIGNING_KEY",
+            "PUBLIC_BASE_URL",
+        ] {
             let mut env = complete();
             env.remove(name);
             let error = Config::from_lookup(|n| env.get(n).cloned()).unwrap_err();
@@ -116,10 +121,22 @@ mod tests {
         let mut env = complete();
         env.insert("SIGNING_KEY", "short".into());
         let error = Config::from_lookup(|n| env.get(n).cloned()).unwrap_err();
-        assert!(matches!(error, ConfigError::Invalid { name: "SIGNING_KEY", .. }));
+        assert!(matches!(
+            error,
+            ConfigError::Invalid {
+                name: "SIGNING_KEY",
+                ..
+            }
+        ));
         env.insert("SIGNING_KEY", "k".repeat(32));
         env.insert("PUBLIC_BASE_URL", "mail.example".into());
         let error = Config::from_lookup(|n| env.get(n).cloned()).unwrap_err();
-        assert!(matches!(error, ConfigError::Invalid { name: "PUBLIC_BASE_URL", .. }));
+        assert!(matches!(
+            error,
+            ConfigError::Invalid {
+                name: "PUBLIC_BASE_URL",
+                ..
+            }
+        ));
     }
 }

@@ -74,7 +74,12 @@ pub struct ContactPage {
 pub const MAX_PAGE: usize = 200;
 pub const DEFAULT_PAGE: usize = 50;
 
-pub async fn create(app: &App, caller: &Caller, artist: ArtistId, new: NewContact) -> Result<Contact, ApiError> {
+pub async fn create(
+    app: &App,
+    caller: &Caller,
+    artist: ArtistId,
+    new: NewContact,
+) -> Result<Contact, ApiError> {
     caller.require_team(artist, new.contact_role)?;
     let now = Utc::now();
     let contact = Contact {
@@ -92,7 +97,14 @@ pub async fn create(app: &App, caller: &Caller, artist: ArtistId, new: NewContac
         updated_at: now,
         version: 1,
     };
-    let audit = AuditRecord::contact(artist, &caller.user, AuditAction::ContactCreated, contact.id, vec![], now);
+    let audit = AuditRecord::contact(
+        artist,
+        &caller.user,
+        AuditAction::ContactCreated,
+        contact.id,
+        vec![],
+        now,
+    );
     let [put, claim] = store::put_new(app, &contact)?;
     match stores::transact(app, vec![put, claim, stores::audit::put(app, audit)?]).await? {
         TransactOutcome::Written => {
@@ -110,7 +122,12 @@ pub async fn create(app: &App, caller: &Caller, artist: ArtistId, new: NewContac
 }
 
 /// The 409 for an address another contact of the team holds, naming that contact.
-async fn email_taken(app: &App, artist: ArtistId, role: ContactRole, email: &EmailAddress) -> Result<ApiError, ApiError> {
+async fn email_taken(
+    app: &App,
+    artist: ArtistId,
+    role: ContactRole,
+    email: &EmailAddress,
+) -> Result<ApiError, ApiError> {
     let existing = store::find_by_email(app, artist, role, email).await?;
     Ok(ApiError::Conflict {
         code: "contact_exists",
@@ -121,7 +138,12 @@ async fn email_taken(app: &App, artist: ArtistId, role: ContactRole, email: &Ema
 
 /// A contact the caller may see, or 404 — the same answer whether it does not exist or belongs to
 /// a team the caller has no grant on, so nothing leaks.
-pub async fn get(app: &App, caller: &Caller, artist: ArtistId, id: ContactId) -> Result<Contact, ApiError> {
+pub async fn get(
+    app: &App,
+    caller: &Caller,
+    artist: ArtistId,
+    id: ContactId,
+) -> Result<Contact, ApiError> {
     let access = caller.require_artist(artist)?;
     visible(store::get(app, artist, id).await?, &access)
 }
@@ -153,7 +175,14 @@ pub async fn update(
         writes.push(store::release_email(app, &before, &before.email)?);
         writes.push(store::claim_email(app, &after)?);
     }
-    let audit = AuditRecord::contact(artist, &caller.user, AuditAction::ContactUpdated, id, changed, now);
+    let audit = AuditRecord::contact(
+        artist,
+        &caller.user,
+        AuditAction::ContactUpdated,
+        id,
+        changed,
+        now,
+    );
     writes.push(stores::audit::put(app, audit)?);
     match stores::transact(app, writes).await? {
         TransactOutcome::Written => {
@@ -170,7 +199,8 @@ pub async fn update(
 fn concurrent_change() -> ApiError {
     ApiError::Conflict {
         code: "concurrent_modification",
-        message: "the contact was changed by someone else meanwhile; read it again and retry".into(),
+        message: "the contact was changed by someone else meanwhile; read it again and retry"
+            .into(),
         details: Value::Null,
     }
 }
@@ -207,7 +237,12 @@ fn apply(before: &Contact, changes: ContactChanges) -> Result<(Contact, Vec<Stri
         set("email", email.as_str() != after.email.as_str());
         after.email = email;
         // A new address is a new chance: the old one's bounces say nothing about it.
-        if differs && matches!(after.status, ContactStatus::Bounced | ContactStatus::Invalid) {
+        if differs
+            && matches!(
+                after.status,
+                ContactStatus::Bounced | ContactStatus::Invalid
+            )
+        {
             after.status = ContactStatus::Active;
         }
     }
@@ -215,8 +250,16 @@ fn apply(before: &Contact, changes: ContactChanges) -> Result<(Contact, Vec<Stri
         before
             .status
             .manual_change_to(status)
-            .or_else(|error| if status == after.status { Ok(()) } else { Err(error) })
-            .map_err(|message| ApiError::invalid_fields(vec![crate::FieldError::new("status", message)]))?;
+            .or_else(|error| {
+                if status == after.status {
+                    Ok(())
+                } else {
+                    Err(error)
+                }
+            })
+            .map_err(|message| {
+                ApiError::invalid_fields(vec![crate::FieldError::new("status", message)])
+            })?;
         after.status = status;
     }
     set("status", after.status != before.status);
@@ -227,10 +270,22 @@ fn apply(before: &Contact, changes: ContactChanges) -> Result<(Contact, Vec<Stri
     Ok((after, changed))
 }
 
-pub async fn delete(app: &App, caller: &Caller, artist: ArtistId, id: ContactId) -> Result<(), ApiError> {
+pub async fn delete(
+    app: &App,
+    caller: &Caller,
+    artist: ArtistId,
+    id: ContactId,
+) -> Result<(), ApiError> {
     let contact = get(app, caller, artist, id).await?;
     let now = Utc::now();
-    let audit = AuditRecord::contact(artist, &caller.user, AuditAction::ContactDeleted, id, vec![], now);
+    let audit = AuditRecord::contact(
+        artist,
+        &caller.user,
+        AuditAction::ContactDeleted,
+        id,
+        vec![],
+        now,
+    );
     let writes = vec![
         store::delete(app, &contact, contact.version)?,
         store::release_email(app, &contact, &contact.email)?,
@@ -245,19 +300,34 @@ pub async fn delete(app: &App, caller: &Caller, artist: ArtistId, id: ContactId)
     }
 }
 
-pub async fn list(app: &App, caller: &Caller, request: ListRequest) -> Result<ContactPage, ApiError> {
+pub async fn list(
+    app: &App,
+    caller: &Caller,
+    request: ListRequest,
+) -> Result<ContactPage, ApiError> {
     let access = caller.require_artist(request.artist)?;
     let teams = match (request.contact_role, access) {
         (Some(role), access) if access.allows(role) => Teams::One(role),
         (Some(role), _) => {
-            return Err(ApiError::forbidden(format!("you have no access to this artist's {role} team")));
+            return Err(ApiError::forbidden(format!(
+                "you have no access to this artist's {role} team"
+            )));
         }
         (None, RoleAccess::All) => Teams::All,
-        (None, RoleAccess::Only(roles)) if roles.len() == 1 => Teams::One(*roles.first().expect("one role")),
+        (None, RoleAccess::Only(roles)) if roles.len() == 1 => {
+            Teams::One(*roles.first().expect("one role"))
+        }
         (None, RoleAccess::Only(roles)) => Teams::Several(roles.into_iter().collect()),
     };
     // The listing a cursor belongs to: replayed against any other, it is refused.
-    let listing = json!(["contacts", request.artist, format!("{teams:?}"), request.status, request.tag]).to_string();
+    let listing = json!([
+        "contacts",
+        request.artist,
+        format!("{teams:?}"),
+        request.status,
+        request.tag
+    ])
+    .to_string();
     let after = match &request.cursor {
         Some(token) => Some(cursor::open(&app.config.signing_key, &listing, token)?),
         None => None,
@@ -276,6 +346,8 @@ pub async fn list(app: &App, caller: &Caller, request: ListRequest) -> Result<Co
     .await?;
     Ok(ContactPage {
         items: page.items,
-        next_cursor: page.next.map(|position| cursor::seal(&app.config.signing_key, &listing, &position)),
+        next_cursor: page
+            .next
+            .map(|position| cursor::seal(&app.config.signing_key, &listing, &position)),
     })
 }

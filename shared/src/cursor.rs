@@ -67,13 +67,19 @@ mod tests {
     }
 
     fn position() -> Position {
-        Position::from([("pk".into(), "ARTIST#a".into()), ("sk".into(), "CONTACT#1".into())])
+        Position::from([
+            ("pk".into(), "ARTIST#a".into()),
+            ("sk".into(), "CONTACT#1".into()),
+        ])
     }
 
     #[test]
     fn a_cursor_opens_for_the_listing_it_was_sealed_for() {
         let cursor = seal(&key(), "contacts|a|press", &position());
-        assert_eq!(open(&key(), "contacts|a|press", &cursor).unwrap(), position());
+        assert_eq!(
+            open(&key(), "contacts|a|press", &cursor).unwrap(),
+            position()
+        );
     }
 
     #[test]
@@ -86,8 +92,22 @@ mod tests {
             ("another role", open(&key(), "contacts|a|finance", &cursor)),
             ("another artist", open(&key(), "contacts|b|press", &cursor)),
             ("another key", open(&other_key, "contacts|a|press", &cursor)),
-            ("forged payload", open(&key(), "contacts|a|press", &format!("{forged_payload}.{tag}"))),
-            ("short tag", open(&key(), "contacts|a|press", &format!("{payload}.{}", &tag[..4]))),
+            (
+                "forged payload",
+                open(
+                    &key(),
+                    "contacts|a|press",
+                    &format!("{forged_payload}.{tag}"),
+                ),
+            ),
+            (
+                "short tag",
+                open(
+                    &key(),
+                    "contacts|a|press",
+                    &format!("{payload}.{}", &tag[..4]),
+                ),
+            ),
             ("garbage", open(&key(), "contacts|a|press", "not a cursor")),
             ("empty", open(&key(), "contacts|a|press", "")),
         ];

@@ -163,6 +163,9 @@ mod tests {
         let error = ApiError::invalid_fields(vec![FieldError::new("email", "is not an address")]);
         assert_eq!(error.status(), 422);
         assert_eq!(error.body()["error"]["message"], "email: is not an address");
-        assert_eq!(error.body()["error"]["details"]["fields"][0]["field"], "email");
+        assert_eq!(
+            error.body()["error"]["details"]["fields"][0]["field"],
+            "email"
+        );
     }
 }

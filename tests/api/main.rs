@@ -1,1 +1,13 @@
-fn main(){}
+//! Integration tests: one binary, run by `infra/dev test` against the emulator it starts
+//! (`AWS_ENDPOINT_URL`). Each test provisions its own tables from template.yaml under a unique
+//! prefix, so tests never see each other's data.
+
+mod support;
+
+mod audit_trail;
+mod authorization;
+mod cargo_lambda_fixtures;
+mod contacts_create;
+mod contacts_get_update_delete;
+mod contacts_list;
+mod template_consistency;

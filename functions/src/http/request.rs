@@ -34,7 +34,9 @@ pub fn caller(request: &Request) -> Result<Caller, ApiError> {
     let claimed = jwt.claims.get("scope").or_else(|| jwt.claims.get("scp"));
     let scopes: Vec<&str> = match &jwt.scopes {
         Some(scopes) => scopes.iter().map(String::as_str).collect(),
-        None => claimed.map(|s| s.split_whitespace().collect()).unwrap_or_default(),
+        None => claimed
+            .map(|s| s.split_whitespace().collect())
+            .unwrap_or_default(),
     };
     Ok(Caller::new(UserId::new(sub), scopes))
 }
@@ -58,11 +60,13 @@ pub fn query_param<T>(
     let Some(raw) = params.and_then(|p| p.first(name)) else {
         return Ok(None);
     };
-    parse(raw).map(Some).map_err(|message| ApiError::BadRequest {
-        code: "invalid_query",
-        message: format!("query parameter {name} {message}"),
-        details: json!({ "parameter": name }),
-    })
+    parse(raw)
+        .map(Some)
+        .map_err(|message| ApiError::BadRequest {
+            code: "invalid_query",
+            message: format!("query parameter {name} {message}"),
+            details: json!({ "parameter": name }),
+        })
 }
 
 /// `?limit=`: 1 to `max`, `default` when absent.
@@ -77,28 +81,59 @@ pub fn query_limit(request: &Request, default: usize, max: usize) -> Result<usiz
 }
 
 /// Parses a JSON body of at most `limit` bytes into `T`. Broken JSON is a 400 with the line and
-/// column; well-formed JSON with wrong fields is a 422 naming the field.
+/// column; well-formed JSON of the wrong shape is a 422 naming the field.
 pub fn json_body<T: DeserializeOwned>(request: &Request, limit: usize) -> Result<T, ApiError> {
     let bytes: &[u8] = request.body().as_ref();
     if bytes.len() > limit {
         return Err(ApiError::PayloadTooLarge { limit });
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::bad_request("missing_body", "a JSON request body is required"));
+        return Err(ApiError::bad_request(
+            "missing_body",
+            "a JSON request body is required",
+        ));
     }
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let inner = error.inner();
-        if inner.is_data() {
-            let field = error.path().to_string();
-            let field = if field == "." { "body".to_owned() } else { field };
-            ApiError::invalid_fields(vec![FieldError::new(field, clean_serde_message(&inner.to_string()))])
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|error| malformed(&error))?;
+    if !value.is_object() {
+        return Err(ApiError::invalid_fields(vec![FieldError::new(
+            "body",
+            "must be a JSON object",
+        )]));
+    }
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let (field, message) = describe(&error.path().to_string(), &error.inner().to_string());
+        ApiError::invalid_fields(vec![FieldError::new(field, message)])
+    })
+}
+
+/// serde reports a missing field at the path of its parent object, naming it only in the message;
+/// the caller wants the field's own path. Unknown fields are reported at their own path.
+fn describe(path: &str, message: &str) -> (String, String) {
+    let join = |name: &str| {
+        if path == "." {
+            name.to_owned()
         } else {
-            malformed(inner)
+            format!("{path}.{name}")
         }
-    })?;
-    deserializer.end().map_err(|error| malformed(&error))?;
-    Ok(value)
+    };
+    let quoted = |rest: &str| rest.split('`').nth(1).map(str::to_owned);
+    if let Some(name) = message.strip_prefix("missing field ").and_then(quoted) {
+        return (join(&name), "is required".to_owned());
+    }
+    if let Some(rest) = message.strip_prefix("unknown field ")
+        && let Some(name) = quoted(rest)
+    {
+        let expected = rest.split_once(", ").map_or("", |(_, e)| e);
+        let field = if path == "." { name } else { path.to_owned() };
+        return (field, format!("is not a known field; {expected}"));
+    }
+    let field = if path == "." {
+        "body".to_owned()
+    } else {
+        path.to_owned()
+    };
+    (field, message.to_owned())
 }
 
 fn malformed(error: &serde_json::Error) -> ApiError {
@@ -106,14 +141,6 @@ fn malformed(error: &serde_json::Error) -> ApiError {
         code: "malformed_json",
         message: format!("request body is not valid JSON: {error}"),
         details: json!({ "line": error.line(), "column": error.column() }),
-    }
-}
-
-/// serde's messages end with " at line 1 column 42", which means nothing once a field is named.
-fn clean_serde_message(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(index) => message[..index].to_owned(),
-        None => message.to_owned(),
     }
 }
 

@@ -27,13 +27,21 @@ pub fn empty(status: u16) -> HttpResult {
 /// never sent.
 pub fn error_response(error: &ApiError) -> Response<Body> {
     match error {
-        ApiError::Internal(cause) => tracing::error!(error = format!("{cause:#}"), "request failed"),
-        expected => tracing::info!(status = expected.status(), code = expected.code(), "request refused"),
+        ApiError::Internal(cause) => {
+            tracing::error!(error = format!("{cause:#}"), "request failed")
+        }
+        expected => tracing::info!(
+            status = expected.status(),
+            code = expected.code(),
+            "request refused"
+        ),
     }
     let mut response = Response::new(Body::Text(error.body().to_string()));
-    *response.status_mut() = http::StatusCode::from_u16(error.status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-    response
-        .headers_mut()
-        .insert("content-type", http::HeaderValue::from_static("application/json"));
+    *response.status_mut() = http::StatusCode::from_u16(error.status())
+        .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        "content-type",
+        http::HeaderValue::from_static("application/json"),
+    );
     response
 }

@@ -56,8 +56,12 @@ impl LocalIssuer {
             iat: now,
             exp: now + i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(&self.key))
-            .expect("HS256 signing of plain claims cannot fail")
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(&self.key),
+        )
+        .expect("HS256 signing of plain claims cannot fail")
     }
 
     /// The token's claims as API Gateway passes them to functions (every value a string), or
@@ -73,7 +77,12 @@ impl LocalIssuer {
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 0;
-        let data = jsonwebtoken::decode::<BTreeMap<String, Value>>(token, &DecodingKey::from_secret(&self.key), &validation).ok()?;
+        let data = jsonwebtoken::decode::<BTreeMap<String, Value>>(
+            token,
+            &DecodingKey::from_secret(&self.key),
+            &validation,
+        )
+        .ok()?;
         Some(
             data.claims
                 .into_iter()
@@ -81,7 +90,10 @@ impl LocalIssuer {
                     let value = match value {
                         Value::String(s) => s,
                         Value::Array(items) => {
-                            let items: Vec<String> = items.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).collect();
+                            let items: Vec<String> = items
+                                .iter()
+                                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                                .collect();
                             format!("[{}]", items.join(" "))
                         }
                         other => other.to_string(),
@@ -95,7 +107,12 @@ impl LocalIssuer {
 
 /// 32 random bytes, hex-encoded (v4 UUIDs come from the OS's random source).
 pub fn random_secret() -> Vec<u8> {
-    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple()).into_bytes()
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+    .into_bytes()
 }
 
 #[cfg(test)]
@@ -105,7 +122,11 @@ mod tests {
     #[test]
     fn a_minted_token_verifies_with_its_scopes() {
         let issuer = LocalIssuer::new(random_secret());
-        let token = issuer.mint("user-1", &["artist:a:press".into(), "mailing:admin".into()], Duration::from_secs(60));
+        let token = issuer.mint(
+            "user-1",
+            &["artist:a:press".into(), "mailing:admin".into()],
+            Duration::from_secs(60),
+        );
         let claims = issuer.verify(&format!("Bearer {token}")).unwrap();
         assert_eq!(claims["sub"], "user-1");
         assert_eq!(claims["scope"], "artist:a:press mailing:admin");
@@ -120,7 +141,10 @@ mod tests {
         let expired = issuer.mint("user-1", &[], Duration::ZERO);
         std::thread::sleep(Duration::from_millis(1100));
         let cases = [
-            ("signed by another key", other.mint("user-1", &[], Duration::from_secs(60))),
+            (
+                "signed by another key",
+                other.mint("user-1", &[], Duration::from_secs(60)),
+            ),
             ("expired", expired),
             ("truncated", token[..token.len() - 3].to_owned()),
             ("empty", String::new()),

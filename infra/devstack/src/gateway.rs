@@ -34,7 +34,10 @@ pub struct HttpRequest<'a> {
 
 impl Gateway {
     pub async fn handle(&self, request: HttpRequest<'_>) -> Response<Body> {
-        let (path, query) = request.target.split_once('?').unwrap_or((request.target, ""));
+        let (path, query) = request
+            .target
+            .split_once('?')
+            .unwrap_or((request.target, ""));
         let Some((route, path_parameters)) = find_route(request.method, path) else {
             return gateway_error(404, "Not Found");
         };
@@ -65,24 +68,27 @@ impl Gateway {
 /// The route for `method` and `path`, with its path parameters.
 pub fn find_route(method: &str, path: &str) -> Option<(&'static Route, BTreeMap<String, String>)> {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    ROUTES.iter().filter(|route| route.method == method).find_map(|route| {
-        let pattern: Vec<&str> = route.path.split('/').collect();
-        if pattern.len() != segments.len() {
-            return None;
-        }
-        let mut parameters = BTreeMap::new();
-        for (expected, actual) in pattern.iter().zip(&segments) {
-            match expected.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-                Some(name) if !actual.is_empty() => {
-                    parameters.insert(name.to_owned(), percent_decode(actual));
-                }
-                Some(_) => return None,
-                None if expected == actual => {}
-                None => return None,
+    ROUTES
+        .iter()
+        .filter(|route| route.method == method)
+        .find_map(|route| {
+            let pattern: Vec<&str> = route.path.split('/').collect();
+            if pattern.len() != segments.len() {
+                return None;
             }
-        }
-        Some((route, parameters))
-    })
+            let mut parameters = BTreeMap::new();
+            for (expected, actual) in pattern.iter().zip(&segments) {
+                match expected.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                    Some(name) if !actual.is_empty() => {
+                        parameters.insert(name.to_owned(), percent_decode(actual));
+                    }
+                    Some(_) => return None,
+                    None if expected == actual => {}
+                    None => return None,
+                }
+            }
+            Some((route, parameters))
+        })
 }
 
 fn percent_decode(segment: &str) -> String {
@@ -162,10 +168,12 @@ fn event(
 /// API Gateway's own error bodies (`{"message": …}`), distinct from the functions' errors.
 fn gateway_error(status: u16, message: &str) -> Response<Body> {
     let mut response = Response::new(Body::Text(json!({ "message": message }).to_string()));
-    *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-    response
-        .headers_mut()
-        .insert("content-type", http::HeaderValue::from_static("application/json"));
+    *response.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        "content-type",
+        http::HeaderValue::from_static("application/json"),
+    );
     response
 }
 
@@ -179,7 +187,9 @@ pub async fn serve(
         let gateway = gateway.clone();
         async move { forward(&gateway, request).await }
     });
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await?;
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await?;
     Ok(())
 }
 
@@ -189,14 +199,25 @@ async fn forward(gateway: &Gateway, request: axum::extract::Request) -> axum::re
         Ok(bytes) => bytes.to_vec(),
         Err(_) => return into_axum(gateway_error(413, "Request Entity Too Large")),
     };
-    let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str()).to_owned();
+    let target = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |pq| pq.as_str())
+        .to_owned();
     let headers = parts
         .headers
         .iter()
-        .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+        })
         .collect();
     let response = gateway
-        .handle(HttpRequest { method: parts.method.as_str(), target: &target, headers, body })
+        .handle(HttpRequest {
+            method: parts.method.as_str(),
+            target: &target,
+            headers,
+            body,
+        })
         .await;
     tracing::info!(method = %parts.method, path = parts.uri.path(), status = response.status().as_u16(), "request");
     into_axum(response)

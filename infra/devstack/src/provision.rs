@@ -26,7 +26,11 @@ pub struct Provisioned {
     pub skipped: Vec<String>,
 }
 
-pub async fn provision(template: &Template, prefix: &str, clients: &Clients) -> anyhow::Result<Provisioned> {
+pub async fn provision(
+    template: &Template,
+    prefix: &str,
+    clients: &Clients,
+) -> anyhow::Result<Provisioned> {
     let mut provisioned = Provisioned::default();
     for resource in template.resources_of(&["AWS::DynamoDB::Table"]) {
         let name = format!("{prefix}-{}", resource.logical_id);
@@ -63,7 +67,9 @@ pub fn environment(
                     .cloned()
                     .or_else(|| template.parameter_default(&target))
                     .ok_or_else(|| anyhow!("{name}: no local value for !Ref {target}"))?,
-                (None, EnvValue::Computed) => bail!("{name}: computed in the template; the local stack must set it"),
+                (None, EnvValue::Computed) => {
+                    bail!("{name}: computed in the template; the local stack must set it")
+                }
             };
             Ok((name, resolved))
         })
@@ -76,7 +82,11 @@ pub fn app(environment: &BTreeMap<String, String>, clients: Clients) -> anyhow::
     Ok(App::new(config, clients))
 }
 
-async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, properties: &Value) -> anyhow::Result<()> {
+async fn create_table(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+    properties: &Value,
+) -> anyhow::Result<()> {
     let attributes = properties["AttributeDefinitions"]
         .as_sequence()
         .ok_or_else(|| anyhow!("no AttributeDefinitions"))?
@@ -84,7 +94,9 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, properties:
         .map(|attribute| {
             Ok(AttributeDefinition::builder()
                 .attribute_name(string(&attribute["AttributeName"])?)
-                .attribute_type(ScalarAttributeType::from(string(&attribute["AttributeType"])?))
+                .attribute_type(ScalarAttributeType::from(string(
+                    &attribute["AttributeType"],
+                )?))
                 .build()?)
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -94,10 +106,17 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, properties:
         .flatten()
         .map(|index| {
             let projection = Projection::builder()
-                .projection_type(ProjectionType::from(string(&index["Projection"]["ProjectionType"])?))
-                .set_non_key_attributes(index["Projection"]["NonKeyAttributes"].as_sequence().map(|names| {
-                    names.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect()
-                }))
+                .projection_type(ProjectionType::from(string(
+                    &index["Projection"]["ProjectionType"],
+                )?))
+                .set_non_key_attributes(index["Projection"]["NonKeyAttributes"].as_sequence().map(
+                    |names| {
+                        names
+                            .iter()
+                            .filter_map(|n| n.as_str().map(str::to_owned))
+                            .collect()
+                    },
+                ))
                 .build();
             Ok(GlobalSecondaryIndex::builder()
                 .index_name(string(&index["IndexName"])?)
@@ -147,5 +166,7 @@ fn key_schema(value: &Value) -> anyhow::Result<Vec<KeySchemaElement>> {
 }
 
 fn string(value: &Value) -> anyhow::Result<&str> {
-    value.as_str().ok_or_else(|| anyhow!("expected a plain string, found {value:?}"))
+    value
+        .as_str()
+        .ok_or_else(|| anyhow!("expected a plain string, found {value:?}"))
 }

@@ -33,13 +33,21 @@ pub fn require_local_endpoint() -> anyhow::Result<String> {
 impl LocalStack {
     /// Provisions every table of `template_path` under `prefix` and builds the app with the
     /// template's environment; `overrides` supplies what the template computes (secrets, URLs).
-    pub async fn start(template_path: &Path, prefix: &str, overrides: BTreeMap<String, String>) -> anyhow::Result<Self> {
+    pub async fn start(
+        template_path: &Path,
+        prefix: &str,
+        overrides: BTreeMap<String, String>,
+    ) -> anyhow::Result<Self> {
         require_local_endpoint()?;
         let template = Template::load(template_path)?;
         let clients = Clients::from_env().await;
         let provisioned = provision::provision(&template, prefix, &clients).await?;
         let environment = provision::environment(&template, &provisioned, &overrides)?;
         let app = provision::app(&environment, clients)?;
-        Ok(Self { app, environment, provisioned })
+        Ok(Self {
+            app,
+            environment,
+            provisioned,
+        })
     }
 }

@@ -39,7 +39,8 @@ pub enum EnvValue {
 
 impl Template {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         Self::parse(&text)
     }
 
@@ -76,7 +77,9 @@ impl Template {
     /// Every resource's logical id and type.
     pub fn resource_types(&self) -> Vec<(String, String)> {
         self.resources()
-            .filter_map(|(id, resource)| Some((id.to_owned(), resource["Type"].as_str()?.to_owned())))
+            .filter_map(|(id, resource)| {
+                Some((id.to_owned(), resource["Type"].as_str()?.to_owned()))
+            })
             .collect()
     }
 
@@ -96,7 +99,10 @@ impl Template {
                     .filter(|(_, event)| event["Type"].as_str() == Some("HttpApi"))
                     .filter_map(|(_, event)| {
                         let properties = &event["Properties"];
-                        Some((properties["Method"].as_str()?.to_owned(), properties["Path"].as_str()?.to_owned()))
+                        Some((
+                            properties["Method"].as_str()?.to_owned(),
+                            properties["Path"].as_str()?.to_owned(),
+                        ))
                     })
                     .collect(),
             })
@@ -160,7 +166,7 @@ Resources:
     Metadata: { BuildProperties: { Binary: contacts-get } }
     Properties:
       Events:
-        Api: { Type: HttpApi, Properties: { Method: GET, Path: /api/x/{id} } }
+        Api: { Type: HttpApi, Properties: { Method: GET, Path: "/api/x/{id}" } }
 "#;
 
     #[test]

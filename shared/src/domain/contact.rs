@@ -117,7 +117,10 @@ impl Tags {
                 continue;
             }
             if tag.chars().count() > Self::MAX_LENGTH {
-                return Err(format!("a tag is longer than {} characters", Self::MAX_LENGTH));
+                return Err(format!(
+                    "a tag is longer than {} characters",
+                    Self::MAX_LENGTH
+                ));
             }
             if tag.chars().any(char::is_control) {
                 return Err("a tag contains a control character".into());
@@ -178,7 +181,10 @@ impl ContactFields {
     pub fn metadata(value: Map<String, Value>) -> Result<Map<String, Value>, String> {
         let size = serde_json::to_vec(&value).map_or(usize::MAX, |bytes| bytes.len());
         if size > Self::MAX_METADATA_BYTES {
-            return Err(format!("must be at most {} bytes of JSON", Self::MAX_METADATA_BYTES));
+            return Err(format!(
+                "must be at most {} bytes of JSON",
+                Self::MAX_METADATA_BYTES
+            ));
         }
         if value.keys().any(|k| k.is_empty() || k.len() > 100) {
             return Err("keys must be 1 to 100 characters".into());
@@ -221,7 +227,12 @@ mod tests {
             (Bounced, Unsubscribed),
             (Unsubscribed, Unsubscribed),
         ];
-        let refused = [(Unsubscribed, Active), (Bounced, Active), (Active, Bounced), (Invalid, Bounced)];
+        let refused = [
+            (Unsubscribed, Active),
+            (Bounced, Active),
+            (Active, Bounced),
+            (Invalid, Bounced),
+        ];
         for (from, to) in allowed {
             assert!(from.manual_change_to(to).is_ok(), "{from:?} -> {to:?}");
         }
@@ -241,7 +252,10 @@ mod tests {
 
     #[test]
     fn text_fields_refuse_line_breaks_and_overlong_values() {
-        assert_eq!(ContactFields::text(Some("  Zoé "), 100), Ok(Some("Zoé".into())));
+        assert_eq!(
+            ContactFields::text(Some("  Zoé "), 100),
+            Ok(Some("Zoé".into()))
+        );
         assert_eq!(ContactFields::text(Some("   "), 100), Ok(None));
         assert!(ContactFields::text(Some("a\r\nBcc: x"), 100).is_err());
         assert!(ContactFields::text(Some(&"1".repeat(51)), 50).is_err());

@@ -136,12 +136,17 @@ fn parse_domain(domain: &str) -> Result<String, EmailError> {
             && label.len() <= MAX_LABEL
             && !label.starts_with('-')
             && !label.ends_with('-')
-            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
         if !valid {
             return Err(EmailError::DomainInvalid);
         }
     }
-    if labels.last().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit())) {
+    if labels
+        .last()
+        .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+    {
         return Err(EmailError::DomainLiteral);
     }
     Ok(ascii.to_ascii_lowercase())
@@ -186,10 +191,16 @@ mod tests {
             ("o'brien+press@label.co.uk", "o'brien+press@label.co.uk"),
             ("zoe@Café.fr", "zoe@xn--caf-dma.fr"),
             ("agent@Bücher.example", "agent@xn--bcher-kva.example"),
-            ("booking@xn--bcher-kva.example", "booking@xn--bcher-kva.example"),
+            (
+                "booking@xn--bcher-kva.example",
+                "booking@xn--bcher-kva.example",
+            ),
             ("a@b.co", "a@b.co"),
             ("trailing@dot.example.", "trailing@dot.example"),
-            ("x{y}=z@sub-domain.example.org", "x{y}=z@sub-domain.example.org"),
+            (
+                "x{y}=z@sub-domain.example.org",
+                "x{y}=z@sub-domain.example.org",
+            ),
         ];
         for (input, normalized) in cases {
             let parsed = EmailAddress::parse(input)
@@ -223,8 +234,14 @@ mod tests {
             ("alice@exa_mple.com", EmailError::DomainInvalid),
             ("alice@example..com", EmailError::DomainInvalid),
             ("alice@exa mple.com", EmailError::DomainInvalid),
-            ("alice@example.com\r\nBcc: x@evil.example", EmailError::NotOneAt),
-            ("alice@example.com\r\nX-Injected: yes", EmailError::DomainInvalid),
+            (
+                "alice@example.com\r\nBcc: x@evil.example",
+                EmailError::NotOneAt,
+            ),
+            (
+                "alice@example.com\r\nX-Injected: yes",
+                EmailError::DomainInvalid,
+            ),
             (long_local.as_str(), EmailError::LocalTooLong),
             (long_label.as_str(), EmailError::DomainInvalid),
             (long_address.as_str(), EmailError::TooLong),
@@ -243,7 +260,10 @@ mod tests {
         let parsed = EmailAddress::parse("Booking@XN--BCHER-KVA.example").unwrap();
         assert_eq!(parsed.as_str(), "Booking@bücher.example");
         assert_eq!(parsed.ascii(), "Booking@xn--bcher-kva.example");
-        assert_eq!(format!("{parsed:?}"), "EmailAddress(…@xn--bcher-kva.example)");
+        assert_eq!(
+            format!("{parsed:?}"),
+            "EmailAddress(…@xn--bcher-kva.example)"
+        );
     }
 
     fn local_part() -> impl Strategy<Value = String> {

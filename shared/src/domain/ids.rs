@@ -118,8 +118,17 @@ mod tests {
     fn ids_parse_only_from_the_hyphenated_form() {
         let id = ContactId::new();
         assert_eq!(id.to_string().parse::<ContactId>(), Ok(id));
-        for bad in ["", "42", "not-a-uuid", &id.as_uuid().simple().to_string(), "{00000000-0000-0000-0000-000000000000}"] {
-            assert!(bad.parse::<ContactId>().is_err(), "{bad:?} should be refused");
+        for bad in [
+            "",
+            "42",
+            "not-a-uuid",
+            &id.as_uuid().simple().to_string(),
+            "{00000000-0000-0000-0000-000000000000}",
+        ] {
+            assert!(
+                bad.parse::<ContactId>().is_err(),
+                "{bad:?} should be refused"
+            );
         }
     }
 }

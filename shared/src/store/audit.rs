@@ -36,11 +36,7 @@ pub fn put(app: &App, record: AuditRecord) -> Result<TransactWriteItem, ApiError
 }
 
 /// One record's history, newest first.
-pub async fn for_target(
-    app: &App,
-    target: &str,
-    limit: i32,
-) -> Result<Vec<AuditRecord>, ApiError> {
+pub async fn for_target(app: &App, target: &str, limit: i32) -> Result<Vec<AuditRecord>, ApiError> {
     let output = app
         .aws
         .dynamodb

@@ -75,7 +75,9 @@ pub async fn get(app: &App, artist: ArtistId, id: ContactId) -> Result<Option<Co
         .send()
         .await?;
     match output.item {
-        Some(item) => Ok(Some(serde_dynamo::from_item::<_, ContactItem>(item)?.contact)),
+        Some(item) => Ok(Some(
+            serde_dynamo::from_item::<_, ContactItem>(item)?.contact,
+        )),
         None => Ok(None),
     }
 }
@@ -97,7 +99,9 @@ pub async fn find_by_email(
         .send()
         .await?;
     match output.item {
-        Some(item) => Ok(Some(serde_dynamo::from_item::<_, EmailGuard>(item)?.contact_id)),
+        Some(item) => Ok(Some(
+            serde_dynamo::from_item::<_, EmailGuard>(item)?.contact_id,
+        )),
         None => Ok(None),
     }
 }
@@ -106,7 +110,12 @@ pub async fn find_by_email(
 /// its team (index 1).
 pub fn put_new(app: &App, contact: &Contact) -> Result<[TransactWriteItem; 2], ApiError> {
     Ok([
-        put(app, serde_dynamo::to_item(to_item(contact))?, "attribute_not_exists(pk)", None)?,
+        put(
+            app,
+            serde_dynamo::to_item(to_item(contact))?,
+            "attribute_not_exists(pk)",
+            None,
+        )?,
         claim_email(app, contact)?,
     ])
 }
@@ -132,7 +141,12 @@ pub fn claim_email(app: &App, contact: &Contact) -> Result<TransactWriteItem, Ap
         sk: guard_sk(contact.contact_role, &contact.email),
         contact_id: contact.id,
     };
-    put(app, serde_dynamo::to_item(guard)?, "attribute_not_exists(pk)", None)
+    put(
+        app,
+        serde_dynamo::to_item(guard)?,
+        "attribute_not_exists(pk)",
+        None,
+    )
 }
 
 /// Frees the address `email` held by `contact`.
@@ -155,10 +169,17 @@ pub fn release_email(
 }
 
 /// Deletes a contact if nobody wrote it since `expected_version` was read.
-pub fn delete(app: &App, contact: &Contact, expected_version: u64) -> Result<TransactWriteItem, ApiError> {
+pub fn delete(
+    app: &App,
+    contact: &Contact,
+    expected_version: u64,
+) -> Result<TransactWriteItem, ApiError> {
     let delete = Delete::builder()
         .table_name(&app.config.contacts_table)
-        .set_key(Some(key(artist_pk(contact.artist_id), contact_sk(contact.id))))
+        .set_key(Some(key(
+            artist_pk(contact.artist_id),
+            contact_sk(contact.id),
+        )))
         .condition_expression("version = :expected")
         .expression_attribute_values(":expected", AttributeValue::N(expected_version.to_string()))
         .build()
@@ -176,7 +197,9 @@ fn put(
         .table_name(&app.config.contacts_table)
         .set_item(Some(item))
         .condition_expression(condition)
-        .set_expression_attribute_values(expected.map(|v| HashMap::from([(":expected".to_owned(), v)])))
+        .set_expression_attribute_values(
+            expected.map(|v| HashMap::from([(":expected".to_owned(), v)])),
+        )
         .build()
         .map_err(ApiError::internal)?;
     Ok(TransactWriteItem::builder().put(put).build())
@@ -218,10 +241,16 @@ pub async fn list(app: &App, query: &ListQuery) -> Result<Page, ApiError> {
     let mut start = query.after.clone();
     for _ in 0..MAX_QUERIES_PER_PAGE {
         let wanted = query.limit - items.len();
-        let filtered = query.status.is_some() || query.tag.is_some() || matches!(query.teams, Teams::Several(_));
+        let filtered = query.status.is_some()
+            || query.tag.is_some()
+            || matches!(query.teams, Teams::Several(_));
         // Without filters every evaluated item is returned, so asking for exactly what is
         // wanted keeps the cursor exact; with filters, read ahead.
-        let batch = if filtered { (wanted * 4).clamp(25, 500) } else { wanted };
+        let batch = if filtered {
+            (wanted * 4).clamp(25, 500)
+        } else {
+            wanted
+        };
         let output = build_query(app, query, start.take(), batch).send().await?;
         let last_evaluated = output.last_evaluated_key;
         let page: Vec<ContactItem> = serde_dynamo::from_items(output.items.unwrap_or_default())?;
@@ -231,7 +260,10 @@ pub async fn list(app: &App, query: &ListQuery) -> Result<Page, ApiError> {
             items.push(item.contact);
             if items.len() == query.limit {
                 let more = index + 1 < page_len || last_evaluated.is_some();
-                return Ok(Page { items, next: more.then_some(position) });
+                return Ok(Page {
+                    items,
+                    next: more.then_some(position),
+                });
             }
         }
         match last_evaluated {
@@ -251,15 +283,30 @@ fn build_query(
     let mut filters = Vec::new();
     let mut values = HashMap::new();
     let mut names = HashMap::new();
-    let request = app.aws.dynamodb.query().table_name(&app.config.contacts_table);
+    let request = app
+        .aws
+        .dynamodb
+        .query()
+        .table_name(&app.config.contacts_table);
     let request = match &query.teams {
         Teams::One(role) => {
-            values.insert(":key".to_owned(), AttributeValue::S(role_pk(query.artist, *role)));
-            request.index_name(BY_ROLE_INDEX).key_condition_expression("role_pk = :key")
+            values.insert(
+                ":key".to_owned(),
+                AttributeValue::S(role_pk(query.artist, *role)),
+            );
+            request
+                .index_name(BY_ROLE_INDEX)
+                .key_condition_expression("role_pk = :key")
         }
         Teams::Several(_) | Teams::All => {
-            values.insert(":key".to_owned(), AttributeValue::S(artist_pk(query.artist)));
-            values.insert(":prefix".to_owned(), AttributeValue::S("CONTACT#".to_owned()));
+            values.insert(
+                ":key".to_owned(),
+                AttributeValue::S(artist_pk(query.artist)),
+            );
+            values.insert(
+                ":prefix".to_owned(),
+                AttributeValue::S("CONTACT#".to_owned()),
+            );
             request.key_condition_expression("pk = :key AND begins_with(sk, :prefix)")
         }
     };
@@ -268,7 +315,10 @@ fn build_query(
             .iter()
             .enumerate()
             .map(|(i, role)| {
-                values.insert(format!(":role{i}"), AttributeValue::S(role.as_str().to_owned()));
+                values.insert(
+                    format!(":role{i}"),
+                    AttributeValue::S(role.as_str().to_owned()),
+                );
                 format!(":role{i}")
             })
             .collect();
@@ -276,7 +326,10 @@ fn build_query(
     }
     if let Some(status) = query.status {
         names.insert("#status".to_owned(), "status".to_owned());
-        values.insert(":status".to_owned(), AttributeValue::S(status.as_str().to_owned()));
+        values.insert(
+            ":status".to_owned(),
+            AttributeValue::S(status.as_str().to_owned()),
+        );
         filters.push("#status = :status".to_owned());
     }
     if let Some(tag) = &query.tag {
@@ -293,7 +346,10 @@ fn build_query(
 }
 
 fn position_of(item: &ContactItem, teams: &Teams) -> Position {
-    let mut position = Position::from([("pk".to_owned(), item.pk.clone()), ("sk".to_owned(), item.sk.clone())]);
+    let mut position = Position::from([
+        ("pk".to_owned(), item.pk.clone()),
+        ("sk".to_owned(), item.sk.clone()),
+    ]);
     if matches!(teams, Teams::One(_)) {
         position.insert("role_pk".to_owned(), item.role_pk.clone());
         position.insert("role_sk".to_owned(), item.role_sk.clone());
@@ -302,14 +358,19 @@ fn position_of(item: &ContactItem, teams: &Teams) -> Position {
 }
 
 fn to_key(position: Position) -> HashMap<String, AttributeValue> {
-    position.into_iter().map(|(k, v)| (k, AttributeValue::S(v))).collect()
+    position
+        .into_iter()
+        .map(|(k, v)| (k, AttributeValue::S(v)))
+        .collect()
 }
 
 fn from_key(key: HashMap<String, AttributeValue>) -> Result<Position, ApiError> {
     key.into_iter()
         .map(|(name, value)| match value {
             AttributeValue::S(s) => Ok((name, s)),
-            other => Err(ApiError::internal(anyhow::anyhow!("unexpected key attribute {name}: {other:?}"))),
+            other => Err(ApiError::internal(anyhow::anyhow!(
+                "unexpected key attribute {name}: {other:?}"
+            ))),
         })
         .collect()
 }

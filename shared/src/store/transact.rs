@@ -12,7 +12,10 @@ pub enum TransactOutcome {
     ConditionFailed(Vec<usize>),
 }
 
-pub async fn transact(app: &App, items: Vec<TransactWriteItem>) -> Result<TransactOutcome, ApiError> {
+pub async fn transact(
+    app: &App,
+    items: Vec<TransactWriteItem>,
+) -> Result<TransactOutcome, ApiError> {
     let result = app
         .aws
         .dynamodb
@@ -32,12 +35,16 @@ pub async fn transact(app: &App, items: Vec<TransactWriteItem>) -> Result<Transa
                     .map(|(index, _)| index)
                     .collect();
                 if failed.is_empty() {
-                    Err(ApiError::internal(anyhow::Error::new(cancelled).context("transaction cancelled")))
+                    Err(ApiError::internal(
+                        anyhow::Error::new(cancelled).context("transaction cancelled"),
+                    ))
                 } else {
                     Ok(TransactOutcome::ConditionFailed(failed))
                 }
             }
-            other => Err(ApiError::internal(anyhow::Error::new(other).context("TransactWriteItems"))),
+            other => Err(ApiError::internal(
+                anyhow::Error::new(other).context("TransactWriteItems"),
+            )),
         },
     }
 }

@@ -20,7 +20,9 @@ async fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("up") => up(&args[1..]).await,
         Some("token") => token(&args[1..]),
-        _ => bail!("usage: devstack up [--port N] | devstack token --scope SCOPE... [--sub USER] [--hours H]"),
+        _ => bail!(
+            "usage: devstack up [--port N] | devstack token --scope SCOPE... [--sub USER] [--hours H]"
+        ),
     }
 }
 
@@ -37,7 +39,13 @@ fn token(args: &[String]) -> anyhow::Result<()> {
         match arg.as_str() {
             "--scope" => scopes.push(args.next().context("--scope needs a value")?.clone()),
             "--sub" => sub = args.next().context("--sub needs a value")?.clone(),
-            "--hours" => hours = args.next().context("--hours needs a value")?.parse().context("--hours: a number")?,
+            "--hours" => {
+                hours = args
+                    .next()
+                    .context("--hours needs a value")?
+                    .parse()
+                    .context("--hours: a number")?
+            }
             other if !other.starts_with('-') && !scopes.is_empty() => scopes.push(other.to_owned()),
             other => bail!("unknown argument {other}"),
         }
@@ -45,7 +53,10 @@ fn token(args: &[String]) -> anyhow::Result<()> {
     if scopes.is_empty() {
         bail!("give at least one --scope, e.g. --scope artist:{DEMO_ARTIST}:press");
     }
-    println!("{}", issuer()?.mint(&sub, &scopes, Duration::from_secs(hours * 3600)));
+    println!(
+        "{}",
+        issuer()?.mint(&sub, &scopes, Duration::from_secs(hours * 3600))
+    );
     Ok(())
 }
 
@@ -67,7 +78,10 @@ async fn up(args: &[String]) -> anyhow::Result<()> {
         .with_context(|| format!("port {port} is taken; pass --port N"))?;
     let url = gateway::local_url(listener.local_addr()?);
     let overrides = BTreeMap::from([
-        ("SIGNING_KEY".to_owned(), String::from_utf8(random_secret())?),
+        (
+            "SIGNING_KEY".to_owned(),
+            String::from_utf8(random_secret())?,
+        ),
         ("PUBLIC_BASE_URL".to_owned(), url.clone()),
     ]);
     let stack = LocalStack::start(&repo_root().join("template.yaml"), "local", overrides).await?;
@@ -76,12 +90,21 @@ async fn up(args: &[String]) -> anyhow::Result<()> {
     }
     let issuer = issuer()?;
     let scope = format!("artist:{DEMO_ARTIST}:*");
-    let token = issuer.mint("dev-user", std::slice::from_ref(&scope), Duration::from_secs(12 * 3600));
-    let gateway = Arc::new(Gateway { app: stack.app, issuer });
+    let token = issuer.mint(
+        "dev-user",
+        std::slice::from_ref(&scope),
+        Duration::from_secs(12 * 3600),
+    );
+    let gateway = Arc::new(Gateway {
+        app: stack.app,
+        issuer,
+    });
     println!("READY {url}");
     println!("ARTIST={DEMO_ARTIST}");
     println!("TOKEN={token}");
-    println!("# the token has scope {scope}; others: infra/dev token --scope artist:{DEMO_ARTIST}:press");
+    println!(
+        "# the token has scope {scope}; others: infra/dev token --scope artist:{DEMO_ARTIST}:press"
+    );
     println!("# try: curl -H \"Authorization: Bearer $TOKEN\" {url}/api/artists/$ARTIST/contacts");
     gateway::serve(gateway, listener, shutdown()).await
 }

@@ -1,0 +1,116 @@
+use std::collections::BTreeSet;
+
+use devstack::template::Template;
+use functions::routes::ROUTES;
+
+use crate::support::repo_root;
+
+fn template() -> Template {
+    Template::load(&repo_root().join("template.yaml")).unwrap()
+}
+
+#[test]
+fn the_route_table_and_template_yaml_declare_the_same_routes_and_functions() {
+    let from_table: BTreeSet<(String, String, String)> = ROUTES
+        .iter()
+        .map(|r| {
+            (
+                r.method.to_owned(),
+                r.path.to_owned(),
+                r.function.to_owned(),
+            )
+        })
+        .collect();
+    let from_template: BTreeSet<(String, String, String)> = template()
+        .functions()
+        .into_iter()
+        .flat_map(|f| {
+            let binary = f.binary.clone();
+            f.routes
+                .into_iter()
+                .map(move |(method, path)| (method, path, binary.clone()))
+        })
+        .collect();
+    assert_eq!(from_table, from_template);
+}
+
+#[test]
+fn every_binary_is_a_template_function_with_its_camel_case_logical_id() {
+    let binaries: BTreeSet<String> = std::fs::read_dir(repo_root().join("functions/src/bin"))
+        .unwrap()
+        .map(|entry| {
+            entry
+                .unwrap()
+                .path()
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    let functions = template().functions();
+    let declared: BTreeSet<String> = functions.iter().map(|f| f.binary.clone()).collect();
+    assert_eq!(binaries, declared);
+    for function in functions {
+        let camel: String = function
+            .binary
+            .split('-')
+            .map(|word| {
+                let mut chars = word.chars();
+                chars
+                    .next()
+                    .map(|c| c.to_ascii_uppercase())
+                    .into_iter()
+                    .chain(chars)
+                    .collect::<String>()
+            })
+            .collect();
+        assert_eq!(function.logical_id, format!("{camel}Function"));
+    }
+}
+
+#[test]
+fn every_route_has_a_unique_method_and_path() {
+    let mut seen = BTreeSet::new();
+    for route in ROUTES {
+        assert!(
+            seen.insert((route.method, route.path)),
+            "{} {} twice",
+            route.method,
+            route.path
+        );
+        assert!(route.path.starts_with("/api/"), "{}", route.path);
+    }
+}
+
+#[test]
+fn functions_get_least_privilege_and_tables_keep_their_history() {
+    let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    let yaml: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    for (id, resource) in yaml["Resources"].as_mapping().unwrap() {
+        let id = id.as_str().unwrap();
+        match resource["Type"].as_str().unwrap() {
+            "AWS::Serverless::Function" => {
+                let policies = serde_yaml::to_string(&resource["Properties"]["Policies"]).unwrap();
+                assert!(
+                    !policies.contains("FullAccess") && !policies.contains("CrudPolicy"),
+                    "{id}: {policies}"
+                );
+                assert!(
+                    !policies.contains("'*'") && !policies.contains("dynamodb:*"),
+                    "{id}: {policies}"
+                );
+            }
+            "AWS::DynamoDB::Table" => {
+                let properties = &resource["Properties"];
+                assert_eq!(
+                    properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+                    true,
+                    "{id}"
+                );
+                assert_eq!(properties["BillingMode"], "PAY_PER_REQUEST", "{id}");
+            }
+            _ => {}
+        }
+    }
+}
