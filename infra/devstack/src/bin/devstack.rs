@@ -20,8 +20,9 @@ async fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("up") => up(&args[1..]).await,
         Some("token") => token(&args[1..]),
+        Some("env") => env(&args[1..]).await,
         _ => bail!(
-            "usage: devstack up [--port N] | devstack token --scope SCOPE... [--sub USER] [--hours H]"
+            "usage: devstack up [--port N] | devstack token --scope SCOPE... [--sub USER] [--hours H] | devstack env --prefix P"
         ),
     }
 }
@@ -57,6 +58,32 @@ fn token(args: &[String]) -> anyhow::Result<()> {
         "{}",
         issuer()?.mint(&sub, &scopes, Duration::from_secs(hours * 3600))
     );
+    Ok(())
+}
+
+/// Provisions the tables under `prefix` and prints the functions' environment as KEY=VALUE lines,
+/// for `cargo lambda watch --env-file`.
+async fn env(args: &[String]) -> anyhow::Result<()> {
+    let [flag, prefix] = args else {
+        bail!("usage: devstack env --prefix P");
+    };
+    if flag != "--prefix" {
+        bail!("usage: devstack env --prefix P");
+    }
+    let overrides = BTreeMap::from([
+        (
+            "SIGNING_KEY".to_owned(),
+            String::from_utf8(random_secret())?,
+        ),
+        (
+            "PUBLIC_BASE_URL".to_owned(),
+            "http://127.0.0.1:3000".to_owned(),
+        ),
+    ]);
+    let stack = LocalStack::start(&repo_root().join("template.yaml"), prefix, overrides).await?;
+    for (name, value) in &stack.environment {
+        println!("{name}={value}");
+    }
     Ok(())
 }
 
