@@ -84,17 +84,7 @@ pub async fn update(app: &App, request: Request) -> HttpResult {
     let caller = http::caller(&request)?;
     let artist: ArtistId = http::path_id(&request, "artistId", "artist")?;
     let id: ContactId = http::path_id(&request, "contactId", "contact")?;
-    let body = http::json_body::<UpdateBody>(&request, http::JSON_LIMIT)?;
-    if let Some(role) = &body.contact_role {
-        let current = contacts::get(app, &caller, artist, id).await?;
-        if role != current.contact_role.as_str() {
-            return Err(ApiError::invalid_fields(vec![FieldError::new(
-                "contact_role",
-                "cannot change; create the contact in the other team instead",
-            )]));
-        }
-    }
-    let changes = body.parse()?;
+    let changes = http::json_body::<UpdateBody>(&request, http::JSON_LIMIT)?.parse()?;
     http::json(
         200,
         &contacts::update(app, &caller, artist, id, changes).await?,
@@ -263,6 +253,9 @@ impl UpdateBody {
         let email = self
             .email
             .and_then(|raw| f.check("email", EmailAddress::parse(&raw)));
+        let contact_role = self
+            .contact_role
+            .and_then(|raw| f.check("contact_role", raw.parse::<ContactRole>()));
         let status = self.status.and_then(|raw| {
             f.check(
                 "status",
@@ -276,6 +269,7 @@ impl UpdateBody {
         };
         let changes = ContactChanges {
             email,
+            contact_role,
             first_name: text(
                 &mut f,
                 "first_name",

@@ -45,6 +45,9 @@ pub struct NewContact {
 #[derive(Debug, Clone, Default)]
 pub struct ContactChanges {
     pub email: Option<EmailAddress>,
+    /// Accepted only when it is the contact's team already: moving a person between teams is a
+    /// new contact in the other team, with its own consent.
+    pub contact_role: Option<ContactRole>,
     pub first_name: Option<Option<String>>,
     pub last_name: Option<Option<String>>,
     pub company: Option<Option<String>>,
@@ -207,6 +210,15 @@ fn concurrent_change() -> ApiError {
 
 /// Applies `changes`, returning the new contact and the names of the fields that changed.
 fn apply(before: &Contact, changes: ContactChanges) -> Result<(Contact, Vec<String>), ApiError> {
+    if changes
+        .contact_role
+        .is_some_and(|role| role != before.contact_role)
+    {
+        return Err(ApiError::invalid_fields(vec![crate::FieldError::new(
+            "contact_role",
+            "cannot change; create the contact in the other team instead",
+        )]));
+    }
     let mut after = before.clone();
     let mut changed = Vec::new();
     let mut set = |name: &str, differs: bool| {

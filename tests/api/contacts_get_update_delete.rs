@@ -214,6 +214,18 @@ async fn bad_updates_are_refused_and_change_nothing() {
     let read = owner.get(&target).await;
     assert_eq!(read.body["version"], 1);
     assert_eq!(read.body["email"], "f@finance.example");
+
+    let same_team = owner
+        .put(
+            &target,
+            &json!({ "contact_role": "finance", "first_name": "Fanny" }),
+        )
+        .await;
+    assert_eq!(
+        same_team.status, 200,
+        "naming the current team is not a change: {:?}",
+        same_team.body
+    );
 }
 
 #[tokio::test]
