@@ -12,6 +12,7 @@ pub mod contacts;
 pub mod cursor;
 pub mod domain;
 pub mod error;
+pub mod import;
 pub mod store;
 
 pub use app::App;
