@@ -11,4 +11,5 @@ mod cargo_lambda_fixtures;
 mod contacts_create;
 mod contacts_get_update_delete;
 mod contacts_list;
+mod import_files;
 mod template_consistency;

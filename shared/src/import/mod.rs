@@ -17,7 +17,7 @@ mod report;
 mod row;
 mod sheet;
 
-pub use analyze::{Analyzer, Batch, ImportOptions};
+pub use analyze::{Analyzer, Batch, ImportOptions, dry_run};
 pub use detect::{FileKind, Limits};
 pub use headers::Target;
 pub use record::{Record, RecordSource};

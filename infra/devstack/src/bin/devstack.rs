@@ -21,8 +21,9 @@ async fn main() -> anyhow::Result<()> {
         Some("up") => up(&args[1..]).await,
         Some("token") => token(&args[1..]),
         Some("env") => env(&args[1..]).await,
+        Some("import") => import(&args[1..]),
         _ => bail!(
-            "usage: devstack up [--port N] | devstack token --scope SCOPE... [--sub USER] [--hours H] | devstack env --prefix P"
+            "usage: devstack up [--port N] | devstack token --scope SCOPE... [--sub USER] [--hours H] | devstack env --prefix P | devstack import --dry-run --artist ID --role ROLE [--sheet NAME] FILE"
         ),
     }
 }
@@ -59,6 +60,52 @@ fn token(args: &[String]) -> anyhow::Result<()> {
         issuer()?.mint(&sub, &scopes, Duration::from_secs(hours * 3600))
     );
     Ok(())
+}
+
+/// Runs the import pipeline on a local file and prints the report as JSON.
+fn import(args: &[String]) -> anyhow::Result<()> {
+    let usage = "usage: infra/dev import --dry-run --artist ID --role ROLE [--sheet NAME] FILE";
+    let (mut dry_run, mut artist, mut role, mut file) = (false, None, None, None);
+    let mut options = mailing::import::ImportOptions::default();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--dry-run" => dry_run = true,
+            "--artist" => {
+                artist = Some(
+                    args.next()
+                        .context(usage)?
+                        .parse::<mailing::domain::ArtistId>()?,
+                )
+            }
+            "--role" => {
+                let raw = args.next().context(usage)?;
+                role = Some(
+                    raw.parse::<mailing::domain::ContactRole>()
+                        .map_err(|e| anyhow::anyhow!("--role {raw}: {e}"))?,
+                );
+            }
+            "--sheet" => options.sheet = Some(args.next().context(usage)?.clone()),
+            other if !other.starts_with("--") && file.is_none() => file = Some(other.to_owned()),
+            other => bail!("unknown argument {other}\n{usage}"),
+        }
+    }
+    let (Some(_artist), Some(_role), Some(file)) = (artist, role, file) else {
+        bail!(usage);
+    };
+    if !dry_run {
+        bail!(
+            "writing contacts from the command line is not available yet; use --dry-run\n{usage}"
+        );
+    }
+    let input = std::fs::File::open(&file).with_context(|| format!("opening {file}"))?;
+    match mailing::import::dry_run(Box::new(std::io::BufReader::new(input)), &options) {
+        Ok(report) => {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        Err(error) => bail!("{}: {error}", error.code()),
+    }
 }
 
 /// Provisions the tables under `prefix` and prints the functions' environment as KEY=VALUE lines,
