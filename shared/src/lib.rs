@@ -9,6 +9,7 @@ pub mod auth;
 pub mod aws;
 pub mod config;
 pub mod contacts;
+pub mod contacts_import;
 pub mod cursor;
 pub mod domain;
 pub mod error;

@@ -10,6 +10,7 @@ mod aws_clients;
 mod cargo_lambda_fixtures;
 mod contacts_create;
 mod contacts_get_update_delete;
+mod contacts_import;
 mod contacts_list;
 mod import_files;
 mod template_consistency;

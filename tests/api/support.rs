@@ -18,6 +18,7 @@ pub fn repo_root() -> PathBuf {
 pub struct TestStack {
     pub gateway: Gateway,
     pub artist: ArtistId,
+    pub dynamodb_requests: devstack::counting::RequestCounter,
 }
 
 impl TestStack {
@@ -46,6 +47,7 @@ impl TestStack {
                 issuer: LocalIssuer::new(random_secret()),
             },
             artist: ArtistId::new(),
+            dynamodb_requests: stack.dynamodb_requests,
         }
     }
 

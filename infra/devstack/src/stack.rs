@@ -5,7 +5,8 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use mailing::App;
-use mailing::aws::Clients;
+
+use crate::counting::{self, RequestCounter};
 
 use crate::provision::{self, Provisioned};
 use crate::template::Template;
@@ -14,6 +15,7 @@ pub struct LocalStack {
     pub app: App,
     pub environment: BTreeMap<String, String>,
     pub provisioned: Provisioned,
+    pub dynamodb_requests: RequestCounter,
 }
 
 /// Refuses to run against anything but the emulator on loopback.
@@ -40,7 +42,7 @@ impl LocalStack {
     ) -> anyhow::Result<Self> {
         require_local_endpoint()?;
         let template = Template::load(template_path)?;
-        let clients = Clients::from_env().await;
+        let (clients, dynamodb_requests) = counting::clients().await;
         let provisioned = provision::provision(&template, prefix, &clients).await?;
         let environment = provision::environment(&template, &provisioned, &overrides)?;
         let app = provision::app(&environment, clients)?;
@@ -48,6 +50,7 @@ impl LocalStack {
             app,
             environment,
             provisioned,
+            dynamodb_requests,
         })
     }
 }

@@ -76,6 +76,11 @@ uuid_id!(
     "contact"
 );
 uuid_id!(
+    /// One import of a file into a team's contacts.
+    ImportId,
+    "import"
+);
+uuid_id!(
     /// One audit record.
     AuditId,
     "audit"

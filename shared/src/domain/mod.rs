@@ -10,5 +10,5 @@ pub use contact::{
     Tags,
 };
 pub use email::{EmailAddress, EmailError};
-pub use ids::{ArtistId, AuditId, ContactId, IdError, UserId};
+pub use ids::{ArtistId, AuditId, ContactId, IdError, ImportId, UserId};
 pub use role::{ContactRole, UnknownRole};

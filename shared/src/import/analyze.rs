@@ -36,6 +36,11 @@ pub struct Batch {
     pub errors: Vec<RowError>,
     /// Data records read so far (blank ones included): where to resume.
     pub records_read: u64,
+    /// This batch's share of the report's row counts.
+    pub rows: u64,
+    pub valid: u64,
+    pub invalid: u64,
+    pub duplicates: u64,
 }
 
 pub struct Analyzer {
@@ -114,9 +119,9 @@ impl Analyzer {
             if !self.source.next_record(&mut self.record)? {
                 break;
             }
-            any = true;
             self.records_read += 1;
             let replaying = self.records_read <= resume_after;
+            any |= !replaying;
             if self.record.is_blank() {
                 continue;
             }
@@ -129,27 +134,28 @@ impl Analyzer {
             if replaying {
                 continue;
             }
-            self.report.rows += 1;
+            batch.rows += 1;
             match (parsed, fresh) {
                 (Ok(contact), true) => {
-                    self.report.valid += 1;
+                    batch.valid += 1;
                     batch.contacts.push(contact);
                 }
                 (Ok(_), _) => {
-                    self.report.valid += 1;
-                    self.report.duplicates += 1;
+                    batch.valid += 1;
+                    batch.duplicates += 1;
                 }
                 (Err(error), _) => {
-                    self.report.invalid += 1;
-                    self.report.record_error(&error);
+                    batch.invalid += 1;
                     batch.errors.push(error);
                 }
             }
         }
         batch.records_read = self.records_read;
+        self.report.add(&batch);
         Ok(any.then_some(batch))
     }
 
+    /// What was detected and how columns map, with the counts of the batches read so far.
     pub fn report(&self) -> &ImportReport {
         &self.report
     }

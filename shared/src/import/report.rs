@@ -65,10 +65,14 @@ pub struct ImportReport {
 impl ImportReport {
     pub const MAX_ERRORS_INLINE: usize = 100;
 
-    pub fn record_error(&mut self, error: &RowError) {
-        if self.errors.len() < Self::MAX_ERRORS_INLINE {
-            self.errors.push(error.clone());
-        }
+    /// Adds a batch's row counts and its first errors.
+    pub fn add(&mut self, batch: &super::Batch) {
+        self.rows += batch.rows;
+        self.valid += batch.valid;
+        self.invalid += batch.invalid;
+        self.duplicates += batch.duplicates;
+        let room = Self::MAX_ERRORS_INLINE.saturating_sub(self.errors.len());
+        self.errors.extend(batch.errors.iter().take(room).cloned());
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 use crate::cursor::Position;
@@ -104,6 +104,89 @@ pub async fn find_by_email(
         )),
         None => Ok(None),
     }
+}
+
+/// The contact ids holding these addresses in (artist, role), by normalized address: one
+/// BatchGetItem per 100 addresses.
+pub async fn find_many_by_email(
+    app: &App,
+    artist: ArtistId,
+    role: ContactRole,
+    emails: &[&EmailAddress],
+) -> Result<HashMap<String, ContactId>, ApiError> {
+    let keys = emails
+        .iter()
+        .map(|email| key(artist_pk(artist), guard_sk(role, email)))
+        .collect();
+    let guards: Vec<EmailGuard> = batch_get(app, keys).await?;
+    Ok(guards
+        .into_iter()
+        .filter_map(|guard| {
+            let email = guard.sk.splitn(3, '#').nth(2)?.to_owned();
+            Some((email, guard.contact_id))
+        })
+        .collect())
+}
+
+/// Contacts by id, strongly consistent: one BatchGetItem per 100 ids.
+pub async fn get_many(
+    app: &App,
+    artist: ArtistId,
+    ids: &[ContactId],
+) -> Result<Vec<Contact>, ApiError> {
+    let keys = ids
+        .iter()
+        .map(|id| key(artist_pk(artist), contact_sk(*id)))
+        .collect();
+    let items: Vec<ContactItem> = batch_get(app, keys).await?;
+    Ok(items.into_iter().map(|item| item.contact).collect())
+}
+
+/// BatchGetItem in chunks of 100 keys, retrying what DynamoDB left unprocessed.
+async fn batch_get<T: serde::de::DeserializeOwned>(
+    app: &App,
+    keys: Vec<HashMap<String, AttributeValue>>,
+) -> Result<Vec<T>, ApiError> {
+    let table = &app.config.contacts_table;
+    let mut found = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(100) {
+        let mut pending = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(chunk.to_vec()))
+                .consistent_read(true)
+                .build()
+                .map_err(ApiError::internal)?,
+        );
+        let mut attempt = 0u32;
+        while let Some(request) = pending.take() {
+            let output = app
+                .aws
+                .dynamodb
+                .batch_get_item()
+                .request_items(table, request)
+                .send()
+                .await?;
+            for item in output
+                .responses
+                .unwrap_or_default()
+                .remove(table)
+                .unwrap_or_default()
+            {
+                found.push(serde_dynamo::from_item(item)?);
+            }
+            pending = output
+                .unprocessed_keys
+                .and_then(|mut unprocessed| unprocessed.remove(table));
+            if pending.is_some() {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(
+                    20 * 2u64.pow(attempt.min(6)),
+                ))
+                .await;
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// Writes a new contact: the contact must not exist (index 0) and its address must be free in

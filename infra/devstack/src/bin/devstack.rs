@@ -10,6 +10,8 @@ use devstack::auth::{LocalIssuer, random_secret};
 use devstack::gateway::{self, Gateway};
 use devstack::repo_root;
 use devstack::stack::LocalStack;
+use mailing::contacts_import::{self, ImportTarget, RunError};
+use mailing::domain::{ArtistId, Consent, ConsentBasis, ContactRole, ImportId, UserId};
 
 /// The artist the printed dev token is scoped to.
 const DEMO_ARTIST: &str = "018f3a2c-7b4e-7c1d-9a2b-3c4d5e6f7a8b";
@@ -21,7 +23,8 @@ async fn main() -> anyhow::Result<()> {
         Some("up") => up(&args[1..]).await,
         Some("token") => token(&args[1..]),
         Some("env") => env(&args[1..]).await,
-        Some("import") => import(&args[1..]),
+        Some("import") => import(&args[1..]).await,
+        Some("generate-contacts") => generate_contacts(&args[1..]),
         _ => bail!(
             "usage: devstack up [--port N] | devstack token --scope SCOPE... [--sub USER] [--hours H] | devstack env --prefix P | devstack import --dry-run --artist ID --role ROLE [--sheet NAME] FILE"
         ),
@@ -62,27 +65,30 @@ fn token(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs the import pipeline on a local file and prints the report as JSON.
-fn import(args: &[String]) -> anyhow::Result<()> {
-    let usage = "usage: infra/dev import --dry-run --artist ID --role ROLE [--sheet NAME] FILE";
-    let (mut dry_run, mut artist, mut role, mut file) = (false, None, None, None);
+/// Runs the import pipeline on a local file and prints the report as JSON. A dry run needs
+/// nothing else; a real import writes to the running local stack (`infra/dev up`).
+async fn import(args: &[String]) -> anyhow::Result<()> {
+    let usage = "usage: infra/dev import [--dry-run] --artist ID --role ROLE [--consent BASIS] [--sheet NAME] FILE";
+    let (mut dry_run, mut artist, mut role, mut consent, mut file) =
+        (false, None, None, None, None);
     let mut options = mailing::import::ImportOptions::default();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--dry-run" => dry_run = true,
-            "--artist" => {
-                artist = Some(
-                    args.next()
-                        .context(usage)?
-                        .parse::<mailing::domain::ArtistId>()?,
-                )
-            }
+            "--artist" => artist = Some(args.next().context(usage)?.parse::<ArtistId>()?),
             "--role" => {
                 let raw = args.next().context(usage)?;
                 role = Some(
-                    raw.parse::<mailing::domain::ContactRole>()
+                    raw.parse::<ContactRole>()
                         .map_err(|e| anyhow::anyhow!("--role {raw}: {e}"))?,
+                );
+            }
+            "--consent" => {
+                let raw = args.next().context(usage)?;
+                consent = Some(
+                    serde_json::from_value::<ConsentBasis>(serde_json::Value::String(raw.clone()))
+                        .map_err(|e| anyhow::anyhow!("--consent {raw}: {e}"))?,
                 );
             }
             "--sheet" => options.sheet = Some(args.next().context(usage)?.clone()),
@@ -90,22 +96,121 @@ fn import(args: &[String]) -> anyhow::Result<()> {
             other => bail!("unknown argument {other}\n{usage}"),
         }
     }
-    let (Some(_artist), Some(_role), Some(file)) = (artist, role, file) else {
+    let (Some(artist), Some(role), Some(file)) = (artist, role, file) else {
         bail!(usage);
     };
-    if !dry_run {
-        bail!(
-            "writing contacts from the command line is not available yet; use --dry-run\n{usage}"
-        );
+    let input = Box::new(std::io::BufReader::new(
+        std::fs::File::open(&file).with_context(|| format!("opening {file}"))?,
+    ));
+    if dry_run {
+        let report = mailing::import::dry_run(input, &options)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
     }
-    let input = std::fs::File::open(&file).with_context(|| format!("opening {file}"))?;
-    match mailing::import::dry_run(Box::new(std::io::BufReader::new(input)), &options) {
-        Ok(report) => {
-            println!("{}", serde_json::to_string_pretty(&report)?);
-            Ok(())
-        }
-        Err(error) => bail!("{}: {error}", error.code()),
+    let basis = consent.context("a real import records consent: give --consent consent|contract|legal_obligation|legitimate_interest")?;
+    devstack::stack::require_local_endpoint()?;
+    let config = mailing::config::Config::from_env()
+        .context("no running local stack: start infra/dev up")?;
+    let (clients, requests) = devstack::counting::clients().await;
+    let app = mailing::App::new(config, clients);
+    let import = ImportId::new();
+    let name = std::path::Path::new(&file)
+        .file_name()
+        .map_or(file.clone(), |n| n.to_string_lossy().into_owned());
+    let target = ImportTarget {
+        artist,
+        role,
+        actor: UserId::new("infra-dev-import"),
+        consent: Consent {
+            basis,
+            source: format!("import {import} ({name})"),
+            recorded_at: chrono::Utc::now(),
+            proof: None,
+        },
+        dry_run: false,
+    };
+    let mut progress = contacts_import::Progress::default();
+    contacts_import::run(&app, &target, input, options, None, &mut progress)
+        .await
+        .map_err(|e| match e {
+            RunError::File(file) => anyhow::anyhow!("{}: {file}", file.code()),
+            RunError::Storage(storage) => anyhow::Error::new(storage),
+        })?;
+    println!("{}", serde_json::to_string_pretty(&progress.report)?);
+    eprintln!("{} DynamoDB requests", requests.get());
+    Ok(())
+}
+
+/// Writes a realistic contacts CSV for benchmarks: mixed domains (some IDN), about 1% invalid
+/// addresses and 2% repeats of an earlier address in another case. Deterministic.
+fn generate_contacts(args: &[String]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let [rows, path] = args else {
+        bail!("usage: devstack generate-contacts ROWS FILE");
+    };
+    let rows: u64 = rows.parse().context("ROWS: a number")?;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    const FIRST: &[&str] = &[
+        "Camille", "Léa", "Hugo", "Zoé", "Lucas", "Inès", "Jonas", "Nadia", "Élodie", "Tom",
+    ];
+    const LAST: &[&str] = &[
+        "Martin", "Bernard", "Dubois", "Durand", "Lefèvre", "Moreau", "Weber", "Benali", "Roux",
+        "Petit",
+    ];
+    const DOMAINS: &[&str] = &[
+        "gmail.com",
+        "orange.fr",
+        "free.fr",
+        "yahoo.fr",
+        "hotmail.com",
+        "outlook.fr",
+        "laposte.net",
+        "radio-example.fr",
+        "zeitung.example",
+        "festival-ete.example",
+        "label-musique.fr",
+        "bücher.example",
+        "sfr.fr",
+        "wanadoo.fr",
+        "icloud.com",
+        "proton.me",
+    ];
+    writeln!(out, "First Name,Last Name,Email Address,Company,Phone,Tags")?;
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for i in 0..rows {
+        let r = next();
+        let (first, last) = (FIRST[(r % 10) as usize], LAST[((r >> 8) % 10) as usize]);
+        let domain = DOMAINS[(i % DOMAINS.len() as u64) as usize];
+        let email = match (r >> 32) % 100 {
+            0 => format!("{first} at {domain}"),
+            1 | 2 if i > 10 => {
+                let earlier = (r >> 40) % i;
+                format!(
+                    "contact.{earlier}@{}",
+                    DOMAINS[(earlier % DOMAINS.len() as u64) as usize]
+                )
+                .to_uppercase()
+            }
+            _ => format!("contact.{i}@{domain}"),
+        };
+        writeln!(
+            out,
+            "{first},{last},{email},\"{last} & Co, SARL\",+33 6 {:02} {:02} {:02} {:02},\"presse,radio\"",
+            r % 100,
+            (r >> 8) % 100,
+            (r >> 16) % 100,
+            (r >> 24) % 100
+        )?;
     }
+    out.flush()?;
+    Ok(())
 }
 
 /// Provisions the tables under `prefix` and prints the functions' environment as KEY=VALUE lines,
@@ -159,6 +264,7 @@ async fn up(args: &[String]) -> anyhow::Result<()> {
         ("PUBLIC_BASE_URL".to_owned(), url.clone()),
     ]);
     let stack = LocalStack::start(&repo_root().join("template.yaml"), "local", overrides).await?;
+    write_stack_env(&stack)?;
     for skipped in &stack.provisioned.skipped {
         eprintln!("not emulated locally: {skipped}");
     }
@@ -181,6 +287,29 @@ async fn up(args: &[String]) -> anyhow::Result<()> {
     );
     println!("# try: curl -H \"Authorization: Bearer $TOKEN\" {url}/api/artists/$ARTIST/contacts");
     gateway::serve(gateway, listener, shutdown()).await
+}
+
+/// What `infra/dev import` needs to write to this stack: the emulator and the functions' env.
+fn write_stack_env(stack: &LocalStack) -> anyhow::Result<()> {
+    let mut lines: Vec<String> = stack
+        .environment
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    for name in [
+        "AWS_ENDPOINT_URL",
+        "AWS_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+    ] {
+        if let Ok(value) = std::env::var(name) {
+            lines.push(format!("{name}={value}"));
+        }
+    }
+    let path = repo_root().join(".local/stack.env");
+    std::fs::create_dir_all(repo_root().join(".local"))?;
+    std::fs::write(&path, lines.join("\n") + "\n")
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 async fn shutdown() {

@@ -1,0 +1,33 @@
+"""Prints the import benchmark's results as the table BENCHMARKS.md keeps.
+
+usage: python summary.py DIR ROWS
+"""
+
+import glob
+import json
+import os
+import sys
+
+out, rows = sys.argv[1], int(sys.argv[2])
+
+
+def measure(path):
+    with open(path) as f:
+        return json.loads(f.read().strip().splitlines()[-1])
+
+
+ours, base = measure(f"{out}/ours.measure"), measure(f"{out}/baseline.measure")
+ours_counts = json.load(open(f"{out}/ours.json"))
+base_counts = json.load(open(f"{out}/baseline.json"))
+print(f"| pipeline ({rows:,} rows, one core) | rows/s | wall | peak RSS | valid | invalid | duplicates |")
+print("|---|---|---|---|---|---|---|")
+for name, m, c in [("ArtistHub dry run", ours, ours_counts), ("Python + email-validator + set", base, base_counts)]:
+    print(f"| {name} | {rows / m['seconds']:,.0f} | {m['seconds']:.2f} s | {m['max_rss_mib']} MiB "
+          f"| {c['valid']:,} | {c['invalid']:,} | {c['duplicates']:,} |")
+print(f"\nspeed-up: {base['seconds'] / ours['seconds']:.1f}x")
+print("\n| hostile file | outcome | peak RSS |\n|---|---|---|")
+for path in sorted(glob.glob(f"{out}/hostile/*.measure")):
+    m = measure(path)
+    name = os.path.basename(path)[: -len(".measure")]
+    outcome = "refused" if m["exit"] != 0 else "read (bad rows reported)"
+    print(f"| {name} | {outcome} | {m['max_rss_mib']} MiB |")

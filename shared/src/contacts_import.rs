@@ -1,0 +1,333 @@
+//! The write side of an import: analyzed rows become contacts of one team. An address the team
+//! already has updates that contact, never duplicates it; nobody is resubscribed (status is never
+//! touched) and consent already held is never replaced or cleared.
+//!
+//! Cost per batch of rows: one BatchGetItem per 100 addresses (the email guards), one per 100
+//! existing contacts, one TransactWriteItems per 50 new contacts (contact + guard each) and one
+//! per 100 changed contacts. A re-import of an unchanged file reads and writes nothing else.
+
+use chrono::Utc;
+
+use crate::domain::{
+    ArtistId, Consent, Contact, ContactId, ContactRole, ContactSource, ContactStatus,
+    EngagementSummary, UserId,
+};
+use crate::import::{ImportReport, ImportedContact};
+use crate::store::contacts as store;
+use crate::store::{TransactOutcome, transact};
+use crate::{ApiError, App};
+
+/// Where and how rows are imported.
+#[derive(Debug, Clone)]
+pub struct ImportTarget {
+    pub artist: ArtistId,
+    pub role: ContactRole,
+    pub actor: UserId,
+    /// The consent every new contact records; a row's own proof (Mailchimp) is added to it.
+    pub consent: Consent,
+    /// Count what would happen, write nothing.
+    pub dry_run: bool,
+}
+
+const NEW_PER_TRANSACTION: usize = 50;
+const UPDATES_PER_TRANSACTION: usize = 100;
+
+/// Applies one batch of unique, valid rows and adds what happened to `report`.
+pub async fn apply(
+    app: &App,
+    target: &ImportTarget,
+    rows: Vec<ImportedContact>,
+    report: &mut ImportReport,
+) -> Result<(), ApiError> {
+    report.compared_with_existing = true;
+    let emails: Vec<_> = rows.iter().map(|row| &row.email).collect();
+    let holders = store::find_many_by_email(app, target.artist, target.role, &emails).await?;
+    let ids: Vec<ContactId> = holders.values().copied().collect();
+    let existing = store::get_many(app, target.artist, &ids).await?;
+    let mut new = Vec::new();
+    let mut changed = Vec::new();
+    for row in rows {
+        let current = holders
+            .get(row.email.normalized())
+            .and_then(|id| existing.iter().find(|contact| contact.id == *id));
+        match current {
+            Some(current) => {
+                let merged = merge(current, &row, target);
+                if merged == *current {
+                    report.unchanged += 1;
+                } else {
+                    changed.push((merged, current.version));
+                }
+            }
+            None => new.push(new_contact(row, target)),
+        }
+    }
+    if target.dry_run {
+        report.created += new.len() as u64;
+        report.updated += changed.len() as u64;
+        return Ok(());
+    }
+    for chunk in new.chunks(NEW_PER_TRANSACTION) {
+        write_new(app, target, chunk, report).await?;
+    }
+    for chunk in changed.chunks(UPDATES_PER_TRANSACTION) {
+        write_changed(app, target, chunk, report).await?;
+    }
+    Ok(())
+}
+
+fn new_contact(row: ImportedContact, target: &ImportTarget) -> Contact {
+    let now = Utc::now();
+    Contact {
+        id: ContactId::new(),
+        artist_id: target.artist,
+        contact_role: target.role,
+        email: row.email,
+        fields: row.fields,
+        status: ContactStatus::Active,
+        source: ContactSource::Imported,
+        consent: Some(consent_for(&row.proof, target)),
+        engagement: EngagementSummary::default(),
+        created_by: target.actor.clone(),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    }
+}
+
+fn consent_for(proof: &Option<serde_json::Value>, target: &ImportTarget) -> Consent {
+    Consent {
+        proof: proof.clone().or_else(|| target.consent.proof.clone()),
+        ..target.consent.clone()
+    }
+}
+
+/// The existing contact with the row's non-empty values: cells overwrite fields (the file is the
+/// newer word), tags and metadata are added to, an empty cell never clears anything. Status and
+/// an existing consent are kept as they are.
+fn merge(current: &Contact, row: &ImportedContact, target: &ImportTarget) -> Contact {
+    let mut merged = current.clone();
+    let (fields, incoming) = (&mut merged.fields, &row.fields);
+    for (field, value) in [
+        (&mut fields.first_name, &incoming.first_name),
+        (&mut fields.last_name, &incoming.last_name),
+        (&mut fields.company, &incoming.company),
+        (&mut fields.position, &incoming.position),
+        (&mut fields.phone, &incoming.phone),
+    ] {
+        if value.is_some() {
+            field.clone_from(value);
+        }
+    }
+    let mut tags: Vec<String> = fields.tags.as_slice().to_vec();
+    tags.extend(incoming.tags.as_slice().iter().cloned());
+    // Both sides are already valid tags; if together they pass the cap, the existing ones stay.
+    if let Ok(union) = crate::domain::Tags::parse(&tags) {
+        fields.tags = union;
+    }
+    let mut metadata = fields.metadata.clone();
+    metadata.extend(incoming.metadata.clone());
+    if let Ok(metadata) = crate::domain::ContactFields::metadata(metadata) {
+        fields.metadata = metadata;
+    }
+    if merged.consent.is_none() {
+        merged.consent = Some(consent_for(&row.proof, target));
+    }
+    if merged != *current {
+        merged.updated_at = Utc::now();
+        merged.version = current.version + 1;
+    }
+    merged
+}
+
+async fn write_new(
+    app: &App,
+    target: &ImportTarget,
+    contacts: &[Contact],
+    report: &mut ImportReport,
+) -> Result<(), ApiError> {
+    let mut writes = Vec::with_capacity(contacts.len() * 2);
+    for contact in contacts {
+        writes.extend(store::put_new(app, contact)?);
+    }
+    match transact(app, writes).await? {
+        TransactOutcome::Written => report.created += contacts.len() as u64,
+        // Someone created one of these addresses meanwhile: go one by one, merging into theirs.
+        TransactOutcome::ConditionFailed(_) => {
+            for contact in contacts {
+                match transact(app, store::put_new(app, contact)?.into()).await? {
+                    TransactOutcome::Written => report.created += 1,
+                    TransactOutcome::ConditionFailed(_) => {
+                        retry_as_existing(app, target, contact, report).await?
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn write_changed(
+    app: &App,
+    target: &ImportTarget,
+    contacts: &[(Contact, u64)],
+    report: &mut ImportReport,
+) -> Result<(), ApiError> {
+    let writes = contacts
+        .iter()
+        .map(|(contact, version)| store::put_existing(app, contact, *version))
+        .collect::<Result<Vec<_>, _>>()?;
+    match transact(app, writes).await? {
+        TransactOutcome::Written => report.updated += contacts.len() as u64,
+        TransactOutcome::ConditionFailed(_) => {
+            for (contact, version) in contacts {
+                match transact(app, vec![store::put_existing(app, contact, *version)?]).await? {
+                    TransactOutcome::Written => report.updated += 1,
+                    TransactOutcome::ConditionFailed(_) => {
+                        retry_as_existing(app, target, contact, report).await?
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One row whose contact changed under us: read it again and merge once more.
+async fn retry_as_existing(
+    app: &App,
+    target: &ImportTarget,
+    wanted: &Contact,
+    report: &mut ImportReport,
+) -> Result<(), ApiError> {
+    let row = ImportedContact {
+        row: 0,
+        email: wanted.email.clone(),
+        fields: wanted.fields.clone(),
+        proof: None,
+    };
+    let Some(id) = store::find_by_email(app, target.artist, target.role, &wanted.email).await?
+    else {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "contact {} vanished during an import",
+            wanted.id
+        )));
+    };
+    let Some(current) = store::get(app, target.artist, id).await? else {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "contact {id} vanished during an import"
+        )));
+    };
+    let merged = merge(&current, &row, target);
+    if merged == current {
+        report.unchanged += 1;
+        return Ok(());
+    }
+    match transact(
+        app,
+        vec![store::put_existing(app, &merged, current.version)?],
+    )
+    .await?
+    {
+        TransactOutcome::Written => {
+            report.updated += 1;
+            Ok(())
+        }
+        TransactOutcome::ConditionFailed(_) => Err(ApiError::internal(anyhow::anyhow!(
+            "contact {id} kept changing during an import"
+        ))),
+    }
+}
+
+/// How a run of the pipeline ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RunEnd {
+    /// The whole file is done.
+    Finished,
+    /// The time budget ran out: run again with the same progress to continue.
+    Paused,
+}
+
+/// Where an import stands across runs: the checkpoint, the counts so far, and the refused rows
+/// of the latest run (the caller stores them before the next).
+#[derive(Debug, Default, Clone)]
+pub struct Progress {
+    /// Data records already applied: the next run starts after them.
+    pub records_read: u64,
+    pub report: ImportReport,
+    pub errors: Vec<crate::import::RowError>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The file itself is refused: a terminal outcome, reported to the user.
+    #[error(transparent)]
+    File(#[from] crate::import::FileError),
+    /// Storage failed: worth retrying.
+    #[error(transparent)]
+    Storage(#[from] ApiError),
+}
+
+/// One run over `input`: analyzes on a blocking thread, applies batches as they come, and stops
+/// between batches once `deadline` has passed. `progress` comes from earlier runs of the same
+/// import (or is new) and receives this run's.
+pub async fn run(
+    app: &App,
+    target: &ImportTarget,
+    input: Box<dyn std::io::Read + Send>,
+    options: crate::import::ImportOptions,
+    deadline: Option<tokio::time::Instant>,
+    progress: &mut Progress,
+) -> Result<RunEnd, RunError> {
+    let resume_after = progress.records_read;
+    let Progress {
+        report,
+        errors,
+        records_read,
+    } = progress;
+    enum Event {
+        Opened(Box<ImportReport>),
+        Batch(crate::import::Batch),
+    }
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Event>(4);
+    let analysis = tokio::task::spawn_blocking(move || -> Result<(), crate::import::FileError> {
+        let mut analyzer = crate::import::Analyzer::open(input, &options)?;
+        if sender
+            .blocking_send(Event::Opened(Box::new(analyzer.report().clone())))
+            .is_err()
+        {
+            return Ok(());
+        }
+        while let Some(batch) = analyzer.next_batch(100, resume_after)? {
+            if sender.blocking_send(Event::Batch(batch)).is_err() {
+                break;
+            }
+        }
+        Ok(())
+    });
+    let mut end = RunEnd::Finished;
+    while let Some(event) = receiver.recv().await {
+        match event {
+            Event::Opened(opened) => {
+                report.detected = opened.detected;
+                report.mapping = opened.mapping;
+            }
+            Event::Batch(mut batch) => {
+                let contacts = std::mem::take(&mut batch.contacts);
+                apply(app, target, contacts, report).await?;
+                report.add(&batch);
+                errors.append(&mut batch.errors);
+                *records_read = batch.records_read;
+                if deadline.is_some_and(|deadline| tokio::time::Instant::now() >= deadline) {
+                    end = RunEnd::Paused;
+                    break;
+                }
+            }
+        }
+    }
+    drop(receiver);
+    analysis.await.map_err(|join| {
+        ApiError::internal(anyhow::anyhow!("the analysis thread failed: {join}"))
+    })??;
+    Ok(end)
+}
