@@ -6,5 +6,6 @@
 
 pub mod contacts;
 pub mod http;
+pub mod imports;
 pub mod routes;
 pub mod runtime;

@@ -4,11 +4,13 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_http::Request;
+use lambda_runtime::LambdaEvent;
 use mailing::App;
 
-use crate::contacts;
 use crate::http::HttpResult;
+use crate::{contacts, imports};
 
 pub type Handler =
     for<'a> fn(&'a App, Request) -> Pin<Box<dyn Future<Output = HttpResult> + Send + 'a>>;
@@ -34,6 +36,18 @@ macro_rules! route {
 }
 
 pub const ROUTES: &[Route] = &[
+    route!(
+        "POST",
+        "/api/artists/{artistId}/contacts/import",
+        "contacts-import",
+        imports::create
+    ),
+    route!(
+        "GET",
+        "/api/artists/{artistId}/contacts/imports/{importId}",
+        "contacts-imports-get",
+        imports::get
+    ),
     route!(
         "GET",
         "/api/artists/{artistId}/contacts",
@@ -65,3 +79,23 @@ pub const ROUTES: &[Route] = &[
         contacts::delete
     ),
 ];
+
+pub type QueueHandler = for<'a> fn(
+    &'a App,
+    LambdaEvent<SqsEvent>,
+) -> Pin<
+    Box<dyn Future<Output = Result<SqsBatchResponse, lambda_runtime::Error>> + Send + 'a>,
+>;
+
+/// A function fed by an SQS queue: its name and the template's logical id of the queue.
+pub struct Consumer {
+    pub function: &'static str,
+    pub queue: &'static str,
+    pub handler: QueueHandler,
+}
+
+pub const CONSUMERS: &[Consumer] = &[Consumer {
+    function: "import-upload",
+    queue: "ImportsQueue",
+    handler: |app, event| Box::pin(imports::upload(app, event)),
+}];

@@ -48,3 +48,19 @@ where
     }))
     .await
 }
+
+/// Serves one SQS consumer on the Lambda runtime.
+pub async fn serve_queue<F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
+where
+    F: Fn(
+        &'static App,
+        lambda_runtime::LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>,
+    ) -> Fut,
+    Fut: Future<
+            Output = Result<aws_lambda_events::event::sqs::SqsBatchResponse, lambda_runtime::Error>,
+        > + Send,
+{
+    init_tracing();
+    let app = app().await?;
+    lambda_runtime::run(lambda_runtime::service_fn(|event| handler(app, event))).await
+}

@@ -14,6 +14,11 @@ pub enum AuditAction {
     ContactUpdated,
     #[serde(rename = "contact.deleted")]
     ContactDeleted,
+    #[serde(rename = "import.created")]
+    ImportCreated,
+    /// An import finished: its contacts were written (the target is the import).
+    #[serde(rename = "contacts.imported")]
+    ContactsImported,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,11 +36,11 @@ pub struct AuditRecord {
 }
 
 impl AuditRecord {
-    pub fn contact(
+    pub fn new(
         artist_id: ArtistId,
         actor: &UserId,
         action: AuditAction,
-        contact: ContactId,
+        target: String,
         changed: Vec<String>,
         at: DateTime<Utc>,
     ) -> Self {
@@ -44,10 +49,28 @@ impl AuditRecord {
             artist_id,
             actor: actor.clone(),
             action,
-            target: contact_target(contact),
+            target,
             changed,
             at,
         }
+    }
+
+    pub fn contact(
+        artist_id: ArtistId,
+        actor: &UserId,
+        action: AuditAction,
+        contact: ContactId,
+        changed: Vec<String>,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self::new(
+            artist_id,
+            actor,
+            action,
+            contact_target(contact),
+            changed,
+            at,
+        )
     }
 }
 

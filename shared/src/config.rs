@@ -43,6 +43,10 @@ pub struct Config {
     pub contacts_table: String,
     /// Audit records (see `store::audit`).
     pub audit_table: String,
+    /// Private bucket: uploads to import (`uploads/`) and error reports (`reports/`).
+    pub imports_bucket: String,
+    /// Queue feeding `import-upload`: S3 upload events and continuations of long imports.
+    pub imports_queue_url: String,
     pub signing_key: SigningKey,
     /// Where the public endpoints (tracking, unsubscribe) are reachable, without trailing slash.
     pub public_base_url: String,
@@ -75,6 +79,8 @@ impl Config {
         Ok(Self {
             contacts_table: get("CONTACTS_TABLE")?,
             audit_table: get("AUDIT_TABLE")?,
+            imports_bucket: get("IMPORTS_BUCKET")?,
+            imports_queue_url: get("IMPORTS_QUEUE_URL")?,
             signing_key,
             public_base_url: public_base_url.trim_end_matches('/').to_owned(),
         })
@@ -90,6 +96,11 @@ mod tests {
         HashMap::from([
             ("CONTACTS_TABLE", "contacts".to_owned()),
             ("AUDIT_TABLE", "audit".to_owned()),
+            ("IMPORTS_BUCKET", "imports".to_owned()),
+            (
+                "IMPORTS_QUEUE_URL",
+                "http://127.0.0.1:1/queue/imports".to_owned(),
+            ),
             ("SIGNING_KEY", "k".repeat(32)),
             ("PUBLIC_BASE_URL", "https://mail.example/".to_owned()),
         ])

@@ -14,6 +14,7 @@ pub mod cursor;
 pub mod domain;
 pub mod error;
 pub mod import;
+pub mod import_jobs;
 pub mod store;
 
 pub use app::App;

@@ -7,8 +7,9 @@ use serde_json::Value;
 
 use crate::support::{TestStack, repo_root};
 
-/// What each fixture answers on an empty stack.
+/// What each HTTP fixture answers on an empty stack.
 const EXPECTED: &[(&str, u16)] = &[
+    ("apigw-contacts-import.json", 201),
     ("apigw-contacts-create.json", 201),
     ("apigw-contacts-list.json", 200),
     ("apigw-contacts-get.json", 404),
@@ -27,7 +28,9 @@ async fn every_event_fixture_runs_through_its_handler() {
     files.sort();
     let mut expected: Vec<String> = EXPECTED
         .iter()
-        .map(|(name, _)| (*name).to_owned())
+        .map(|(name, _)| *name)
+        .chain(QUEUE_EXPECTED.iter().map(|(name, _, _)| *name))
+        .map(str::to_owned)
         .collect();
     expected.sort();
     assert_eq!(files, expected, "every fixture has an expectation here");
@@ -50,5 +53,32 @@ async fn every_event_fixture_runs_through_its_handler() {
             "{name}: {:?}",
             response.body()
         );
+    }
+}
+
+/// Queue fixtures: the consumer and how many of the batch's messages it fails. The S3 event names
+/// an import this empty stack does not hold: acknowledged, nothing to run.
+const QUEUE_EXPECTED: &[(&str, &str, usize)] =
+    &[("sqs-import-upload-s3-event.json", "import-upload", 0)];
+
+#[tokio::test]
+async fn every_queue_fixture_runs_through_its_consumer() {
+    let stack = TestStack::new().await;
+    for (name, function, failures) in QUEUE_EXPECTED {
+        let text = std::fs::read_to_string(repo_root().join("events").join(name)).unwrap();
+        let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_str(&text).unwrap();
+        let consumer = functions::routes::CONSUMERS
+            .iter()
+            .find(|c| c.function == *function)
+            .unwrap();
+        let mut context = lambda_runtime::Context::default();
+        context.deadline = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap() + 60_000;
+        let response = (consumer.handler)(
+            stack.app(),
+            lambda_runtime::LambdaEvent::new(event, context),
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.batch_item_failures.len(), *failures, "{name}");
     }
 }

@@ -13,4 +13,5 @@ mod contacts_get_update_delete;
 mod contacts_import;
 mod contacts_list;
 mod import_files;
+mod imports_flow;
 mod template_consistency;

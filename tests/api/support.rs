@@ -19,6 +19,7 @@ pub struct TestStack {
     pub gateway: Gateway,
     pub artist: ArtistId,
     pub dynamodb_requests: devstack::counting::RequestCounter,
+    pub consumers: Vec<devstack::consumers::LocalConsumer>,
 }
 
 impl TestStack {
@@ -48,7 +49,19 @@ impl TestStack {
             },
             artist: ArtistId::new(),
             dynamodb_requests: stack.dynamodb_requests,
+            consumers: stack.consumers,
         }
+    }
+
+    /// Lets every SQS event source run until its queue is empty, as Lambda would.
+    pub async fn drain_queues(&self) -> usize {
+        let mut total = 0;
+        for local in &self.consumers {
+            total += devstack::consumers::drain(self.app(), local)
+                .await
+                .expect("the consumer runs");
+        }
+        total
     }
 
     pub fn app(&self) -> &mailing::App {
@@ -153,4 +166,50 @@ impl Caller<'_> {
         assert_eq!(reply.status, 201, "creating {body}: {:?}", reply.body);
         reply.body["id"].as_str().unwrap().to_owned()
     }
+}
+
+/// A plain HTTP/1.1 request to a presigned URL on the emulator (loopback, no TLS), as a browser
+/// or curl would send it. Returns the status and the body.
+pub async fn presigned(method: &str, url: &str, body: &[u8]) -> (u16, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").expect("a loopback http URL");
+    let (host, target) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    assert!(
+        host.starts_with("127.0.0.1:") || host.starts_with("localhost:"),
+        "{host}"
+    );
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let head = format!(
+        "{method} {target} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a response head")
+        + 4;
+    let head = String::from_utf8_lossy(&response[..split]).to_lowercase();
+    let status = head[9..12].parse().unwrap();
+    let mut content = response[split..].to_vec();
+    if head.contains("transfer-encoding: chunked") {
+        let mut decoded = Vec::new();
+        let mut rest = &content[..];
+        loop {
+            let line_end = rest.windows(2).position(|w| w == b"\r\n").unwrap();
+            let size =
+                usize::from_str_radix(std::str::from_utf8(&rest[..line_end]).unwrap().trim(), 16)
+                    .unwrap();
+            if size == 0 {
+                break;
+            }
+            decoded.extend_from_slice(&rest[line_end + 2..line_end + 2 + size]);
+            rest = &rest[line_end + 2 + size + 2..];
+        }
+        content = decoded;
+    }
+    (status, content)
 }

@@ -114,3 +114,22 @@ fn functions_get_least_privilege_and_tables_keep_their_history() {
         }
     }
 }
+
+#[test]
+fn every_queue_consumer_is_the_template_function_fed_by_that_queue() {
+    let from_table: BTreeSet<(String, String)> = functions::routes::CONSUMERS
+        .iter()
+        .map(|c| (c.function.to_owned(), c.queue.to_owned()))
+        .collect();
+    let from_template: BTreeSet<(String, String)> = template()
+        .functions()
+        .into_iter()
+        .flat_map(|f| {
+            let binary = f.binary.clone();
+            f.queues
+                .into_iter()
+                .map(move |(queue, _)| (binary.clone(), queue))
+        })
+        .collect();
+    assert_eq!(from_table, from_template);
+}

@@ -8,6 +8,11 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
+use aws_sdk_s3::types::{
+    Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
+    QueueConfiguration, S3KeyFilter,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
 use mailing::App;
 use mailing::aws::Clients;
 use mailing::config::Config;
@@ -15,13 +20,17 @@ use serde_yaml::Value;
 
 use crate::template::{EnvValue, Template};
 
-/// Resource types the gateway plays itself or that need no local counterpart.
+/// Resource types the gateway plays itself.
 const NOT_EMULATED: &[&str] = &["AWS::Serverless::Function", "AWS::Serverless::HttpApi"];
+/// Resource types created in the emulator.
+const EMULATED: &[&str] = &["AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket"];
 
 #[derive(Debug, Default)]
 pub struct Provisioned {
-    /// Logical id → the value `!Ref` gives (a table's name).
+    /// Logical id → the value `!Ref` gives (a table's or bucket's name, a queue's URL).
     pub refs: BTreeMap<String, String>,
+    /// Logical id → its ARN (`!GetAtt X.Arn`).
+    pub arns: BTreeMap<String, String>,
     /// Resources the emulator does not hold, by logical id and type, to say so.
     pub skipped: Vec<String>,
 }
@@ -39,8 +48,75 @@ pub async fn provision(
             .with_context(|| format!("creating table {}", resource.logical_id))?;
         provisioned.refs.insert(resource.logical_id, name);
     }
+    let queues = template.resources_of(&["AWS::SQS::Queue"]);
+    for queue in &queues {
+        let name = format!("{prefix}-{}", queue.logical_id);
+        let mut request = clients.sqs.create_queue().queue_name(&name);
+        for attribute in [
+            "VisibilityTimeout",
+            "MessageRetentionPeriod",
+            "DelaySeconds",
+            "ReceiveMessageWaitTimeSeconds",
+        ] {
+            if let Some(value) = scalar(&queue.properties[attribute]) {
+                request = request.attributes(QueueAttributeName::from(attribute), value);
+            }
+        }
+        let url = request
+            .send()
+            .await
+            .with_context(|| format!("creating queue {}", queue.logical_id))?
+            .queue_url
+            .unwrap_or_default();
+        let arn = clients
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await?
+            .attributes
+            .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
+            .ok_or_else(|| anyhow!("queue {} has no ARN", queue.logical_id))?;
+        provisioned.refs.insert(queue.logical_id.clone(), url);
+        provisioned.arns.insert(queue.logical_id.clone(), arn);
+    }
+    // Dead-letter queues exist now: wire the redrive policies.
+    for queue in &queues {
+        let redrive = &queue.properties["RedrivePolicy"];
+        let Some((target, _)) = crate::template::get_att(&redrive["deadLetterTargetArn"]) else {
+            continue;
+        };
+        let policy = serde_json::json!({
+            "deadLetterTargetArn": provisioned.arns.get(&target).ok_or_else(|| anyhow!("no queue {target}"))?,
+            "maxReceiveCount": scalar(&redrive["maxReceiveCount"]).unwrap_or_else(|| "5".into()),
+        });
+        clients
+            .sqs
+            .set_queue_attributes()
+            .queue_url(&provisioned.refs[&queue.logical_id])
+            .attributes(QueueAttributeName::RedrivePolicy, policy.to_string())
+            .send()
+            .await?;
+    }
+    for bucket in template.resources_of(&["AWS::S3::Bucket"]) {
+        // Bucket names are lowercase and global: the prefix keeps tests apart.
+        let name = format!("{prefix}-{}", bucket.logical_id).to_lowercase();
+        clients
+            .s3
+            .create_bucket()
+            .bucket(&name)
+            .send()
+            .await
+            .with_context(|| format!("creating bucket {}", bucket.logical_id))?;
+        notify_queues(clients, &name, &bucket.properties, &provisioned).await?;
+        provisioned
+            .arns
+            .insert(bucket.logical_id.clone(), format!("arn:aws:s3:::{name}"));
+        provisioned.refs.insert(bucket.logical_id, name);
+    }
     for (id, kind) in template.resource_types() {
-        if kind != "AWS::DynamoDB::Table" && !NOT_EMULATED.contains(&kind.as_str()) {
+        if !EMULATED.contains(&kind.as_str()) && !NOT_EMULATED.contains(&kind.as_str()) {
             provisioned.skipped.push(format!("{id} ({kind})"));
         }
     }
@@ -169,4 +245,102 @@ fn string(value: &Value) -> anyhow::Result<&str> {
     value
         .as_str()
         .ok_or_else(|| anyhow!("expected a plain string, found {value:?}"))
+}
+
+/// The bucket's `QueueConfigurations`, pointed at the local queues.
+async fn notify_queues(
+    clients: &Clients,
+    bucket: &str,
+    properties: &Value,
+    provisioned: &Provisioned,
+) -> anyhow::Result<()> {
+    let mut configurations = Vec::new();
+    for configuration in properties["NotificationConfiguration"]["QueueConfigurations"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+    {
+        let (queue, _) = crate::template::get_att(&configuration["Queue"])
+            .ok_or_else(|| anyhow!("a queue notification without !GetAtt"))?;
+        let rules = configuration["Filter"]["S3Key"]["Rules"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .map(|rule| {
+                Ok(FilterRule::builder()
+                    .name(FilterRuleName::from(string(&rule["Name"])?))
+                    .value(string(&rule["Value"])?)
+                    .build())
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        configurations.push(
+            QueueConfiguration::builder()
+                .queue_arn(
+                    provisioned
+                        .arns
+                        .get(&queue)
+                        .ok_or_else(|| anyhow!("no queue {queue}"))?,
+                )
+                .events(Event::from(string(&configuration["Event"])?))
+                .filter(
+                    NotificationConfigurationFilter::builder()
+                        .key(S3KeyFilter::builder().set_filter_rules(Some(rules)).build())
+                        .build(),
+                )
+                .build()?,
+        );
+    }
+    if configurations.is_empty() {
+        return Ok(());
+    }
+    clients
+        .s3
+        .put_bucket_notification_configuration()
+        .bucket(bucket)
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .set_queue_configurations(Some(configurations))
+                .build(),
+        )
+        .send()
+        .await?;
+    Ok(())
+}
+
+fn scalar(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// The template's SQS-fed functions, wired to their local queues.
+pub fn consumers(
+    template: &Template,
+    provisioned: &Provisioned,
+) -> anyhow::Result<Vec<crate::consumers::LocalConsumer>> {
+    let mut wired = Vec::new();
+    for function in template.functions() {
+        for (queue, batch_size) in &function.queues {
+            let consumer = functions::routes::CONSUMERS
+                .iter()
+                .find(|c| c.function == function.binary)
+                .ok_or_else(|| {
+                    anyhow!("{} has a queue but no entry in CONSUMERS", function.binary)
+                })?;
+            wired.push(crate::consumers::LocalConsumer {
+                consumer,
+                queue_url: provisioned
+                    .refs
+                    .get(queue)
+                    .cloned()
+                    .ok_or_else(|| anyhow!("no local queue {queue}"))?,
+                queue_arn: provisioned.arns.get(queue).cloned().unwrap_or_default(),
+                batch_size: *batch_size,
+                timeout: std::time::Duration::from_secs(function.timeout),
+            });
+        }
+    }
+    Ok(wired)
 }

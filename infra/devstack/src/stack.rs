@@ -13,6 +13,7 @@ use crate::template::Template;
 
 pub struct LocalStack {
     pub app: App,
+    pub consumers: Vec<crate::consumers::LocalConsumer>,
     pub environment: BTreeMap<String, String>,
     pub provisioned: Provisioned,
     pub dynamodb_requests: RequestCounter,
@@ -46,8 +47,10 @@ impl LocalStack {
         let provisioned = provision::provision(&template, prefix, &clients).await?;
         let environment = provision::environment(&template, &provisioned, &overrides)?;
         let app = provision::app(&environment, clients)?;
+        let consumers = provision::consumers(&template, &provisioned)?;
         Ok(Self {
             app,
+            consumers,
             environment,
             provisioned,
             dynamodb_requests,

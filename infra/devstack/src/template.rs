@@ -25,6 +25,10 @@ pub struct Function {
     pub logical_id: String,
     pub binary: String,
     pub routes: Vec<(String, String)>,
+    /// SQS event sources: the queue's logical id and the batch size.
+    pub queues: Vec<(String, i32)>,
+    /// Seconds, from the function or the globals.
+    pub timeout: u64,
 }
 
 /// How an environment variable's value is defined in the template.
@@ -105,6 +109,22 @@ impl Template {
                         ))
                     })
                     .collect(),
+                queues: resource["Properties"]["Events"]
+                    .as_mapping()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(_, event)| event["Type"].as_str() == Some("SQS"))
+                    .filter_map(|(_, event)| {
+                        let properties = &event["Properties"];
+                        let queue = get_att(&properties["Queue"])?.0;
+                        let batch = properties["BatchSize"].as_i64().unwrap_or(10);
+                        Some((queue, i32::try_from(batch).unwrap_or(10)))
+                    })
+                    .collect(),
+                timeout: resource["Properties"]["Timeout"]
+                    .as_u64()
+                    .or_else(|| self.root["Globals"]["Function"]["Timeout"].as_u64())
+                    .unwrap_or(3),
             })
             .collect()
     }
@@ -126,6 +146,32 @@ impl Template {
             _ => None,
         }
     }
+}
+
+/// `!GetAtt Resource.Attribute` (short or long form) as (resource, attribute).
+pub fn get_att(value: &Value) -> Option<(String, String)> {
+    let target = match value {
+        Value::Tagged(tagged) if tagged.tag == "GetAtt" => match &tagged.value {
+            Value::String(s) => s.clone(),
+            Value::Sequence(parts) => parts
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join("."),
+            _ => return None,
+        },
+        Value::Mapping(map) => match map.get("Fn::GetAtt") {
+            Some(Value::Sequence(parts)) => parts
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join("."),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let (resource, attribute) = target.split_once('.')?;
+    Some((resource.to_owned(), attribute.to_owned()))
 }
 
 fn env_value(value: &Value) -> EnvValue {
@@ -178,6 +224,8 @@ Resources:
                 logical_id: "ContactsGetFunction".into(),
                 binary: "contacts-get".into(),
                 routes: vec![("GET".into(), "/api/x/{id}".into())],
+                queues: vec![],
+                timeout: 3,
             }]
         );
         let env = template.global_environment();

@@ -18,6 +18,8 @@
 //! | find by (artist, role, normalized email) in O(1) | GetItem on the guard |
 //! | uniqueness of (artist, role, normalized email) under concurrency | the guard is written with `attribute_not_exists` in the same TransactWriteItems as the contact |
 //!
+//! | import job | `ARTIST#{artist_id}` | `IMPORT#{import_id}` | status, checkpoint, counts (`contacts-import`, `contacts-imports-get`, `import-upload`) |
+//!
 //! An import finds which of 100 rows exist with one BatchGetItem on guards, and writes new
 //! contacts in transactions of contact + guard pairs.
 //!
@@ -34,6 +36,7 @@
 
 pub mod audit;
 pub mod contacts;
+pub mod imports;
 mod transact;
 
 pub use transact::{TransactOutcome, transact};

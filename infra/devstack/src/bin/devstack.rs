@@ -275,10 +275,16 @@ async fn up(args: &[String]) -> anyhow::Result<()> {
         std::slice::from_ref(&scope),
         Duration::from_secs(12 * 3600),
     );
-    let gateway = Arc::new(Gateway {
-        app: stack.app,
-        issuer,
-    });
+    let LocalStack { app, consumers, .. } = stack;
+    let gateway = Arc::new(Gateway { app, issuer });
+    for local in consumers {
+        eprintln!(
+            "event source: {} → {}",
+            local.queue_url, local.consumer.function
+        );
+        let gateway = gateway.clone();
+        tokio::spawn(async move { devstack::consumers::run(&gateway.app, local).await });
+    }
     println!("READY {url}");
     println!("ARTIST={DEMO_ARTIST}");
     println!("TOKEN={token}");

@@ -1,0 +1,166 @@
+//! Contact imports: `POST /api/artists/{artistId}/contacts/import`,
+//! `GET /api/artists/{artistId}/contacts/imports/{importId}`, and the `import-upload` consumer
+//! of the imports queue.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_http::Request;
+use lambda_runtime::LambdaEvent;
+use mailing::contacts::ConsentInput;
+use mailing::domain::{ArtistId, ConsentBasis, ContactRole, ImportId};
+use mailing::import::Target;
+use mailing::import_jobs::{self, ImportMessage, NewImport};
+use mailing::{ApiError, App, FieldError};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::http::{self, HttpResult};
+
+/// `POST /api/artists/{artistId}/contacts/import`: creates the job and answers where to upload.
+pub async fn create(app: &App, request: Request) -> HttpResult {
+    let caller = http::caller(&request)?;
+    let artist: ArtistId = http::path_id(&request, "artistId", "artist")?;
+    let new = http::json_body::<CreateBody>(&request, http::JSON_LIMIT)?.parse()?;
+    let (job, upload) = import_jobs::create(app, &caller, artist, new).await?;
+    let mut body = import_jobs::view(&job, None);
+    body["upload"] = json!(upload);
+    http::json(201, &body)
+}
+
+/// `GET /api/artists/{artistId}/contacts/imports/{importId}`
+pub async fn get(app: &App, request: Request) -> HttpResult {
+    let caller = http::caller(&request)?;
+    let artist: ArtistId = http::path_id(&request, "artistId", "artist")?;
+    let id: ImportId = http::path_id(&request, "importId", "import")?;
+    let (job, link) = import_jobs::get(app, &caller, artist, id).await?;
+    http::json(200, &import_jobs::view(&job, link))
+}
+
+/// Time kept in hand before the invocation's deadline to save the checkpoint.
+const SAFETY_MARGIN: Duration = Duration::from_secs(60);
+
+/// `import-upload`: runs the imports named by each message (S3 upload events, continuations).
+/// A message that cannot be read, or whose import hit a storage failure, is reported failed so
+/// SQS retries it and finally moves it to the dead-letter queue.
+pub async fn upload(
+    app: &App,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, lambda_runtime::Error> {
+    let remaining = event
+        .context
+        .deadline()
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default()
+        .saturating_sub(SAFETY_MARGIN)
+        .max(Duration::from_secs(1));
+    let deadline = tokio::time::Instant::now() + remaining;
+    let mut response = SqsBatchResponse::default();
+    for record in event.payload.records {
+        let id = record.message_id.clone().unwrap_or_default();
+        let Some(message) = record.body.as_deref().and_then(import_jobs::parse_message) else {
+            tracing::warn!(message = %id, "unreadable imports message");
+            response.add_failure(id);
+            continue;
+        };
+        let ImportMessage::Run(jobs) = message else {
+            continue;
+        };
+        for (artist, import) in jobs {
+            match import_jobs::process(app, artist, import, deadline).await {
+                Ok(outcome) => {
+                    tracing::info!(artist = %artist, import = %import, ?outcome, "import message handled")
+                }
+                Err(error) => {
+                    tracing::error!(artist = %artist, import = %import, error = format!("{error:#}"), "import run failed");
+                    response.add_failure(id.clone());
+                    break;
+                }
+            }
+        }
+    }
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsentBody {
+    basis: ConsentBasis,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    proof: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    contact_role: String,
+    file_name: String,
+    consent: ConsentBody,
+    #[serde(default)]
+    mapping: BTreeMap<String, Target>,
+    #[serde(default)]
+    sheet: Option<String>,
+    #[serde(default, alias = "dryRun")]
+    dry_run: bool,
+}
+
+impl CreateBody {
+    fn parse(self) -> Result<NewImport, ApiError> {
+        let mut errors = Vec::new();
+        let role = self
+            .contact_role
+            .parse::<ContactRole>()
+            .map_err(|e| errors.push(FieldError::new("contact_role", e.to_string())))
+            .ok();
+        let file_name = self.file_name.trim().to_owned();
+        if file_name.is_empty()
+            || file_name.chars().count() > 255
+            || file_name
+                .chars()
+                .any(|c| c.is_control() || c == '/' || c == '\\')
+        {
+            errors.push(FieldError::new(
+                "file_name",
+                "must be a file name of 1 to 255 characters, without a path",
+            ));
+        }
+        let source = self
+            .consent
+            .source
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty());
+        if source
+            .as_ref()
+            .is_some_and(|s| s.chars().count() > 200 || s.chars().any(char::is_control))
+        {
+            errors.push(FieldError::new(
+                "consent.source",
+                "must be at most 200 characters on one line",
+            ));
+        }
+        if self.mapping.len() > 1000 || self.mapping.keys().any(|k| k.chars().count() > 200) {
+            errors.push(FieldError::new(
+                "mapping",
+                "at most 1000 columns, headers of at most 200 characters",
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::invalid_fields(errors));
+        }
+        Ok(NewImport {
+            contact_role: role.expect("checked"),
+            file_name,
+            consent: ConsentInput {
+                basis: self.consent.basis,
+                source,
+                proof: self.consent.proof,
+            },
+            mapping: self.mapping,
+            sheet: self.sheet,
+            dry_run: self.dry_run,
+        })
+    }
+}
