@@ -31,3 +31,10 @@ for path in sorted(glob.glob(f"{out}/hostile/*.measure")):
     name = os.path.basename(path)[: -len(".measure")]
     outcome = "refused" if m["exit"] != 0 else "read (bad rows reported)"
     print(f"| {name} | {outcome} | {m['max_rss_mib']} MiB |")
+
+print("\n| real import of 1,000 generated rows (emulator) | DynamoDB requests | created | updated | unchanged |")
+print("|---|---|---|---|---|")
+for run in ("fresh", "again"):
+    report = json.load(open(f"{out}/requests-{run}.json"))
+    requests = open(f"{out}/requests-{run}.txt").read().split()[0]
+    print(f"| {run} | {requests} | {report['created']} | {report['updated']} | {report['unchanged']} |")

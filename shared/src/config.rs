@@ -47,7 +47,12 @@ pub struct Config {
     pub imports_bucket: String,
     /// Queue feeding `import-upload`: S3 upload events and continuations of long imports.
     pub imports_queue_url: String,
+    /// Suppressed addresses, by keyed hash (see `store::suppression`).
+    pub suppression_table: String,
     pub signing_key: SigningKey,
+    /// Keys the hashes of the suppression list; separate from `signing_key` so rotating that one
+    /// never forgets who must not be written to.
+    pub email_hash_key: SigningKey,
     /// Where the public endpoints (tracking, unsubscribe) are reachable, without trailing slash.
     pub public_base_url: String,
 }
@@ -69,6 +74,13 @@ impl Config {
                 problem,
             }
         })?;
+        let email_hash_key =
+            SigningKey::new(get("EMAIL_HASH_KEY")?.into_bytes()).map_err(|problem| {
+                ConfigError::Invalid {
+                    name: "EMAIL_HASH_KEY",
+                    problem,
+                }
+            })?;
         let public_base_url = get("PUBLIC_BASE_URL")?;
         if !(public_base_url.starts_with("https://") || public_base_url.starts_with("http://")) {
             return Err(ConfigError::Invalid {
@@ -81,7 +93,9 @@ impl Config {
             audit_table: get("AUDIT_TABLE")?,
             imports_bucket: get("IMPORTS_BUCKET")?,
             imports_queue_url: get("IMPORTS_QUEUE_URL")?,
+            suppression_table: get("SUPPRESSION_TABLE")?,
             signing_key,
+            email_hash_key,
             public_base_url: public_base_url.trim_end_matches('/').to_owned(),
         })
     }
@@ -102,6 +116,8 @@ mod tests {
                 "http://127.0.0.1:1/queue/imports".to_owned(),
             ),
             ("SIGNING_KEY", "k".repeat(32)),
+            ("SUPPRESSION_TABLE", "suppression".to_owned()),
+            ("EMAIL_HASH_KEY", "h".repeat(32)),
             ("PUBLIC_BASE_URL", "https://mail.example/".to_owned()),
         ])
     }

@@ -274,3 +274,33 @@ async fn a_paused_import_resumes_from_its_checkpoint_to_the_same_result() {
         .await;
     assert_eq!(listed.body["items"].as_array().unwrap().len(), 200);
 }
+
+#[tokio::test]
+async fn a_suppressed_address_is_neither_created_nor_touched() {
+    use mailing::domain::EmailAddress;
+    use mailing::store::suppression::{SuppressionReason, suppress};
+    let stack = TestStack::new().await;
+    let complained = EmailAddress::parse("Luc.Moreau@Radio-Bleue.example").unwrap();
+    suppress(stack.app(), &complained, SuppressionReason::Complaint)
+        .await
+        .unwrap();
+    suppress(stack.app(), &complained, SuppressionReason::HardBounce)
+        .await
+        .unwrap();
+    let (report, _) = import(
+        &stack,
+        &target(&stack, ContactRole::Press),
+        fixture("equipe-presse.csv"),
+    )
+    .await;
+    assert_eq!((report.created, report.skipped_suppressed), (2, 1));
+    let emails: Vec<Value> = press_contacts(&stack)
+        .await
+        .iter()
+        .map(|c| c["email"].clone())
+        .collect();
+    assert!(
+        !emails.contains(&json!("luc.moreau@radio-bleue.example")),
+        "{emails:?}"
+    );
+}

@@ -1,6 +1,5 @@
 //! A local stack per test, and a caller that speaks to it through the dev gateway.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -29,16 +28,7 @@ impl TestStack {
             "integration tests need the emulator: run them with infra/dev test"
         );
         let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-        let overrides = BTreeMap::from([
-            (
-                "SIGNING_KEY".to_owned(),
-                String::from_utf8(random_secret()).unwrap(),
-            ),
-            (
-                "PUBLIC_BASE_URL".to_owned(),
-                "http://127.0.0.1:9".to_owned(),
-            ),
-        ]);
+        let overrides = devstack::stack::local_overrides("http://127.0.0.1:9");
         let stack = LocalStack::start(&repo_root().join("template.yaml"), &prefix, overrides)
             .await
             .expect("the local stack starts");

@@ -19,6 +19,17 @@ pub struct LocalStack {
     pub dynamodb_requests: RequestCounter,
 }
 
+/// What the template computes from deployment secrets and parameters, made up locally: fresh
+/// random keys, and where the public endpoints answer.
+pub fn local_overrides(public_base_url: &str) -> BTreeMap<String, String> {
+    let secret = || String::from_utf8(crate::auth::random_secret()).expect("hex is UTF-8");
+    BTreeMap::from([
+        ("SIGNING_KEY".to_owned(), secret()),
+        ("EMAIL_HASH_KEY".to_owned(), secret()),
+        ("PUBLIC_BASE_URL".to_owned(), public_base_url.to_owned()),
+    ])
+}
+
 /// Refuses to run against anything but the emulator on loopback.
 pub fn require_local_endpoint() -> anyhow::Result<String> {
     let endpoint = std::env::var("AWS_ENDPOINT_URL")

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 use crate::cursor::Position;
@@ -142,51 +142,12 @@ pub async fn get_many(
     Ok(items.into_iter().map(|item| item.contact).collect())
 }
 
-/// BatchGetItem in chunks of 100 keys, retrying what DynamoDB left unprocessed.
 async fn batch_get<T: serde::de::DeserializeOwned>(
     app: &App,
     keys: Vec<HashMap<String, AttributeValue>>,
 ) -> Result<Vec<T>, ApiError> {
-    let table = &app.config.contacts_table;
-    let mut found = Vec::with_capacity(keys.len());
-    for chunk in keys.chunks(100) {
-        let mut pending = Some(
-            KeysAndAttributes::builder()
-                .set_keys(Some(chunk.to_vec()))
-                .consistent_read(true)
-                .build()
-                .map_err(ApiError::internal)?,
-        );
-        let mut attempt = 0u32;
-        while let Some(request) = pending.take() {
-            let output = app
-                .aws
-                .dynamodb
-                .batch_get_item()
-                .request_items(table, request)
-                .send()
-                .await?;
-            for item in output
-                .responses
-                .unwrap_or_default()
-                .remove(table)
-                .unwrap_or_default()
-            {
-                found.push(serde_dynamo::from_item(item)?);
-            }
-            pending = output
-                .unprocessed_keys
-                .and_then(|mut unprocessed| unprocessed.remove(table));
-            if pending.is_some() {
-                attempt += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(
-                    20 * 2u64.pow(attempt.min(6)),
-                ))
-                .await;
-            }
-        }
-    }
-    Ok(found)
+    let items = super::batch::get_many(app, &app.config.contacts_table, keys).await?;
+    Ok(serde_dynamo::from_items(items)?)
 }
 
 /// Writes a new contact: the contact must not exist (index 0) and its address must be free in

@@ -23,6 +23,11 @@
 //! An import finds which of 100 rows exist with one BatchGetItem on guards, and writes new
 //! contacts in transactions of contact + guard pairs.
 //!
+//! # Suppression table (`SuppressionTable`, env `SUPPRESSION_TABLE`)
+//!
+//! One item per suppressed address, `hash` = HMAC-SHA256 of the normalized address under
+//! `EMAIL_HASH_KEY`: looked up in batches of 100 by imports (and sends), never scanned.
+//!
 //! # Audit table (`AuditTable`, env `AUDIT_TABLE`)
 //!
 //! | item | `pk` | `sk` | other keys |
@@ -35,8 +40,10 @@
 //! change without its record.
 
 pub mod audit;
+mod batch;
 pub mod contacts;
 pub mod imports;
+pub mod suppression;
 mod transact;
 
 pub use transact::{TransactOutcome, transact};

@@ -1,12 +1,11 @@
 //! `devstack up [--port N]` serves every route on loopback; `devstack token --scope S...` prints
 //! a token the running stack accepts. Run through `infra/dev`, which starts the emulator.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use devstack::auth::{LocalIssuer, random_secret};
+use devstack::auth::LocalIssuer;
 use devstack::gateway::{self, Gateway};
 use devstack::repo_root;
 use devstack::stack::LocalStack;
@@ -222,16 +221,7 @@ async fn env(args: &[String]) -> anyhow::Result<()> {
     if flag != "--prefix" {
         bail!("usage: devstack env --prefix P");
     }
-    let overrides = BTreeMap::from([
-        (
-            "SIGNING_KEY".to_owned(),
-            String::from_utf8(random_secret())?,
-        ),
-        (
-            "PUBLIC_BASE_URL".to_owned(),
-            "http://127.0.0.1:3000".to_owned(),
-        ),
-    ]);
+    let overrides = devstack::stack::local_overrides("http://127.0.0.1:3000");
     let stack = LocalStack::start(&repo_root().join("template.yaml"), prefix, overrides).await?;
     for (name, value) in &stack.environment {
         println!("{name}={value}");
@@ -256,13 +246,7 @@ async fn up(args: &[String]) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("port {port} is taken; pass --port N"))?;
     let url = gateway::local_url(listener.local_addr()?);
-    let overrides = BTreeMap::from([
-        (
-            "SIGNING_KEY".to_owned(),
-            String::from_utf8(random_secret())?,
-        ),
-        ("PUBLIC_BASE_URL".to_owned(), url.clone()),
-    ]);
+    let overrides = devstack::stack::local_overrides(&url);
     let stack = LocalStack::start(&repo_root().join("template.yaml"), "local", overrides).await?;
     write_stack_env(&stack)?;
     for skipped in &stack.provisioned.skipped {

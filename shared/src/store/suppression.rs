@@ -1,0 +1,97 @@
+//! The suppression list (`SuppressionTable`, env `SUPPRESSION_TABLE`): addresses nobody may
+//! write to again — hard bounces, complaints, global unsubscribes, erasures. Keyed by a keyed
+//! hash of the normalized address (`hash`), so the list never holds an address in clear and
+//! survives the erasure of the person it protects.
+
+use std::collections::{HashMap, HashSet};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::domain::EmailAddress;
+use crate::{ApiError, App};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SuppressionReason {
+    HardBounce,
+    Complaint,
+    GlobalUnsubscribe,
+    Erasure,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SuppressionItem {
+    hash: String,
+    reason: SuppressionReason,
+    at: DateTime<Utc>,
+}
+
+/// HMAC-SHA256 of the normalized address under the deployment's hash key, hex.
+pub fn address_hash(app: &App, email: &EmailAddress) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(app.config.email_hash_key.as_bytes())
+        .expect("HMAC accepts any key length");
+    mac.update(b"suppression\0");
+    mac.update(email.normalized().as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Adds the address to the list (idempotent: the first reason stays).
+pub async fn suppress(
+    app: &App,
+    email: &EmailAddress,
+    reason: SuppressionReason,
+) -> Result<(), ApiError> {
+    let item = SuppressionItem {
+        hash: address_hash(app, email),
+        reason,
+        at: Utc::now(),
+    };
+    let result = app
+        .aws
+        .dynamodb
+        .put_item()
+        .table_name(&app.config.suppression_table)
+        .set_item(Some(serde_dynamo::to_item(item)?))
+        .condition_expression("attribute_not_exists(#hash)")
+        .expression_attribute_names("#hash", "hash")
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Which of `emails` are suppressed, by normalized address: one BatchGetItem per 100.
+pub async fn suppressed(app: &App, emails: &[&EmailAddress]) -> Result<HashSet<String>, ApiError> {
+    let by_hash: HashMap<String, &str> = emails
+        .iter()
+        .map(|email| (address_hash(app, email), email.normalized()))
+        .collect();
+    let keys = by_hash
+        .keys()
+        .map(|hash| HashMap::from([("hash".to_owned(), AttributeValue::S(hash.clone()))]))
+        .collect();
+    let items = super::batch::get_many(app, &app.config.suppression_table, keys).await?;
+    let items: Vec<SuppressionItem> = serde_dynamo::from_items(items)?;
+    Ok(items
+        .iter()
+        .filter_map(|item| by_hash.get(&item.hash))
+        .map(|email| (*email).to_owned())
+        .collect())
+}
