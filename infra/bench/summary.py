@@ -26,7 +26,7 @@ for name, m, c in [("ArtistHub dry run", ours, ours_counts), ("Python + email-va
           f"| {c['valid']:,} | {c['invalid']:,} | {c['duplicates']:,} |")
 print(f"\nspeed-up: {base['seconds'] / ours['seconds']:.1f}x")
 print("\n| hostile file | outcome | peak RSS |\n|---|---|---|")
-for path in sorted(glob.glob(f"{out}/hostile/*.measure")):
+for path in sorted(glob.glob(f"{out}/hostile-measures/*.measure")):
     m = measure(path)
     name = os.path.basename(path)[: -len(".measure")]
     outcome = "refused" if m["exit"] != 0 else "read (bad rows reported)"

@@ -112,10 +112,15 @@ impl Tags {
     pub fn parse<S: AsRef<str>>(raw: &[S]) -> Result<Self, String> {
         let mut tags: Vec<String> = Vec::with_capacity(raw.len());
         for tag in raw {
-            let tag = tag.as_ref().trim().to_lowercase();
+            let tag = tag.as_ref().trim();
             if tag.is_empty() {
                 continue;
             }
+            let tag = if tag.chars().any(char::is_uppercase) {
+                tag.to_lowercase()
+            } else {
+                tag.to_owned()
+            };
             if tag.chars().count() > Self::MAX_LENGTH {
                 return Err(format!(
                     "a tag is longer than {} characters",
@@ -169,7 +174,8 @@ impl ContactFields {
         let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
             return Ok(None);
         };
-        if value.chars().count() > max {
+        // Byte length bounds the character count: most values never need counting.
+        if value.len() > max && value.chars().count() > max {
             return Err(format!("must be at most {max} characters"));
         }
         if value.chars().any(char::is_control) {
@@ -179,6 +185,9 @@ impl ContactFields {
     }
 
     pub fn metadata(value: Map<String, Value>) -> Result<Map<String, Value>, String> {
+        if value.is_empty() {
+            return Ok(value);
+        }
         let size = serde_json::to_vec(&value).map_or(usize::MAX, |bytes| bytes.len());
         if size > Self::MAX_METADATA_BYTES {
             return Err(format!(

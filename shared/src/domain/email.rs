@@ -41,14 +41,17 @@ pub enum EmailError {
 }
 
 /// A parsed, valid address. `normalized()` is its identity.
+///
+/// The three forms are usually one string (a lowercase ASCII address): the other two are kept
+/// only when they differ, which spares an import two allocations per row.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct EmailAddress {
     /// Local part as typed, `@`, domain lowercased in Unicode form: what people see.
     display: String,
-    /// Local part as typed, `@`, ASCII domain: what goes on the wire.
-    ascii: String,
-    /// Lowercase local part, `@`, ASCII domain: the identity.
-    normalized: String,
+    /// Local part as typed, `@`, ASCII domain: what goes on the wire (if not `display`).
+    ascii: Option<Box<str>>,
+    /// Lowercase local part, `@`, ASCII domain: the identity (if not the ASCII form).
+    normalized: Option<Box<str>>,
 }
 
 impl EmailAddress {
@@ -63,20 +66,32 @@ impl EmailAddress {
         };
         check_local(local)?;
         let (ascii_domain, international) = parse_domain(domain)?;
-        let ascii = format!("{local}@{ascii_domain}");
+        // Plain concatenation: `format!` costs an import a tenth of its time here.
+        let mut ascii = String::with_capacity(local.len() + 1 + ascii_domain.len());
+        ascii.push_str(local);
+        ascii.push('@');
+        ascii.push_str(&ascii_domain);
         if ascii.len() > MAX_ADDRESS {
             return Err(EmailError::TooLong);
         }
-        let display = if international {
-            format!("{local}@{}", idna::domain_to_unicode(&ascii_domain).0)
+        let normalized = local
+            .bytes()
+            .any(|b| b.is_ascii_uppercase())
+            .then(|| ascii.to_ascii_lowercase().into_boxed_str());
+        if international {
+            let display = format!("{local}@{}", idna::domain_to_unicode(&ascii_domain).0);
+            Ok(Self {
+                display,
+                ascii: Some(ascii.into_boxed_str()),
+                normalized,
+            })
         } else {
-            ascii.clone()
-        };
-        Ok(Self {
-            display,
-            normalized: ascii.to_ascii_lowercase(),
-            ascii,
-        })
+            Ok(Self {
+                display: ascii,
+                ascii: None,
+                normalized,
+            })
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -84,15 +99,15 @@ impl EmailAddress {
     }
 
     pub fn ascii(&self) -> &str {
-        &self.ascii
+        self.ascii.as_deref().unwrap_or(&self.display)
     }
 
     pub fn normalized(&self) -> &str {
-        &self.normalized
+        self.normalized.as_deref().unwrap_or_else(|| self.ascii())
     }
 
     pub fn domain(&self) -> &str {
-        self.normalized
+        self.normalized()
             .rsplit_once('@')
             .map_or("", |(_, domain)| domain)
     }
@@ -115,12 +130,33 @@ fn check_local(local: &str) -> Result<(), EmailError> {
 }
 
 fn is_atext(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c)
+    c.is_ascii_alphanumeric()
+        || matches!(
+            c,
+            '!' | '#'
+                | '$'
+                | '%'
+                | '&'
+                | '\''
+                | '*'
+                | '+'
+                | '/'
+                | '='
+                | '?'
+                | '^'
+                | '_'
+                | '`'
+                | '{'
+                | '|'
+                | '}'
+                | '~'
+                | '-'
+        )
 }
 
 /// The domain's lowercase ASCII form, and whether it is internationalized (its readable form
 /// differs).
-fn parse_domain(domain: &str) -> Result<(String, bool), EmailError> {
+fn parse_domain(domain: &str) -> Result<(std::borrow::Cow<'_, str>, bool), EmailError> {
     if domain.is_empty() {
         return Err(EmailError::EmptyDomain);
     }
@@ -138,19 +174,23 @@ fn parse_domain(domain: &str) -> Result<(String, bool), EmailError> {
                 .get(..4)
                 .is_some_and(|p| p.eq_ignore_ascii_case("xn--"))
         });
-    let ascii = if international {
-        idna::domain_to_ascii_strict(domain).map_err(|_| EmailError::DomainInvalid)?
+    let ascii: std::borrow::Cow<'_, str> = if international {
+        idna::domain_to_ascii_strict(domain)
+            .map_err(|_| EmailError::DomainInvalid)?
+            .to_ascii_lowercase()
+            .into()
+    } else if domain.bytes().any(|b| b.is_ascii_uppercase()) {
+        domain.to_ascii_lowercase().into()
     } else {
-        domain.to_ascii_lowercase()
+        domain.into()
     };
     if ascii.is_empty() || ascii.len() > MAX_DOMAIN {
         return Err(EmailError::DomainInvalid);
     }
-    let labels: Vec<&str> = ascii.split('.').collect();
-    if labels.len() < 2 {
+    if !ascii.contains('.') {
         return Err(EmailError::DomainSingleLabel);
     }
-    for label in &labels {
+    for label in ascii.split('.') {
         // Hyphens in third and fourth place are reserved for IDNA's `xn--` (RFC 5891 4.2.3.1).
         let reserved_hyphens = !international && label.get(2..4) == Some("--");
         let valid = !label.is_empty()
@@ -165,13 +205,14 @@ fn parse_domain(domain: &str) -> Result<(String, bool), EmailError> {
             return Err(EmailError::DomainInvalid);
         }
     }
-    if labels
-        .last()
+    if ascii
+        .rsplit('.')
+        .next()
         .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
     {
         return Err(EmailError::DomainLiteral);
     }
-    Ok((ascii.to_ascii_lowercase(), international))
+    Ok((ascii, international))
 }
 
 impl fmt::Display for EmailAddress {

@@ -28,7 +28,7 @@ pub fn parse(
 ) -> Result<ImportedContact, RowError> {
     let mut emails: Vec<&str> = Vec::new();
     let mut text: [Option<&str>; 6] = [None; 6];
-    let mut tags: Vec<String> = Vec::new();
+    let mut tags: Vec<&str> = Vec::new();
     let mut metadata = Map::new();
     let mut proof = Map::new();
     for (column, target) in targets.iter().enumerate() {
@@ -167,12 +167,11 @@ fn clean_address(raw: &str) -> &str {
 
 /// Tags split on `,` and `;`, Google's ` ::: `, and Mailchimp's quoted lists; Google's system
 /// groups (`* myContacts`) are not tags.
-fn split_tags(cell: &str) -> impl Iterator<Item = String> + '_ {
+fn split_tags(cell: &str) -> impl Iterator<Item = &str> + '_ {
     cell.split(":::")
         .flat_map(|part| part.split([',', ';']))
         .map(|tag| tag.trim().trim_matches('"').trim())
         .filter(|tag| !tag.is_empty() && !tag.starts_with("* "))
-        .map(str::to_owned)
 }
 
 /// "Zoé Martin" → ("Zoé", "Martin"); "Martin, Zoé" → ("Zoé", "Martin").
@@ -315,7 +314,7 @@ mod tests {
 
     #[test]
     fn google_labels_drop_system_groups() {
-        let tags: Vec<String> = split_tags("* myContacts ::: Presse ::: Radio; Tournée").collect();
+        let tags: Vec<&str> = split_tags("* myContacts ::: Presse ::: Radio; Tournée").collect();
         assert_eq!(tags, ["Presse", "Radio", "Tournée"]);
     }
 }
