@@ -1,17 +1,17 @@
 //! Contacts: `/api/artists/{artistId}/contacts[/{contactId}]`.
 
 use lambda_http::Request;
+use mailing::ApiError;
 use mailing::App;
-use mailing::contacts::{self, ConsentInput, ContactChanges, ListRequest, NewContact};
+use mailing::contacts::{self, ContactChanges, ListRequest, NewContact};
 use mailing::domain::{
-    ArtistId, ConsentBasis, ContactFields, ContactId, ContactRole, ContactSource, ContactStatus,
-    EmailAddress, Tags,
+    ArtistId, ContactFields, ContactId, ContactRole, ContactSource, ContactStatus, EmailAddress,
+    Tags,
 };
-use mailing::{ApiError, FieldError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::http::{self, HttpResult};
+use crate::http::{self, ConsentBody, Fields, HttpResult};
 
 /// `GET /api/artists/{artistId}/contacts?contact_role=&status=&tag=&limit=&cursor=`
 pub async fn list(app: &App, request: Request) -> HttpResult {
@@ -102,16 +102,6 @@ pub async fn delete(app: &App, request: Request) -> HttpResult {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ConsentBody {
-    basis: ConsentBasis,
-    #[serde(default)]
-    source: Option<String>,
-    #[serde(default)]
-    proof: Option<Value>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct CreateBody {
     email: String,
     contact_role: String,
@@ -162,41 +152,6 @@ struct UpdateBody {
     consent: Option<ConsentBody>,
 }
 
-/// Collects every field error of a body so the caller fixes them all at once.
-#[derive(Default)]
-struct Fields(Vec<FieldError>);
-
-impl Fields {
-    fn check<T, E: ToString>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
-        result
-            .map_err(|error| self.0.push(FieldError::new(field, error.to_string())))
-            .ok()
-    }
-
-    fn text(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<String> {
-        self.check(field, ContactFields::text(value, max)).flatten()
-    }
-
-    fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, ApiError> {
-        if self.0.is_empty() {
-            Ok(value())
-        } else {
-            Err(ApiError::invalid_fields(self.0))
-        }
-    }
-}
-
-impl ConsentBody {
-    fn parse(self, fields: &mut Fields) -> ConsentInput {
-        let source = fields.text("consent.source", self.source.as_deref(), 200);
-        ConsentInput {
-            basis: self.basis,
-            source,
-            proof: self.proof,
-        }
-    }
-}
-
 impl CreateBody {
     fn parse(self) -> Result<NewContact, ApiError> {
         let mut f = Fields::default();
@@ -231,10 +186,7 @@ impl CreateBody {
         };
         let source = self.source.unwrap_or_default();
         if source == ContactSource::Imported {
-            f.0.push(FieldError::new(
-                "source",
-                "imported is set by imports; use manual or api",
-            ));
+            f.push("source", "imported is set by imports; use manual or api");
         }
         let consent = self.consent.map(|consent| consent.parse(&mut f));
         f.finish(|| NewContact {

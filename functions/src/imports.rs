@@ -8,15 +8,14 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_http::Request;
 use lambda_runtime::LambdaEvent;
-use mailing::contacts::ConsentInput;
-use mailing::domain::{ArtistId, ConsentBasis, ContactRole, ImportId};
+use mailing::domain::{ArtistId, ContactRole, ImportId};
 use mailing::import::Target;
 use mailing::import_jobs::{self, ImportMessage, NewImport};
-use mailing::{ApiError, App, FieldError};
+use mailing::{ApiError, App};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::http::{self, HttpResult};
+use crate::http::{self, ConsentBody, Fields, HttpResult};
 
 /// `POST /api/artists/{artistId}/contacts/import`: creates the job and answers where to upload.
 pub async fn create(app: &App, request: Request) -> HttpResult {
@@ -85,16 +84,6 @@ pub async fn upload(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ConsentBody {
-    basis: ConsentBasis,
-    #[serde(default)]
-    source: Option<String>,
-    #[serde(default)]
-    proof: Option<Value>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct CreateBody {
     contact_role: String,
     file_name: String,
@@ -109,55 +98,31 @@ struct CreateBody {
 
 impl CreateBody {
     fn parse(self) -> Result<NewImport, ApiError> {
-        let mut errors = Vec::new();
-        let role = self
-            .contact_role
-            .parse::<ContactRole>()
-            .map_err(|e| errors.push(FieldError::new("contact_role", e.to_string())))
-            .ok();
+        let mut f = Fields::default();
+        let role = f.check("contact_role", self.contact_role.parse::<ContactRole>());
         let file_name = self.file_name.trim().to_owned();
-        if file_name.is_empty()
+        let bad_name = file_name.is_empty()
             || file_name.chars().count() > 255
             || file_name
                 .chars()
-                .any(|c| c.is_control() || c == '/' || c == '\\')
-        {
-            errors.push(FieldError::new(
+                .any(|c| c.is_control() || c == '/' || c == '\\');
+        if bad_name {
+            f.push(
                 "file_name",
                 "must be a file name of 1 to 255 characters, without a path",
-            ));
-        }
-        let source = self
-            .consent
-            .source
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty());
-        if source
-            .as_ref()
-            .is_some_and(|s| s.chars().count() > 200 || s.chars().any(char::is_control))
-        {
-            errors.push(FieldError::new(
-                "consent.source",
-                "must be at most 200 characters on one line",
-            ));
+            );
         }
         if self.mapping.len() > 1000 || self.mapping.keys().any(|k| k.chars().count() > 200) {
-            errors.push(FieldError::new(
+            f.push(
                 "mapping",
                 "at most 1000 columns, headers of at most 200 characters",
-            ));
+            );
         }
-        if !errors.is_empty() {
-            return Err(ApiError::invalid_fields(errors));
-        }
-        Ok(NewImport {
+        let consent = self.consent.parse(&mut f);
+        f.finish(|| NewImport {
             contact_role: role.expect("checked"),
             file_name,
-            consent: ConsentInput {
-                basis: self.consent.basis,
-                source,
-                proof: self.consent.proof,
-            },
+            consent,
             mapping: self.mapping,
             sheet: self.sheet,
             dry_run: self.dry_run,

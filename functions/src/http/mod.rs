@@ -1,7 +1,9 @@
 //! The HTTP edge: requests become validated values or a clear 4xx, results become responses.
 
+mod fields;
 mod request;
 mod response;
 
+pub use fields::{ConsentBody, Fields};
 pub use request::{JSON_LIMIT, caller, json_body, nullable, path_id, query_limit, query_param};
 pub use response::{HttpResult, empty, error_response, json};
