@@ -8,6 +8,8 @@
 //! 100 addresses for the email guards, one per 100 existing contacts, one TransactWriteItems per 50 new contacts (contact + guard each) and one
 //! per 100 changed contacts. A re-import of an unchanged file reads and writes nothing else.
 
+use std::collections::HashMap;
+
 use chrono::Utc;
 
 use crate::domain::{
@@ -44,20 +46,25 @@ pub async fn apply(
     report.compared_with_existing = true;
     let emails: Vec<_> = rows.iter().map(|row| &row.email).collect();
     let suppressed = crate::store::suppression::suppressed(app, &emails).await?;
+    // A suppressed address is neither created nor touched: the list outranks any file.
+    let (skipped, rows): (Vec<_>, Vec<_>) = rows
+        .into_iter()
+        .partition(|row| suppressed.contains(row.email.normalized()));
+    report.skipped_suppressed += skipped.len() as u64;
+    let emails: Vec<_> = rows.iter().map(|row| &row.email).collect();
     let holders = store::find_many_by_email(app, target.artist, target.role, &emails).await?;
     let ids: Vec<ContactId> = holders.values().copied().collect();
-    let existing = store::get_many(app, target.artist, &ids).await?;
+    let existing: HashMap<ContactId, Contact> = store::get_many(app, target.artist, &ids)
+        .await?
+        .into_iter()
+        .map(|contact| (contact.id, contact))
+        .collect();
     let mut new = Vec::new();
     let mut changed = Vec::new();
     for row in rows {
-        // A suppressed address is neither created nor touched: the list outranks any file.
-        if suppressed.contains(row.email.normalized()) {
-            report.skipped_suppressed += 1;
-            continue;
-        }
         let current = holders
             .get(row.email.normalized())
-            .and_then(|id| existing.iter().find(|contact| contact.id == *id));
+            .and_then(|id| existing.get(id));
         match current {
             Some(current) => {
                 let merged = merge(current, &row, target);

@@ -10,11 +10,13 @@ use crate::support::repo_root;
 fn analyze(bytes: Vec<u8>, options: &ImportOptions) -> (Vec<ImportedContact>, ImportReport) {
     let mut analyzer =
         Analyzer::open(Box::new(Cursor::new(bytes)), options).expect("the file opens");
+    let mut report = analyzer.report().clone();
     let mut contacts = Vec::new();
-    while let Some(batch) = analyzer.next_batch(2, 0).unwrap() {
-        contacts.extend(batch.contacts);
+    while let Some(mut batch) = analyzer.next_batch(2, 0).unwrap() {
+        report.add(&batch);
+        contacts.append(&mut batch.contacts);
     }
-    (contacts, analyzer.into_report())
+    (contacts, report)
 }
 
 fn fixture(name: &str) -> Vec<u8> {

@@ -151,17 +151,12 @@ impl Analyzer {
             }
         }
         batch.records_read = self.records_read;
-        self.report.add(&batch);
         Ok(any.then_some(batch))
     }
 
-    /// What was detected and how columns map, with the counts of the batches read so far.
+    /// What was detected and how columns map; the counts are the batches' to add up.
     pub fn report(&self) -> &ImportReport {
         &self.report
-    }
-
-    pub fn into_report(self) -> ImportReport {
-        self.report
     }
 }
 
@@ -171,10 +166,12 @@ pub fn dry_run(
     options: &ImportOptions,
 ) -> Result<ImportReport, FileError> {
     let mut analyzer = Analyzer::open(input, options)?;
+    let mut report = analyzer.report().clone();
     while let Some(batch) = analyzer.next_batch(1000, 0)? {
-        analyzer.report.created += batch.contacts.len() as u64;
+        report.add(&batch);
+        report.created += batch.contacts.len() as u64;
     }
-    Ok(analyzer.into_report())
+    Ok(report)
 }
 
 /// 64 bits of the address's identity: a million addresses collide with odds below 1 in 10^7,

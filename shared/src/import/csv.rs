@@ -85,7 +85,7 @@ impl<R: Read + Send> RecordSource for CsvRecords<R> {
                 }
                 ReadRecordResult::Record => {
                     self.row += 1;
-                    record.set_from_utf8(&self.output[..written], &self.ends[..fields]);
+                    record.set_from_utf8(&self.output[..written], &self.ends[..fields])?;
                     return Ok(true);
                 }
                 ReadRecordResult::End => return Ok(false),

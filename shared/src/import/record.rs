@@ -45,29 +45,16 @@ impl Record {
         self.text.trim().is_empty()
     }
 
-    pub(crate) fn set_from_utf8(&mut self, bytes: &[u8], ends: &[usize]) {
+    /// The cells of a CSV record: `bytes` with each cell ending at `ends`. The reader only ever
+    /// sees the decoder's output, which is valid UTF-8 (invalid input became U+FFFD).
+    pub(crate) fn set_from_utf8(&mut self, bytes: &[u8], ends: &[usize]) -> Result<(), FileError> {
+        let text = std::str::from_utf8(bytes).map_err(|_| {
+            FileError::Unreadable("the text is not valid UTF-8 after decoding".into())
+        })?;
         self.clear();
-        match std::str::from_utf8(bytes) {
-            Ok(text) => self.text.push_str(text),
-            // The decoder already replaced invalid input; this is only a guard.
-            Err(_) => self.text.push_str(&String::from_utf8_lossy(bytes)),
-        }
-        if self.text.len() == bytes.len() {
-            self.ends.extend_from_slice(ends);
-        } else {
-            let cells: Vec<String> = ends
-                .iter()
-                .scan(0, |start, &end| {
-                    let cell = String::from_utf8_lossy(&bytes[*start..end]).into_owned();
-                    *start = end;
-                    Some(cell)
-                })
-                .collect();
-            self.clear();
-            for cell in &cells {
-                self.push(cell);
-            }
-        }
+        self.text.push_str(text);
+        self.ends.extend_from_slice(ends);
+        Ok(())
     }
 }
 

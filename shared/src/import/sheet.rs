@@ -7,7 +7,7 @@
 use std::io::Cursor;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use calamine::{Data, DataRef, Ods, Reader, Xls, Xlsx};
+use calamine::{Data, Ods, Reader, Xls, Xlsx};
 
 use super::FileError;
 use super::detect::{FileKind, Limits};
@@ -137,7 +137,7 @@ fn stream_xlsx(bytes: Vec<u8>, sheet: &str, sender: &SyncSender<Row>) -> Result<
         if values.len() <= column {
             values.resize(column + 1, String::new());
         }
-        values[column] = data_ref_text(cell.get_value());
+        values[column] = data_text(Data::from(cell.get_value().clone()));
     }
     if let Some((r, values)) = current {
         let _ = sender.send(Ok((u64::from(r) + 1, values)));
@@ -150,7 +150,7 @@ fn send_range(range: &calamine::Range<Data>, sender: &SyncSender<Row>) {
     let first_column = range.start().map_or(0, |(_, column)| column as usize);
     for (offset, cells) in range.rows().enumerate() {
         let mut values = vec![String::new(); first_column];
-        values.extend(cells.iter().map(data_text));
+        values.extend(cells.iter().cloned().map(data_text));
         if sender
             .send(Ok((first_row + offset as u64 + 1, values)))
             .is_err()
@@ -170,31 +170,16 @@ fn number_text(value: f64) -> String {
     }
 }
 
-fn data_ref_text(value: &DataRef<'_>) -> String {
-    match value {
-        DataRef::Int(i) => i.to_string(),
-        DataRef::Float(f) => number_text(*f),
-        DataRef::String(s) => s.clone(),
-        DataRef::SharedString(s) => (*s).to_owned(),
-        DataRef::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_owned(),
-        DataRef::DateTime(d) => d
-            .as_datetime()
-            .map_or_else(|| number_text(d.as_f64()), |d| d.to_string()),
-        DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => s.clone(),
-        DataRef::Error(_) | DataRef::Empty => String::new(),
-    }
-}
-
-fn data_text(value: &Data) -> String {
+/// A cell as text. XLSX cells arrive as `DataRef` and convert into `Data`: one formatting rule.
+fn data_text(value: Data) -> String {
     match value {
         Data::Int(i) => i.to_string(),
-        Data::Float(f) => number_text(*f),
-        Data::String(s) => s.clone(),
-        Data::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_owned(),
+        Data::Float(f) => number_text(f),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s,
+        Data::Bool(b) => if b { "TRUE" } else { "FALSE" }.to_owned(),
         Data::DateTime(d) => d
             .as_datetime()
             .map_or_else(|| number_text(d.as_f64()), |d| d.to_string()),
-        Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
         Data::Error(_) | Data::Empty => String::new(),
     }
 }

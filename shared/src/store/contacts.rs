@@ -29,7 +29,7 @@ struct EmailGuard {
     contact_id: ContactId,
 }
 
-fn artist_pk(artist: ArtistId) -> String {
+pub(super) fn artist_pk(artist: ArtistId) -> String {
     format!("ARTIST#{artist}")
 }
 
@@ -45,7 +45,7 @@ fn role_pk(artist: ArtistId, role: ContactRole) -> String {
     format!("{artist}#{role}")
 }
 
-fn key(pk: String, sk: String) -> HashMap<String, AttributeValue> {
+pub(super) fn key(pk: String, sk: String) -> HashMap<String, AttributeValue> {
     HashMap::from([
         ("pk".to_owned(), AttributeValue::S(pk)),
         ("sk".to_owned(), AttributeValue::S(sk)),
@@ -231,7 +231,8 @@ pub fn delete(
     Ok(TransactWriteItem::builder().delete(delete).build())
 }
 
-fn put(
+/// A conditional put into the contacts table (which also holds import jobs), for a transaction.
+pub(super) fn put(
     app: &App,
     item: HashMap<String, AttributeValue>,
     condition: &str,

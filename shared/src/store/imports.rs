@@ -4,10 +4,11 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::{TransactOutcome, contacts, transact};
 use crate::domain::{ArtistId, ImportId};
 use crate::import_jobs::ImportJob;
 use crate::{ApiError, App};
@@ -21,18 +22,12 @@ struct JobItem {
 }
 
 fn key(artist: ArtistId, id: ImportId) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        (
-            "pk".to_owned(),
-            AttributeValue::S(format!("ARTIST#{artist}")),
-        ),
-        ("sk".to_owned(), AttributeValue::S(format!("IMPORT#{id}"))),
-    ])
+    contacts::key(contacts::artist_pk(artist), format!("IMPORT#{id}"))
 }
 
 fn item(job: &ImportJob) -> Result<HashMap<String, AttributeValue>, ApiError> {
     let item = JobItem {
-        pk: format!("ARTIST#{}", job.artist_id),
+        pk: contacts::artist_pk(job.artist_id),
         sk: format!("IMPORT#{}", job.id),
         job: job.clone(),
     };
@@ -56,19 +51,8 @@ pub async fn get(app: &App, artist: ArtistId, id: ImportId) -> Result<Option<Imp
 }
 
 /// The write of a new job, to join the transaction that audits it.
-pub fn put_new(
-    app: &App,
-    job: &ImportJob,
-) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, ApiError> {
-    let put = aws_sdk_dynamodb::types::Put::builder()
-        .table_name(&app.config.contacts_table)
-        .set_item(Some(item(job)?))
-        .condition_expression("attribute_not_exists(pk)")
-        .build()
-        .map_err(ApiError::internal)?;
-    Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
-        .put(put)
-        .build())
+pub fn put_new(app: &App, job: &ImportJob) -> Result<TransactWriteItem, ApiError> {
+    contacts::put(app, item(job)?, "attribute_not_exists(pk)", None)
 }
 
 /// The write replacing the job if its version is still `expected`.
@@ -76,42 +60,13 @@ pub fn put_existing(
     app: &App,
     job: &ImportJob,
     expected: u64,
-) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, ApiError> {
-    let put = aws_sdk_dynamodb::types::Put::builder()
-        .table_name(&app.config.contacts_table)
-        .set_item(Some(item(job)?))
-        .condition_expression("version = :expected")
-        .expression_attribute_values(":expected", AttributeValue::N(expected.to_string()))
-        .build()
-        .map_err(ApiError::internal)?;
-    Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
-        .put(put)
-        .build())
-}
-
-/// Replaces the job if its version is still `expected`; `false` when someone else wrote it.
-async fn replace(app: &App, job: &ImportJob, expected: u64) -> Result<bool, ApiError> {
-    let result = app
-        .aws
-        .dynamodb
-        .put_item()
-        .table_name(&app.config.contacts_table)
-        .set_item(Some(item(job)?))
-        .condition_expression("version = :expected")
-        .expression_attribute_values(":expected", AttributeValue::N(expected.to_string()))
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-        {
-            Ok(false)
-        }
-        Err(error) => Err(error.into()),
-    }
+) -> Result<TransactWriteItem, ApiError> {
+    contacts::put(
+        app,
+        item(job)?,
+        "version = :expected",
+        Some(AttributeValue::N(expected.to_string())),
+    )
 }
 
 /// Takes the job for one run until `until`, if it is waiting or being processed and nobody else
@@ -135,5 +90,6 @@ pub async fn lease(
     job.lease_until = Some(until);
     job.status = crate::import_jobs::ImportStatus::Processing;
     job.updated_at = now;
-    Ok(replace(app, &job, expected).await?.then_some(job))
+    let taken = transact(app, vec![put_existing(app, &job, expected)?]).await?;
+    Ok((taken == TransactOutcome::Written).then_some(job))
 }
