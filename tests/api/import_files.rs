@@ -104,6 +104,34 @@ fn a_french_team_file_reads_the_same_as_csv_xlsx_xls_ods_and_unicode_text() {
 }
 
 #[test]
+fn a_dry_run_counts_exactly_the_contacts_an_import_builds() {
+    let mut names: Vec<_> = std::fs::read_dir(repo_root().join("tests/fixtures/import"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter(|name| !name.ends_with(".py"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 8, "{names:?}");
+    for name in names {
+        let (contacts, built) = analyze(fixture(&name), &ImportOptions::default());
+        let counted = dry_run(
+            Box::new(Cursor::new(fixture(&name))),
+            &ImportOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(counted.created, contacts.len() as u64, "{name}");
+        assert_eq!(
+            ImportReport {
+                created: counted.created,
+                ..built
+            },
+            counted,
+            "{name}"
+        );
+    }
+}
+
+#[test]
 fn a_google_contacts_export_maps_its_columns() {
     let (contacts, report) = analyze(fixture("google-contacts.csv"), &ImportOptions::default());
     assert_eq!(

@@ -100,6 +100,17 @@ pub struct EngagementSummary {
     pub last_activity_at: Option<DateTime<Utc>>,
 }
 
+/// `value.chars().any(char::is_control)` on bytes: C0 controls and DEL are single bytes, C1
+/// controls (U+0080..U+009F) are `C2 80`..`C2 9F` in UTF-8.
+fn has_control(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    bytes.iter().any(|b| *b < 0x20 || *b == 0x7F)
+        || (!value.is_ascii()
+            && bytes
+                .windows(2)
+                .any(|pair| pair[0] == 0xC2 && (0x80..=0x9F).contains(&pair[1])))
+}
+
 /// Tags for segmentation: trimmed, lowercase, unique, in the order first given.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -110,34 +121,60 @@ impl Tags {
     pub const MAX_LENGTH: usize = 50;
 
     pub fn parse<S: AsRef<str>>(raw: &[S]) -> Result<Self, String> {
-        let mut tags: Vec<String> = Vec::with_capacity(raw.len());
-        for tag in raw {
-            let tag = tag.as_ref().trim();
-            if tag.is_empty() {
-                continue;
-            }
+        Self::check(raw.iter().map(AsRef::as_ref))?;
+        Ok(Self::from_checked(raw.iter().map(AsRef::as_ref)))
+    }
+
+    /// Whether [`Tags::parse`] accepts `raw`, allocating only past [`Tags::MAX_COUNT`] tags
+    /// (where repeats decide).
+    pub fn check<'a>(raw: impl Iterator<Item = &'a str> + Clone) -> Result<(), String> {
+        let mut count = 0;
+        for tag in raw.clone().map(str::trim).filter(|tag| !tag.is_empty()) {
+            Self::check_one(tag)?;
+            count += 1;
+        }
+        if count > Self::MAX_COUNT && Self::from_checked(raw).0.len() > Self::MAX_COUNT {
+            return Err(format!("at most {} tags are allowed", Self::MAX_COUNT));
+        }
+        Ok(())
+    }
+
+    /// Tags that [`Tags::check`] accepted: trimmed, lowercased, without repeats.
+    pub fn from_checked<'a>(raw: impl Iterator<Item = &'a str>) -> Self {
+        let mut tags: Vec<String> = Vec::new();
+        for tag in raw.map(str::trim).filter(|tag| !tag.is_empty()) {
             let tag = if tag.chars().any(char::is_uppercase) {
                 tag.to_lowercase()
             } else {
                 tag.to_owned()
             };
-            if tag.chars().count() > Self::MAX_LENGTH {
-                return Err(format!(
-                    "a tag is longer than {} characters",
-                    Self::MAX_LENGTH
-                ));
-            }
-            if tag.chars().any(char::is_control) {
-                return Err("a tag contains a control character".into());
-            }
             if !tags.contains(&tag) {
                 tags.push(tag);
             }
         }
-        if tags.len() > Self::MAX_COUNT {
-            return Err(format!("at most {} tags are allowed", Self::MAX_COUNT));
+        Self(tags)
+    }
+
+    /// One trimmed, non-empty tag, measured as it will be kept (lowercased).
+    fn check_one(tag: &str) -> Result<(), String> {
+        let length = if tag.is_ascii() {
+            tag.len()
+        } else if tag.chars().any(char::is_uppercase) {
+            tag.chars().flat_map(char::to_lowercase).count()
+        } else {
+            tag.chars().count()
+        };
+        if length > Self::MAX_LENGTH {
+            return Err(format!(
+                "a tag is longer than {} characters",
+                Self::MAX_LENGTH
+            ));
         }
-        Ok(Self(tags))
+        // Lowercasing neither makes nor removes control characters.
+        if has_control(tag) {
+            return Err("a tag contains a control character".into());
+        }
+        Ok(())
     }
 
     pub fn as_slice(&self) -> &[String] {
@@ -171,6 +208,11 @@ impl ContactFields {
     /// A free-text field: trimmed, blank means absent, no control characters (they end up in
     /// mail headers), at most `max` characters.
     pub fn text(value: Option<&str>, max: usize) -> Result<Option<String>, String> {
+        Self::check_text(value, max).map(|value| value.map(str::to_owned))
+    }
+
+    /// [`ContactFields::text`] without the copy: the trimmed value it would keep.
+    pub fn check_text(value: Option<&str>, max: usize) -> Result<Option<&str>, String> {
         let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
             return Ok(None);
         };
@@ -178,10 +220,10 @@ impl ContactFields {
         if value.len() > max && value.chars().count() > max {
             return Err(format!("must be at most {max} characters"));
         }
-        if value.chars().any(char::is_control) {
+        if has_control(value) {
             return Err("must not contain control characters or line breaks".into());
         }
-        Ok(Some(value.to_owned()))
+        Ok(Some(value))
     }
 
     pub fn metadata(value: Map<String, Value>) -> Result<Map<String, Value>, String> {
@@ -195,7 +237,7 @@ impl ContactFields {
                 Self::MAX_METADATA_BYTES
             ));
         }
-        if value.keys().any(|k| k.is_empty() || k.len() > 100) {
+        if value.keys().any(|k| k.is_empty() || k.chars().count() > 100) {
             return Err("keys must be 1 to 100 characters".into());
         }
         Ok(value)
@@ -269,5 +311,48 @@ mod tests {
         assert!(ContactFields::text(Some("a\r\nBcc: x"), 100).is_err());
         assert!(ContactFields::text(Some(&"1".repeat(51)), 50).is_err());
         assert!(ContactFields::text(Some(&"é".repeat(200)), 200).is_ok());
+    }
+
+    /// The rule as first written: lowercase, then measure, keep the first of repeats.
+    fn tags_by_definition(raw: &[String]) -> Result<Vec<String>, String> {
+        let mut kept: Vec<String> = Vec::new();
+        for tag in raw.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+            let tag = tag.to_lowercase();
+            if tag.chars().count() > Tags::MAX_LENGTH {
+                return Err("long".into());
+            }
+            if tag.chars().any(char::is_control) {
+                return Err("control".into());
+            }
+            if !kept.contains(&tag) {
+                kept.push(tag);
+            }
+        }
+        if kept.len() > Tags::MAX_COUNT {
+            return Err("count".into());
+        }
+        Ok(kept)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn checking_tags_without_allocating_agrees_with_their_definition(
+            raw in proptest::collection::vec("[a-dA-D \u{1}İéÉß]{0,55}", 0..70),
+        ) {
+            let checked = Tags::check(raw.iter().map(String::as_str));
+            let expected = tags_by_definition(&raw);
+            proptest::prop_assert_eq!(checked.is_ok(), expected.is_ok(), "{:?} {:?}", checked, expected);
+            if let Ok(expected) = expected {
+                let parsed = Tags::parse(&raw).unwrap();
+                proptest::prop_assert_eq!(parsed.as_slice(), expected.as_slice());
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_byte_scan_for_controls_is_char_is_control(value in "\\PC{0,3}[\u{0}-\u{a0}]{0,3}\\PC{0,3}") {
+            proptest::prop_assert_eq!(has_control(&value), value.chars().any(char::is_control));
+        }
     }
 }

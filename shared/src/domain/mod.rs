@@ -9,6 +9,6 @@ pub use contact::{
     Consent, ConsentBasis, Contact, ContactFields, ContactSource, ContactStatus, EngagementSummary,
     Tags,
 };
-pub use email::{EmailAddress, EmailError};
+pub use email::{AddressParts, EmailAddress, EmailError};
 pub use ids::{ArtistId, AuditId, ContactId, IdError, ImportId, UserId};
 pub use role::{ContactRole, UnknownRole};

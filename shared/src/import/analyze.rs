@@ -1,7 +1,7 @@
 //! The import pipeline up to the writes: open, find the header, map, validate, deduplicate.
 
 use std::collections::{BTreeMap, HashSet};
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::BuildHasherDefault;
 use std::io::Read;
 
 use serde::Deserialize;
@@ -11,7 +11,7 @@ use super::detect::{self, Limits};
 use super::headers::{self, Target};
 use super::record::{Record, RecordSource};
 use super::report::{DetectedFormat, ImportReport, MappedColumn, RowError};
-use super::row::{self, ImportedContact};
+use super::row::{self, Columns, ImportedContact};
 
 /// Rows scanned for a header before giving up.
 const HEADER_SEARCH: usize = 20;
@@ -31,8 +31,10 @@ pub struct ImportOptions {
 /// What one step of the pipeline produced.
 #[derive(Debug, Default)]
 pub struct Batch {
-    /// Valid rows whose address is new in this file.
+    /// Valid rows whose address is new in this file (none when only counting).
     pub contacts: Vec<ImportedContact>,
+    /// How many valid rows have an address new in this file.
+    pub fresh: u64,
     pub errors: Vec<RowError>,
     /// Data records read so far (blank ones included): where to resume.
     pub records_read: u64,
@@ -45,12 +47,13 @@ pub struct Batch {
 
 pub struct Analyzer {
     source: Box<dyn RecordSource>,
-    headers: Vec<String>,
-    targets: Vec<Target>,
-    seen: HashSet<u64>,
+    columns: Columns,
+    /// Address keys are hashes already: the set need not hash them again.
+    seen: HashSet<u64, BuildHasherDefault<PreHashed>>,
     record: Record,
     records_read: u64,
     report: ImportReport,
+    keep_contacts: bool,
 }
 
 impl Analyzer {
@@ -96,16 +99,23 @@ impl Analyzer {
         };
         Ok(Self {
             source,
-            headers,
-            targets,
-            seen: HashSet::new(),
+            columns: Columns { headers, targets },
+            seen: HashSet::default(),
             record,
             records_read: 0,
             report,
+            keep_contacts: true,
         })
     }
 
-    /// Reads data records until `max` contacts are ready or the file ends; `None` at the end.
+    /// Batches then carry counts only, no contacts: the analysis of a dry run allocates
+    /// nothing per row.
+    pub fn counting_only(mut self) -> Self {
+        self.keep_contacts = false;
+        self
+    }
+
+    /// Reads data records until `max` fresh rows are found or the file ends; `None` at the end.
     /// Records before `resume_after` (a checkpoint of an earlier run) only refill the set of
     /// addresses seen, so duplicates across the checkpoint are still caught, and are not counted.
     pub fn next_batch(
@@ -115,7 +125,7 @@ impl Analyzer {
     ) -> Result<Option<Batch>, FileError> {
         let mut batch = Batch::default();
         let mut any = false;
-        while batch.contacts.len() < max {
+        while batch.fresh < max as u64 {
             if !self.source.next_record(&mut self.record)? {
                 break;
             }
@@ -126,21 +136,23 @@ impl Analyzer {
                 continue;
             }
             let row = self.source.row_number();
-            let parsed = row::parse(row, &self.record, &self.headers, &self.targets);
+            let parsed = row::parse(row, &self.record, &self.columns);
             let fresh = parsed
                 .as_ref()
-                .map(|contact| self.seen.insert(address_key(contact)))
-                .unwrap_or(false);
+                .is_ok_and(|view| self.seen.insert(view.address_key()));
             if replaying {
                 continue;
             }
             batch.rows += 1;
             match (parsed, fresh) {
-                (Ok(contact), true) => {
+                (Ok(view), true) => {
                     batch.valid += 1;
-                    batch.contacts.push(contact);
+                    batch.fresh += 1;
+                    if self.keep_contacts {
+                        batch.contacts.push(view.to_contact());
+                    }
                 }
-                (Ok(_), _) => {
+                (Ok(_), false) => {
                     batch.valid += 1;
                     batch.duplicates += 1;
                 }
@@ -165,19 +177,32 @@ pub fn dry_run(
     input: Box<dyn Read + Send>,
     options: &ImportOptions,
 ) -> Result<ImportReport, FileError> {
-    let mut analyzer = Analyzer::open(input, options)?;
+    let mut analyzer = Analyzer::open(input, options)?.counting_only();
     let mut report = analyzer.report().clone();
     while let Some(batch) = analyzer.next_batch(1000, 0)? {
         report.add(&batch);
-        report.created += batch.contacts.len() as u64;
+        report.created += batch.fresh;
     }
     Ok(report)
 }
 
-/// 64 bits of the address's identity: a million addresses collide with odds below 1 in 10^7,
-/// at an eighth of the memory of keeping the strings.
-fn address_key(contact: &ImportedContact) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    contact.email.normalized().hash(&mut hasher);
-    hasher.finish()
+/// The hasher of a set of hashes: a key passes through unchanged.
+#[derive(Default)]
+struct PreHashed(u64);
+
+impl std::hash::Hasher for PreHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` keys are hashed here; any other input is folded in, never ignored.
+        for byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*byte);
+        }
+    }
+
+    fn write_u64(&mut self, key: u64) {
+        self.0 = key;
+    }
 }
