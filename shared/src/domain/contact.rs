@@ -237,7 +237,10 @@ impl ContactFields {
                 Self::MAX_METADATA_BYTES
             ));
         }
-        if value.keys().any(|k| k.is_empty() || k.chars().count() > 100) {
+        if value
+            .keys()
+            .any(|k| k.is_empty() || k.chars().count() > 100)
+        {
             return Err("keys must be 1 to 100 characters".into());
         }
         Ok(value)
