@@ -15,6 +15,7 @@ pub mod domain;
 pub mod error;
 pub mod import;
 pub mod import_jobs;
+pub mod render;
 pub mod store;
 
 pub use app::App;

@@ -1,0 +1,592 @@
+//! A compiled message template and its render for one recipient.
+
+use std::sync::Mutex;
+
+use minijinja::value::{Object, Value};
+use minijinja::{Environment, Error, ErrorKind, State, context};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::compose::{self, CompositionInput};
+use super::language::{self, TRACK_FILTER, TemplateProblem};
+use super::mime::{self, Envelope, Mailbox};
+use super::tokens::{Token, TokenKind, TokenSigner};
+
+const SUBJECT: &str = "subject.txt";
+const HTML: &str = "content.html";
+const TEXT: &str = "content.txt";
+
+/// A template as its author wrote it.
+#[derive(Debug, Clone)]
+pub struct TemplateSource<'a> {
+    pub subject: &'a str,
+    pub html: &'a str,
+    pub text: Option<&'a str>,
+}
+
+/// How the message is tracked, and where its public links point.
+#[derive(Debug, Clone)]
+pub struct Tracking {
+    /// Public base URL of the tracking, unsubscribe and web view endpoints.
+    pub base_url: String,
+    pub links: bool,
+    pub open_pixel: bool,
+    /// Added to every tracked link that does not set them: `utm_source`, `utm_medium`,
+    /// `utm_campaign`.
+    pub utm: Option<(String, String, String)>,
+}
+
+/// Everything per campaign (or per individual send) that is not per recipient.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Shared {
+    pub artist: ArtistVars,
+    pub campaign: CampaignVars,
+    pub sender: SenderVars,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct ArtistVars {
+    pub name: Option<String>,
+    pub postal_address: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct CampaignVars {
+    pub name: Option<String>,
+    pub subject: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct SenderVars {
+    pub name: Option<String>,
+    pub email: Option<String>,
+}
+
+/// The recipient's fields as templates see them.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct ContactVars {
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub full_name: String,
+    pub company: Option<String>,
+    pub position: Option<String>,
+    pub phone: Option<String>,
+    pub tags: Vec<String>,
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+impl ContactVars {
+    pub fn from_contact(email: &str, fields: &crate::domain::ContactFields) -> Self {
+        let full_name = match (&fields.first_name, &fields.last_name) {
+            (Some(first), Some(last)) => format!("{first} {last}"),
+            (Some(one), None) | (None, Some(one)) => one.clone(),
+            (None, None) => email.to_owned(),
+        };
+        Self {
+            email: email.to_owned(),
+            first_name: fields.first_name.clone(),
+            last_name: fields.last_name.clone(),
+            full_name,
+            company: fields.company.clone(),
+            position: fields.position.clone(),
+            phone: fields.phone.clone(),
+            tags: fields.tags.as_slice().to_vec(),
+            metadata: fields.metadata.clone(),
+        }
+    }
+}
+
+/// One message to one person.
+pub struct Recipient<'a> {
+    /// The send's id: every token of the message names it.
+    pub send: Uuid,
+    pub contact: &'a ContactVars,
+    /// The recipient's display name and ASCII address.
+    pub to: Mailbox<'a>,
+}
+
+/// The envelope fields that do not come from the template.
+pub struct Addressing<'a> {
+    pub from: Mailbox<'a>,
+    /// Domain of the inbound addresses (`r-{token}@…` for replies, `u-{token}@…` to unsubscribe).
+    pub reply_domain: &'a str,
+    /// `campaign:team:artist:artisthub`.
+    pub feedback_id: &'a str,
+}
+
+/// A link of one message: the id its click token carries and where it leads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Link {
+    pub id: u16,
+    pub url: String,
+}
+
+/// The message as rendered for one person.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rendered {
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+    pub links: Vec<Link>,
+}
+
+/// A template compiled once, rendered per recipient.
+pub struct MessageTemplate {
+    env: Environment<'static>,
+    /// Variables the template reads.
+    pub variables: Vec<String>,
+    signer: TokenSigner,
+    tracking: Tracking,
+}
+
+impl std::fmt::Debug for MessageTemplate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageTemplate")
+            .field("variables", &self.variables)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MessageTemplate {
+    /// Checks and compiles `source`; `signature` is sanitized HTML placed unless `None`.
+    pub fn compile(
+        source: &TemplateSource<'_>,
+        signature: Option<&str>,
+        tracking: Tracking,
+        signer: TokenSigner,
+    ) -> Result<Self, Vec<TemplateProblem>> {
+        let mut problems = language::check("subject_template", source.subject);
+        problems.extend(language::check("content_template", source.html));
+        if let Some(text) = source.text {
+            problems.extend(language::check("text_template", text));
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let composed = compose::compose(&CompositionInput {
+            html: source.html,
+            text: source.text,
+            signature,
+            track_links: tracking.links,
+            open_pixel: tracking.open_pixel,
+        });
+        let mut variables: Vec<String> = [source.subject, source.html]
+            .into_iter()
+            .chain(source.text)
+            .flat_map(|s| language::variables(s).unwrap_or_default())
+            .collect();
+        variables.sort();
+        variables.dedup();
+        let mut env = language::environment();
+        env.add_filter(TRACK_FILTER, track);
+        let internal = |field: &'static str, error: Error| {
+            vec![TemplateProblem {
+                field,
+                line: error.line().unwrap_or(1),
+                column: 1,
+                message: format!("the composed template does not compile: {error}"),
+            }]
+        };
+        env.add_template_owned(SUBJECT, source.subject.replace(['\r', '\n'], " "))
+            .map_err(|e| internal("subject_template", e))?;
+        env.add_template_owned(HTML, composed.html)
+            .map_err(|e| internal("content_template", e))?;
+        env.add_template_owned(TEXT, composed.text)
+            .map_err(|e| internal("text_template", e))?;
+        Ok(Self {
+            env,
+            variables,
+            signer,
+            tracking,
+        })
+    }
+
+    pub fn shared_context(shared: &Shared) -> Value {
+        Value::from_serialize(shared)
+    }
+
+    /// The message for `recipient`; `shared` is [`MessageTemplate::shared_context`].
+    pub fn render(&self, shared: &Value, recipient: &Recipient<'_>) -> Result<Rendered, Error> {
+        let url = |kind, path: &str| {
+            let token = self.signer.sign(Token {
+                kind,
+                send: recipient.send,
+                link: 0,
+            });
+            language::trusted(format!(
+                "{}/api/email/{path}/{token}",
+                self.tracking.base_url
+            ))
+        };
+        let links = Value::from_object(LinkRecorder {
+            send: recipient.send,
+            signer: self.signer.clone(),
+            base_url: self.tracking.base_url.clone(),
+            utm: self.tracking.utm.clone(),
+            links: Mutex::new(Vec::new()),
+        });
+        let context = context! {
+            contact => Value::from_serialize(recipient.contact),
+            unsubscribe_url => url(TokenKind::Unsubscribe, "unsubscribe"),
+            web_view_url => url(TokenKind::WebView, "view"),
+            open_pixel_url => url(TokenKind::Open, "track/open"),
+            __links => links.clone(),
+            ..shared.clone()
+        };
+        let subject = self.env.get_template(SUBJECT)?.render(&context)?;
+        let html = self.env.get_template(HTML)?.render(&context)?;
+        let text = self.env.get_template(TEXT)?.render(&context)?;
+        let links = links
+            .downcast_object_ref::<LinkRecorder>()
+            .map(|recorder| std::mem::take(&mut *recorder.lock()))
+            .unwrap_or_default();
+        Ok(Rendered {
+            subject: mime::clean(&subject),
+            html,
+            text,
+            links,
+        })
+    }
+
+    /// The whole MIME message for `recipient`.
+    pub fn mime(
+        &self,
+        rendered: &Rendered,
+        recipient: &Recipient<'_>,
+        addressing: &Addressing<'_>,
+        date: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<u8> {
+        let parts = self.envelope_parts(recipient, addressing);
+        mime::write(
+            &parts.envelope(rendered, recipient, addressing, date),
+            &rendered.html,
+            &rendered.text,
+        )
+    }
+
+    /// The headers the MIME message carries, for previews.
+    pub fn headers(
+        &self,
+        rendered: &Rendered,
+        recipient: &Recipient<'_>,
+        addressing: &Addressing<'_>,
+        date: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<(&'static str, String)> {
+        let parts = self.envelope_parts(recipient, addressing);
+        mime::headers(&parts.envelope(rendered, recipient, addressing, date))
+    }
+
+    fn envelope_parts(
+        &self,
+        recipient: &Recipient<'_>,
+        addressing: &Addressing<'_>,
+    ) -> EnvelopeParts {
+        let token = |kind| {
+            self.signer.sign(Token {
+                kind,
+                send: recipient.send,
+                link: 0,
+            })
+        };
+        let reply = token(TokenKind::Reply);
+        let unsubscribe = token(TokenKind::Unsubscribe);
+        let sending_domain = addressing
+            .from
+            .address
+            .rsplit_once('@')
+            .map_or("localhost", |(_, domain)| domain);
+        EnvelopeParts {
+            reply_to: format!("r-{reply}@{}", addressing.reply_domain),
+            message_id: format!("{reply}@{sending_domain}"),
+            unsubscribe_url: format!(
+                "{}/api/email/unsubscribe/{unsubscribe}",
+                self.tracking.base_url
+            ),
+            unsubscribe_mailto: format!("u-{unsubscribe}@{}", addressing.reply_domain),
+            boundary: format!("=_ah_{}", recipient.send.simple()),
+        }
+    }
+}
+
+struct EnvelopeParts {
+    reply_to: String,
+    message_id: String,
+    unsubscribe_url: String,
+    unsubscribe_mailto: String,
+    boundary: String,
+}
+
+impl EnvelopeParts {
+    fn envelope<'a>(
+        &'a self,
+        rendered: &'a Rendered,
+        recipient: &Recipient<'a>,
+        addressing: &Addressing<'a>,
+        date: chrono::DateTime<chrono::Utc>,
+    ) -> Envelope<'a> {
+        Envelope {
+            from: addressing.from.clone(),
+            to: recipient.to.clone(),
+            reply_to: &self.reply_to,
+            subject: &rendered.subject,
+            message_id: &self.message_id,
+            date,
+            list_unsubscribe: (&self.unsubscribe_url, &self.unsubscribe_mailto),
+            feedback_id: addressing.feedback_id,
+            boundary: &self.boundary,
+        }
+    }
+}
+
+/// Collects a message's links while it renders and hands out their tracking URLs.
+#[derive(Debug)]
+struct LinkRecorder {
+    send: Uuid,
+    signer: TokenSigner,
+    base_url: String,
+    utm: Option<(String, String, String)>,
+    links: Mutex<Vec<Link>>,
+}
+
+impl LinkRecorder {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Link>> {
+        // A panic while holding this lock cannot leave the list half-written.
+        self.links
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Object for LinkRecorder {}
+
+/// `{% filter __track(n) %}href{% endfilter %}`: the rendered href (HTML-escaped text) becomes
+/// the link's URL; the output is its tracking URL. The same URL twice in a message is one link.
+fn track(state: &State, href: String, _position: u32) -> Result<Value, Error> {
+    let recorder = state
+        .lookup("__links")
+        .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, "links are not recorded"))?;
+    let recorder = recorder
+        .downcast_object_ref::<LinkRecorder>()
+        .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, "links are not recorded"))?;
+    let url = html_escape::decode_html_entities(href.trim()).into_owned();
+    let lower = url.to_ascii_lowercase();
+    if !(lower.starts_with("https://") || lower.starts_with("http://")) {
+        // A personalized href that rendered to something else is left as rendered (escaped).
+        return Ok(Value::from(url));
+    }
+    let url = match &recorder.utm {
+        Some(utm) => with_utm(&url, utm),
+        None => url,
+    };
+    let mut links = recorder.lock();
+    let id = match links.iter().find(|link| link.url == url) {
+        Some(link) => link.id,
+        None => {
+            let id = u16::try_from(links.len()).unwrap_or(u16::MAX);
+            links.push(Link { id, url });
+            id
+        }
+    };
+    let token = recorder.signer.sign(Token {
+        kind: TokenKind::Click,
+        send: recorder.send,
+        link: id,
+    });
+    Ok(language::trusted(format!(
+        "{}/api/email/track/click/{token}",
+        recorder.base_url
+    )))
+}
+
+/// `url` with the UTM parameters it does not already set, before any fragment.
+fn with_utm(url: &str, (source, medium, campaign): &(String, String, String)) -> String {
+    let (base, fragment) = url
+        .split_once('#')
+        .map_or((url, None), |(b, f)| (b, Some(f)));
+    let mut out = base.to_owned();
+    for (name, value) in [
+        ("utm_source", source),
+        ("utm_medium", medium),
+        ("utm_campaign", campaign),
+    ] {
+        if !base.contains(&format!("{name}=")) {
+            out.push(if out.contains('?') { '&' } else { '?' });
+            out.push_str(name);
+            out.push('=');
+            out.extend(form_urlencoded::byte_serialize(value.as_bytes()));
+        }
+    }
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SigningKey;
+    use proptest::prelude::*;
+
+    fn signer() -> TokenSigner {
+        TokenSigner::new(&SigningKey::new(vec![9u8; 32]).unwrap())
+    }
+
+    fn tracking() -> Tracking {
+        Tracking {
+            base_url: "https://t.example".into(),
+            links: true,
+            open_pixel: true,
+            utm: Some(("artisthub".into(), "email".into(), "album-2027".into())),
+        }
+    }
+
+    fn compile(html: &str, signature: Option<&str>) -> MessageTemplate {
+        MessageTemplate::compile(
+            &TemplateSource {
+                subject: "Bonjour {{ contact.first_name }} : {{ campaign.name }}",
+                html,
+                text: None,
+            },
+            signature,
+            tracking(),
+            signer(),
+        )
+        .unwrap()
+    }
+
+    fn contact(first_name: &str) -> ContactVars {
+        ContactVars {
+            email: "zoe@radio.example".into(),
+            first_name: Some(first_name.into()),
+            full_name: first_name.into(),
+            ..ContactVars::default()
+        }
+    }
+
+    fn render_mime(template: &MessageTemplate, contact: &ContactVars) -> (Rendered, String) {
+        let shared = MessageTemplate::shared_context(&Shared {
+            campaign: CampaignVars {
+                name: Some("Album 2027".into()),
+                subject: None,
+            },
+            ..Shared::default()
+        });
+        let recipient = Recipient {
+            send: Uuid::now_v7(),
+            contact,
+            to: Mailbox {
+                name: contact.first_name.as_deref(),
+                address: "zoe@radio.example",
+            },
+        };
+        let rendered = template.render(&shared, &recipient).unwrap();
+        let addressing = Addressing {
+            from: Mailbox {
+                name: Some("Label"),
+                address: "news@label.example",
+            },
+            reply_domain: "reply.label.example",
+            feedback_id: "c:press:a:artisthub",
+        };
+        let mime = template.mime(&rendered, &recipient, &addressing, chrono::Utc::now());
+        (rendered, String::from_utf8(mime).unwrap())
+    }
+
+    #[test]
+    fn a_recipient_gets_a_personalized_tracked_message_with_one_click_unsubscribe() {
+        let template = compile(
+            "<html><body><p>Bonjour {{ contact.first_name }},</p>\
+             <p><a href=\"https://shop.example/a?x=1&amp;y=2\">Boutique</a> \
+             <a href=\"https://shop.example/a?x=1&amp;y=2\">encore</a> \
+             <a href=\"mailto:press@label.example\">Écrire</a> \
+             <a href=\"{{ unsubscribe_url }}\">Se désabonner</a></p></body></html>",
+            Some("<p>Zoé Martin, <a href=\"https://label.example\">Label</a></p>"),
+        );
+        let (rendered, mime) = render_mime(&template, &contact("Zoé"));
+        assert_eq!(rendered.subject, "Bonjour Zoé : Album 2027");
+        assert!(
+            rendered.html.contains("Bonjour Zo&#233;,"),
+            "{}",
+            rendered.html
+        );
+        assert_eq!(
+            rendered.links,
+            [
+                Link {
+                    id: 0,
+                    url: "https://shop.example/a?x=1&y=2&utm_source=artisthub&utm_medium=email&utm_campaign=album-2027".into()
+                },
+                Link {
+                    id: 1,
+                    url: "https://label.example?utm_source=artisthub&utm_medium=email&utm_campaign=album-2027".into()
+                },
+            ]
+        );
+        assert_eq!(
+            rendered
+                .html
+                .matches("https://t.example/api/email/track/click/")
+                .count(),
+            3
+        );
+        assert!(
+            !rendered.html.contains("shop.example"),
+            "no destination in the HTML"
+        );
+        assert!(
+            rendered
+                .html
+                .contains("href=\"mailto:press@label.example\"")
+        );
+        assert!(
+            rendered
+                .html
+                .contains("https://t.example/api/email/unsubscribe/")
+        );
+        assert!(
+            rendered
+                .html
+                .contains("https://t.example/api/email/track/open/")
+        );
+        assert!(
+            rendered
+                .text
+                .contains("Boutique (https://t.example/api/email/track/click/"),
+            "{}",
+            rendered.text
+        );
+        assert!(rendered.text.contains("Bonjour Zoé,"));
+        assert!(mime.contains("List-Unsubscribe: <https://t.example/api/email/unsubscribe/"));
+        assert!(mime.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"));
+        assert!(mime.contains("Reply-To: r-"));
+        assert!(mime.contains("@reply.label.example\r\n"));
+        assert!(mime.contains("Content-Type: multipart/alternative;"));
+        let click = rendered.html.split("/track/click/").nth(1).unwrap();
+        let token = signer()
+            .verify(&click[..super::super::tokens::TOKEN_CHARS])
+            .unwrap();
+        assert_eq!((token.kind, token.link), (TokenKind::Click, 0));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn contact_data_can_inject_neither_markup_nor_headers(first_name in "\\PC{0,40}|<script>alert\\(1\\)</script>|\"\r\nBcc: x@evil.example") {
+            let template = compile("<p>Bonjour {{ contact.first_name }}</p><a href=\"https://x.example/?n={{ contact.first_name }}\">x</a>", None);
+            let (rendered, mime) = render_mime(&template, &contact(&first_name));
+            prop_assert!(!rendered.html.contains("<script"));
+            let body_start = rendered.html.find("<p>Bonjour ").unwrap() + 11;
+            let greeting = &rendered.html[body_start..rendered.html[body_start..].find("</p>").unwrap() + body_start];
+            prop_assert!(!greeting.contains('<') && !greeting.contains('>'), "{}", greeting);
+            let head = mime.split("\r\n\r\n").next().unwrap();
+            for line in head.split("\r\n") {
+                prop_assert!(line.starts_with(' ') || line.contains(": "), "{:?}", line);
+                prop_assert!(!line.to_ascii_lowercase().starts_with("bcc"), "{:?}", line);
+            }
+            prop_assert!(mime.is_ascii());
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! The message renderer: template → personalization → signature → link tracking and open
+//! pixel → text part → MIME. Everything that parses HTML happens once per template
+//! ([`compose`]); a recipient costs one MiniJinja render of each part, a few HMACs and the MIME
+//! assembly ([`MessageTemplate::render`], [`MessageTemplate::mime`]).
+
+pub mod checks;
+pub mod compose;
+pub mod language;
+mod message;
+pub mod mime;
+pub mod tokens;
+
+pub use language::TemplateProblem;
+pub use message::{
+    Addressing, ArtistVars, CampaignVars, ContactVars, Link, MessageTemplate, Recipient, Rendered,
+    SenderVars, Shared, TemplateSource, Tracking,
+};
+pub use mime::Mailbox;
+pub use tokens::{Token, TokenKind, TokenSigner};
