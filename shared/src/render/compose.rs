@@ -375,8 +375,9 @@ fn tidy(text: &str) -> String {
     out
 }
 
-/// The HTML source with its literal text in 7-bit ASCII (numeric character references) and its
-/// lines broken at spaces past [`LINE_SOFT_LIMIT`]; template code is left exactly as written.
+/// The HTML source with its literal text in 7-bit ASCII (numeric character references), CRLF
+/// line ends (SMTP's, so a message copies its HTML part whole) and lines broken at spaces past
+/// [`LINE_SOFT_LIMIT`]; template code is left exactly as written.
 fn seven_bit(source: &str) -> String {
     let mut out = String::with_capacity(source.len() + source.len() / 8);
     let mut column = 0;
@@ -390,12 +391,13 @@ fn seven_bit(source: &str) -> String {
         column = column_after(&source[copied..start], column);
         for c in data.chars() {
             match c {
+                '\r' => {}
                 '\n' => {
-                    out.push('\n');
+                    out.push_str("\r\n");
                     column = 0;
                 }
                 ' ' if column > LINE_SOFT_LIMIT => {
-                    out.push('\n');
+                    out.push_str("\r\n");
                     column = 0;
                 }
                 c if c.is_ascii() => {

@@ -239,7 +239,7 @@ impl MessageTemplate {
         let text = self.env.get_template(TEXT)?.render(&context)?;
         let links = links
             .downcast_object_ref::<LinkRecorder>()
-            .map(|recorder| std::mem::take(&mut *recorder.lock()))
+            .map(|recorder| recorder.lock().drain(..).map(|(link, _)| link).collect())
             .unwrap_or_default();
         Ok(Rendered {
             subject: mime::clean(&subject),
@@ -346,11 +346,12 @@ struct LinkRecorder {
     signer: TokenSigner,
     base_url: String,
     utm: Option<(String, String, String)>,
-    links: Mutex<Vec<Link>>,
+    /// Each link with its tracking URL: the text part reuses what the HTML part signed.
+    links: Mutex<Vec<(Link, String)>>,
 }
 
 impl LinkRecorder {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Link>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(Link, String)>> {
         // A panic while holding this lock cannot leave the list half-written.
         self.links
             .lock()
@@ -380,23 +381,18 @@ fn track(state: &State, href: String, _position: u32) -> Result<Value, Error> {
         None => url,
     };
     let mut links = recorder.lock();
-    let id = match links.iter().find(|link| link.url == url) {
-        Some(link) => link.id,
-        None => {
-            let id = u16::try_from(links.len()).unwrap_or(u16::MAX);
-            links.push(Link { id, url });
-            id
-        }
-    };
+    if let Some((_, tracked)) = links.iter().find(|(link, _)| link.url == url) {
+        return Ok(language::trusted(tracked.clone()));
+    }
+    let id = u16::try_from(links.len()).unwrap_or(u16::MAX);
     let token = recorder.signer.sign(Token {
         kind: TokenKind::Click,
         send: recorder.send,
         link: id,
     });
-    Ok(language::trusted(format!(
-        "{}/api/email/track/click/{token}",
-        recorder.base_url
-    )))
+    let tracked = format!("{}/api/email/track/click/{token}", recorder.base_url);
+    links.push((Link { id, url }, tracked.clone()));
+    Ok(language::trusted(tracked))
 }
 
 /// `url` with the UTM parameters it does not already set, before any fragment.

@@ -6,7 +6,7 @@
 //! Header values never carry a line break from data: every control character becomes a space
 //! before encoding, so no field can inject a header.
 
-use std::fmt::Write as _;
+use std::io::Write as _;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -75,7 +75,7 @@ pub fn headers(envelope: &Envelope<'_>) -> Vec<(&'static str, String)> {
 }
 
 pub fn write(envelope: &Envelope<'_>, html: &str, text: &str) -> Vec<u8> {
-    let mut out = String::with_capacity(html.len() + text.len() + 2048);
+    let mut out: Vec<u8> = Vec::with_capacity(html.len() + text.len() * 5 / 4 + 2048);
     for (name, value) in headers(envelope) {
         match name {
             "From" | "To" => write_mailbox(&mut out, name, envelope, name == "From"),
@@ -96,35 +96,47 @@ pub fn write(envelope: &Envelope<'_>, html: &str, text: &str) -> Vec<u8> {
             "--{}\r\nContent-Type: text/{subtype}; charset=utf-8\r\n",
             envelope.boundary
         );
-        if is_seven_bit(body) {
-            out.push_str("Content-Transfer-Encoding: 7bit\r\n\r\n");
-            push_crlf(&mut out, body);
-        } else {
-            out.push_str("Content-Transfer-Encoding: quoted-printable\r\n\r\n");
-            quoted_printable(&mut out, body);
+        match seven_bit_lines(body) {
+            Some(SevenBit::Crlf) => {
+                out.extend_from_slice(b"Content-Transfer-Encoding: 7bit\r\n\r\n");
+                out.extend_from_slice(body.as_bytes());
+            }
+            Some(SevenBit::Lf) => {
+                out.extend_from_slice(b"Content-Transfer-Encoding: 7bit\r\n\r\n");
+                for (i, line) in body.split('\n').enumerate() {
+                    if i > 0 {
+                        out.extend_from_slice(b"\r\n");
+                    }
+                    out.extend_from_slice(line.as_bytes());
+                }
+            }
+            None => {
+                out.extend_from_slice(b"Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+                quoted_printable(&mut out, body.as_bytes());
+            }
         }
-        out.push_str("\r\n");
+        out.extend_from_slice(b"\r\n");
     }
     let _ = write!(out, "--{}--\r\n", envelope.boundary);
-    out.into_bytes()
+    out
 }
 
-fn write_mailbox(out: &mut String, name: &str, envelope: &Envelope<'_>, from: bool) {
+fn write_mailbox(out: &mut Vec<u8>, name: &str, envelope: &Envelope<'_>, from: bool) {
     let mailbox = if from { &envelope.from } else { &envelope.to };
     let _ = write!(out, "{name}: ");
     if let Some(display) = mailbox.name.map(clean).filter(|n| !n.is_empty()) {
         if display.is_ascii() {
-            out.push('"');
-            for c in display.chars() {
-                if matches!(c, '"' | '\\') {
-                    out.push('\\');
+            out.push(b'"');
+            for b in display.bytes() {
+                if matches!(b, b'"' | b'\\') {
+                    out.push(b'\\');
                 }
-                out.push(c);
+                out.push(b);
             }
-            out.push_str("\" ");
+            out.extend_from_slice(b"\" ");
         } else {
             encoded_words(out, &display);
-            out.push(' ');
+            out.push(b' ');
         }
     }
     let _ = write!(out, "<{}>\r\n", mailbox.address);
@@ -132,18 +144,18 @@ fn write_mailbox(out: &mut String, name: &str, envelope: &Envelope<'_>, from: bo
 
 /// An unstructured header (Subject): as is when it is short ASCII, else RFC 2047 encoded words
 /// folded onto continuation lines.
-fn write_unstructured(out: &mut String, name: &str, value: &str) {
+fn write_unstructured(out: &mut Vec<u8>, name: &str, value: &str) {
     let _ = write!(out, "{name}: ");
     if value.is_ascii() && value.len() + name.len() + 2 <= 78 {
-        out.push_str(value);
+        out.extend_from_slice(value.as_bytes());
     } else {
         encoded_words(out, value);
     }
-    out.push_str("\r\n");
+    out.extend_from_slice(b"\r\n");
 }
 
 /// `=?utf-8?B?…?=` words of at most 75 characters, never splitting a character.
-fn encoded_words(out: &mut String, value: &str) {
+fn encoded_words(out: &mut Vec<u8>, value: &str) {
     // 75 - len("=?utf-8?B??=") = 63 base64 characters: 45 bytes of text.
     const CHUNK: usize = 45;
     let mut rest = value;
@@ -154,7 +166,7 @@ fn encoded_words(out: &mut String, value: &str) {
             end -= 1;
         }
         if !first {
-            out.push_str("\r\n ");
+            out.extend_from_slice(b"\r\n ");
         }
         first = false;
         let _ = write!(
@@ -178,52 +190,103 @@ pub fn clean(value: &str) -> String {
     out.trim().to_owned()
 }
 
-/// ASCII without NUL or bare CR, every line at most [`MAX_LINE`] octets.
-fn is_seven_bit(body: &str) -> bool {
-    body.is_ascii()
-        && !body.bytes().any(|b| b == 0 || b == b'\r')
-        && body.split('\n').all(|line| line.len() <= MAX_LINE)
+enum SevenBit {
+    /// Every line already ends in CRLF (composed HTML): copied as is.
+    Crlf,
+    /// Lines end in LF only.
+    Lf,
 }
 
-fn push_crlf(out: &mut String, body: &str) {
-    for (i, line) in body.split('\n').enumerate() {
-        if i > 0 {
-            out.push_str("\r\n");
+/// Whether `body` can travel as 7bit: ASCII without NUL, lines of at most [`MAX_LINE`] octets,
+/// and one line-ending style throughout.
+fn seven_bit_lines(body: &str) -> Option<SevenBit> {
+    // Whole-buffer scans (vectorized) first; then one look per line end.
+    if !body.is_ascii() || body.contains('\0') {
+        return None;
+    }
+    let bytes = body.as_bytes();
+    let (mut crlf, mut lf, mut line_start) = (0usize, 0usize, 0usize);
+    for (at, _) in body.match_indices('\n') {
+        if at - line_start > MAX_LINE {
+            return None;
         }
-        out.push_str(line);
+        if at > 0 && bytes[at - 1] == b'\r' {
+            crlf += 1;
+        } else {
+            lf += 1;
+        }
+        line_start = at + 1;
+    }
+    if bytes.len() - line_start > MAX_LINE {
+        return None;
+    }
+    // A CR that does not end a line would be read as one by some servers.
+    if body.matches('\r').count() != crlf {
+        return None;
+    }
+    match (crlf, lf) {
+        (_, 0) => Some(SevenBit::Crlf),
+        (0, _) => Some(SevenBit::Lf),
+        _ => None,
     }
 }
 
+/// Bytes quoted-printable writes as themselves: printable ASCII but `=`, and blanks (which
+/// are encoded at the end of a line).
+const LITERAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = b'!';
+    while b <= b'~' {
+        table[b as usize] = b != b'=';
+        b += 1;
+    }
+    table[b' ' as usize] = true;
+    table[b'\t' as usize] = true;
+    table
+};
+
 /// RFC 2045 quoted-printable: lines of at most 76 characters, `=` and non-printable bytes as
-/// `=XX`, blanks before a line break encoded.
-pub fn quoted_printable(out: &mut String, body: &str) {
+/// `=XX`, blanks before a line break encoded. Literal runs are copied whole.
+pub fn quoted_printable(out: &mut Vec<u8>, body: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let lines: Vec<&str> = body.split('\n').collect();
-    for (i, line) in lines.iter().enumerate() {
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        let bytes = line.as_bytes();
-        let mut width = 0;
-        for (j, &b) in bytes.iter().enumerate() {
-            let last = j + 1 == bytes.len();
-            let literal =
-                (b'!'..=b'~').contains(&b) && b != b'=' || (b == b' ' || b == b'\t') && !last;
+    // Room on a line before the soft break's `=`.
+    const WIDTH: usize = 75;
+    for (index, line) in body.split(|b| *b == b'\n').enumerate() {
+        if index > 0 {
+            out.extend_from_slice(b"\r\n");
+        }
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let (mut at, mut width) = (0, 0);
+        while at < line.len() {
+            let start = at;
+            let limit = (start + WIDTH - width).min(line.len());
+            while at < limit && LITERAL[line[at] as usize] {
+                at += 1;
+            }
+            // A blank ending the line must be encoded.
+            if at == line.len() && at > start && matches!(line[at - 1], b' ' | b'\t') {
+                at -= 1;
+            }
+            out.extend_from_slice(&line[start..at]);
+            width += at - start;
+            if at == line.len() {
+                break;
+            }
+            let literal = LITERAL[line[at] as usize] && at + 1 < line.len();
             let needed = if literal { 1 } else { 3 };
-            // Keep room for the soft break's `=`.
-            if width + needed > 75 {
-                out.push_str("=\r\n");
+            if width + needed > WIDTH {
+                out.extend_from_slice(b"=\r\n");
                 width = 0;
+                continue;
             }
             if literal {
-                out.push(b as char);
+                out.push(line[at]);
             } else {
-                out.push('=');
-                out.push(HEX[(b >> 4) as usize] as char);
-                out.push(HEX[(b & 15) as usize] as char);
+                let b = line[at];
+                out.extend_from_slice(&[b'=', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
             }
             width += needed;
-        }
-        if i + 1 < lines.len() {
-            out.push_str("\r\n");
+            at += 1;
         }
     }
 }
@@ -298,8 +361,9 @@ mod tests {
     #[test]
     fn quoted_printable_lines_stay_short_and_decode_back() {
         let body = format!("{} é\n trailing \n{}", "a".repeat(200), "=".repeat(80));
-        let mut out = String::new();
-        quoted_printable(&mut out, &body);
+        let mut out = Vec::new();
+        quoted_printable(&mut out, body.as_bytes());
+        let out = String::from_utf8(out).unwrap();
         assert!(out.split("\r\n").all(|line| line.len() <= 76), "{out}");
         let decoded = out.replace("=\r\n", "").replace("\r\n", "\n");
         let mut bytes = Vec::new();
