@@ -4,10 +4,10 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use lol_html::{HtmlRewriter, Settings, element, end_tag, text};
+use lol_html::{element, end_tag, text};
 use serde::Serialize;
 
-use super::compose::html_to_text;
+use super::compose::{html_to_text, read_html};
 use super::message::{Rendered, Shared};
 use crate::domain::ContactRole;
 
@@ -363,16 +363,8 @@ fn scan(html: &str) -> Page {
             }),
         ]
     };
-    {
-        let mut rewriter = HtmlRewriter::new(
-            Settings {
-                element_content_handlers: handlers,
-                ..Settings::new()
-            },
-            |_: &[u8]| {},
-        );
-        let _ = rewriter.write(html.as_bytes()).and_then(|_| rewriter.end());
-    }
+    // A page lol_html refuses is checked on what was read of it.
+    read_html(html, handlers);
     Rc::try_unwrap(page).map_or_else(
         |shared| {
             let mut page = shared.borrow_mut();

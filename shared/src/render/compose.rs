@@ -295,24 +295,33 @@ pub fn html_to_text(html: &str) -> String {
             Ok(())
         }));
     }
-    {
-        let mut rewriter = HtmlRewriter::new(
-            Settings {
-                element_content_handlers: handlers,
-                ..Settings::new()
-            },
-            |_: &[u8]| {},
-        );
-        if rewriter
-            .write(html.as_bytes())
-            .and_then(|_| rewriter.end())
-            .is_err()
-        {
-            return String::new();
-        }
+    if !read_html(html, handlers) {
+        return String::new();
     }
     let out = std::mem::take(&mut state.borrow_mut().out);
     tidy(&out)
+}
+
+/// Runs `handlers` over `html` for what they collect, discarding the output; `false` when
+/// lol_html refused the input (only on its memory limit, for input held in memory).
+pub(super) fn read_html(
+    html: &str,
+    handlers: Vec<(
+        std::borrow::Cow<'static, lol_html::Selector>,
+        lol_html::ElementContentHandlers<'_>,
+    )>,
+) -> bool {
+    let mut rewriter = HtmlRewriter::new(
+        Settings {
+            element_content_handlers: handlers,
+            ..Settings::new()
+        },
+        |_: &[u8]| {},
+    );
+    rewriter
+        .write(html.as_bytes())
+        .and_then(|_| rewriter.end())
+        .is_ok()
 }
 
 /// HTML's whitespace rule: runs of ASCII blanks are one space (a no-break space stays).
