@@ -99,7 +99,7 @@ impl Analyzer {
         };
         Ok(Self {
             source,
-            columns: Columns { headers, targets },
+            columns: Columns::new(headers, targets),
             seen: HashSet::default(),
             record,
             records_read: 0,

@@ -28,10 +28,23 @@ pub struct ImportedContact {
     pub proof: Option<Value>,
 }
 
-/// The columns of a file: headers as read, and what each one maps to.
+/// The columns of a file: headers as read, what each one maps to, and the metadata key of each
+/// (its header cut to [`METADATA_KEY_CHARS`] characters), derived once per file.
 pub struct Columns {
-    pub headers: Vec<String>,
-    pub targets: Vec<Target>,
+    headers: Vec<String>,
+    targets: Vec<Target>,
+    keys: Vec<String>,
+}
+
+impl Columns {
+    pub fn new(headers: Vec<String>, targets: Vec<Target>) -> Self {
+        let keys = headers.iter().map(|h| metadata_key(h).to_owned()).collect();
+        Self {
+            headers,
+            targets,
+            keys,
+        }
+    }
 }
 
 /// A row that passed every check, its values borrowed from the record.
@@ -57,15 +70,12 @@ impl RowView<'_> {
         let owned = |value: Option<&str>| value.map(str::to_owned);
         let [first_name, last_name, company, position, phone] = self.text;
         let mut proof = Map::new();
-        for (column, target) in self.columns.targets.iter().enumerate() {
-            let key = match target {
-                Target::OptinTime => "optin_time",
-                Target::OptinIp => "optin_ip",
-                Target::ConfirmTime => "confirm_time",
-                _ => continue,
-            };
-            let cell = trim(self.record.get(column));
-            if !cell.is_empty() {
+        for (target, key) in [
+            (Target::OptinTime, "optin_time"),
+            (Target::OptinIp, "optin_ip"),
+            (Target::ConfirmTime, "confirm_time"),
+        ] {
+            for (_, cell) in self.filled(target) {
                 proof.insert(key.to_owned(), Value::String(cell.to_owned()));
             }
         }
@@ -86,19 +96,17 @@ impl RowView<'_> {
     }
 
     fn tags(&self) -> impl Iterator<Item = &str> + Clone {
-        self.cells_of(Target::Tags).flat_map(split_tags)
+        self.filled(Target::Tags)
+            .flat_map(|(_, cell)| split_tags(cell))
     }
 
     /// Unknown columns under their header; the first filled column of a repeated header wins.
     fn metadata(&self) -> Map<String, Value> {
         let mut metadata = Map::new();
-        for (column, target) in self.columns.targets.iter().enumerate() {
-            let cell = trim(self.record.get(column));
-            if *target == Target::Metadata && !cell.is_empty() {
-                metadata
-                    .entry(metadata_key(&self.columns.headers[column]).to_owned())
-                    .or_insert_with(|| Value::String(cell.to_owned()));
-            }
+        for (column, cell) in self.filled(Target::Metadata) {
+            metadata
+                .entry(self.columns.keys[column].clone())
+                .or_insert_with(|| Value::String(cell.to_owned()));
         }
         metadata
     }
@@ -108,14 +116,11 @@ impl RowView<'_> {
     fn check_metadata(&self) -> Result<(), String> {
         let mut bound = 2;
         let mut keys_valid = true;
-        for (column, target) in self.columns.targets.iter().enumerate() {
-            let cell = trim(self.record.get(column));
-            if *target == Target::Metadata && !cell.is_empty() {
-                let key = metadata_key(&self.columns.headers[column]);
-                keys_valid &= !key.is_empty();
-                // Each byte escapes to at most six (`\u00XX`); quotes, colon and comma.
-                bound += 6 * (key.len() + cell.len()) + 6;
-            }
+        for (column, cell) in self.filled(Target::Metadata) {
+            let key = &self.columns.keys[column];
+            keys_valid &= !key.is_empty();
+            // Each byte escapes to at most six (`\u00XX`); quotes, colon and comma.
+            bound += 6 * (key.len() + cell.len()) + 6;
         }
         if keys_valid && bound <= ContactFields::MAX_METADATA_BYTES {
             return Ok(());
@@ -123,14 +128,16 @@ impl RowView<'_> {
         ContactFields::metadata(self.metadata()).map(drop)
     }
 
-    fn cells_of(&self, wanted: Target) -> impl Iterator<Item = &str> + Clone {
+    /// The non-blank cells of the columns mapped to `wanted`, with their column, trimmed.
+    fn filled(&self, wanted: Target) -> impl Iterator<Item = (usize, &str)> + Clone {
         let record = self.record;
         self.columns
             .targets
             .iter()
             .enumerate()
             .filter(move |(_, target)| **target == wanted)
-            .map(move |(column, _)| trim(record.get(column)))
+            .map(move |(column, _)| (column, trim(record.get(column))))
+            .filter(|(_, cell)| !cell.is_empty())
     }
 }
 
@@ -330,10 +337,10 @@ mod tests {
         for cell in cells {
             record.push(cell);
         }
-        let columns = Columns {
-            headers: (0..targets.len()).map(|i| format!("col{i}")).collect(),
-            targets: targets.to_vec(),
-        };
+        let columns = Columns::new(
+            (0..targets.len()).map(|i| format!("col{i}")).collect(),
+            targets.to_vec(),
+        );
         parse(7, &record, &columns).map(|view| view.to_contact())
     }
 
@@ -472,10 +479,10 @@ mod tests {
             for cell in &all {
                 record.push(cell);
             }
-            let columns = Columns {
-                headers: (0..targets.len()).map(|i| format!("h{}", i % 5)).collect(),
+            let columns = Columns::new(
+                (0..targets.len()).map(|i| format!("h{}", i % 5)).collect(),
                 targets,
-            };
+            );
             let checked = parse(1, &record, &columns);
             let mut map = Map::new();
             for (i, cell) in cells.iter().enumerate() {
