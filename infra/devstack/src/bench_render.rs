@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use mailing::config::SigningKey;
+use mailing::domain::ContactFields;
 use mailing::render::{
     Addressing, ArtistVars, CampaignVars, ContactVars, Mailbox, MessageTemplate, Recipient, Shared,
     TemplateSource, TokenSigner, Tracking,
@@ -62,15 +63,12 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let contacts: Vec<(ContactVars, String)> = (0..1000)
         .map(|i| {
             let email = format!("fan.{i}@mail.example");
-            let first = names[i % names.len()].to_owned();
-            let contact = ContactVars {
-                email: email.clone(),
-                first_name: Some(first.clone()),
+            let fields = ContactFields {
+                first_name: Some(names[i % names.len()].to_owned()),
                 last_name: Some(format!("Martin-{i}")),
-                full_name: format!("{first} Martin-{i}"),
-                ..ContactVars::default()
+                ..ContactFields::default()
             };
-            (contact, email)
+            (ContactVars::from_contact(&email, &fields), email)
         })
         .collect();
     let date = chrono::Utc::now();

@@ -317,6 +317,7 @@ fn is_empty_at(context: &serde_json::Value, path: &str) -> bool {
     }
 }
 
+#[derive(Default)]
 struct Page {
     /// `(href, text)` of each link.
     links: Vec<(String, String)>,
@@ -365,16 +366,7 @@ fn scan(html: &str) -> Page {
     };
     // A page lol_html refuses is checked on what was read of it.
     read_html(html, handlers);
-    Rc::try_unwrap(page).map_or_else(
-        |shared| {
-            let mut page = shared.borrow_mut();
-            Page {
-                links: std::mem::take(&mut page.links),
-                images: page.images,
-            }
-        },
-        RefCell::into_inner,
-    )
+    std::mem::take(&mut *page.borrow_mut())
 }
 
 #[cfg(test)]
@@ -387,6 +379,7 @@ mod tests {
             html: html.to_owned(),
             text: text.to_owned(),
             links: Vec::new(),
+            unsubscribe_token: String::new(),
         };
         check(&CheckInput {
             role,

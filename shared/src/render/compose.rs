@@ -26,8 +26,6 @@ const LINE_SOFT_LIMIT: usize = 800;
 pub struct Composed {
     pub html: String,
     pub text: String,
-    /// Tracked links in the HTML source (a link inside a loop counts once).
-    pub tracked_links: usize,
 }
 
 pub struct CompositionInput<'a> {
@@ -44,7 +42,7 @@ pub fn compose(input: &CompositionInput<'_>) -> Composed {
         Some(signature) => place_signature(input.html, signature),
         None => input.html.to_owned(),
     };
-    let (html, tracked_links) = rewrite(&html, input.track_links, input.open_pixel);
+    let html = rewrite(&html, input.track_links, input.open_pixel);
     let text = match input.text {
         Some(text) => match input.signature.filter(|_| !mentions_signature(text)) {
             Some(signature) => format!("{}\n\n-- \n{}", text.trim_end(), html_to_text(signature)),
@@ -55,15 +53,18 @@ pub fn compose(input: &CompositionInput<'_>) -> Composed {
     Composed {
         html: seven_bit(&html),
         text,
-        tracked_links,
     }
 }
 
-/// `{{ signature }}` where the template puts it (inlined, so its links are tracked too), else
-/// at the end of the body.
+/// `{{ signature }}` where the template puts it (inlined, so its links are tracked too); a
+/// template reading `signature` otherwise (`{% if signature %}`) gets it as a variable; any
+/// other gets it at the end of the body.
 fn place_signature(html: &str, signature: &str) -> String {
     if let Some(range) = signature_expression(html) {
         return format!("{}{signature}{}", &html[..range.start], &html[range.end..]);
+    }
+    if mentions_signature(html) {
+        return html.to_owned();
     }
     let block = format!("<div class=\"signature\" style=\"margin-top:24px\">{signature}</div>");
     match html.to_ascii_lowercase().rfind("</body") {
@@ -105,15 +106,13 @@ fn trackable(href: &str) -> bool {
 }
 
 /// Wraps tracked hrefs in the tracking filter and appends the open pixel.
-fn rewrite(html: &str, track_links: bool, open_pixel: bool) -> (String, usize) {
-    let count = Rc::new(RefCell::new(0usize));
+fn rewrite(html: &str, track_links: bool, open_pixel: bool) -> String {
     let body_seen = Rc::new(RefCell::new(false));
     let pixel = format!(
         "<img src=\"{{{{ {OPEN_PIXEL} }}}}\" width=\"1\" height=\"1\" alt=\"\" style=\"display:block;border:0;width:1px;height:1px\">"
     );
     let mut output = Vec::with_capacity(html.len() + 1024);
     {
-        let links = count.clone();
         let body = body_seen.clone();
         let pixel = pixel.clone();
         let mut rewriter = HtmlRewriter::new(
@@ -122,12 +121,10 @@ fn rewrite(html: &str, track_links: bool, open_pixel: bool) -> (String, usize) {
                     element!("a[href]", move |el| {
                         let href = el.get_attribute("href").unwrap_or_default();
                         if track_links && trackable(&href) {
-                            let mut n = links.borrow_mut();
                             let wrapped = format!(
-                                "{{% filter {TRACK_FILTER}({n}) %}}{}{{% endfilter %}}",
+                                "{{% filter {TRACK_FILTER} %}}{}{{% endfilter %}}",
                                 href.trim()
                             );
-                            *n += 1;
                             el.set_attribute("href", &wrapped)?;
                         }
                         Ok(())
@@ -151,7 +148,7 @@ fn rewrite(html: &str, track_links: bool, open_pixel: bool) -> (String, usize) {
             .and_then(|_| rewriter.end())
             .is_err()
         {
-            return (html.to_owned(), 0);
+            return html.to_owned();
         }
     }
     let mut html = String::from_utf8(output)
@@ -159,8 +156,7 @@ fn rewrite(html: &str, track_links: bool, open_pixel: bool) -> (String, usize) {
     if open_pixel && !*body_seen.borrow() {
         html.push_str(&pixel);
     }
-    let tracked = *count.borrow();
-    (html, tracked)
+    html
 }
 
 /// A plain-text rendering of an HTML template source: block elements become line breaks, links
@@ -171,7 +167,8 @@ pub fn html_to_text(html: &str) -> String {
         out: String,
         hidden: usize,
         pre: usize,
-        links: Vec<String>,
+        /// Open links: where their text starts in `out`, and their href.
+        links: Vec<(usize, String)>,
     }
     let state = Rc::new(RefCell::new(State::default()));
     let block = |tag: &'static str, before: &'static str, after: &'static str| {
@@ -256,16 +253,14 @@ pub fn html_to_text(html: &str) -> String {
         handlers.push(element!("a[href]", move |el| {
             let href = el.get_attribute("href").unwrap_or_default();
             let start = state.borrow().out.len();
-            state.borrow_mut().links.push(format!("{start}\u{0}{href}"));
+            state.borrow_mut().links.push((start, href));
             let state = state.clone();
             if el.can_have_content() {
                 el.on_end_tag(end_tag!(move |_| {
                     let mut s = state.borrow_mut();
-                    let Some(entry) = s.links.pop() else {
+                    let Some((start, href)) = s.links.pop() else {
                         return Ok(());
                     };
-                    let (start, href) = entry.split_once('\u{0}').unwrap_or(("0", ""));
-                    let start: usize = start.parse().unwrap_or(0);
                     let label = s.out.get(start..).unwrap_or("").trim().to_owned();
                     let target = href.trim();
                     let shown = target.strip_prefix("mailto:").unwrap_or(target);
@@ -456,14 +451,14 @@ mod tests {
              <a href='{{ contact.metadata.page }}'>Page</a></body>",
             None,
         );
-        assert_eq!(composed.tracked_links, 2);
+        assert_eq!(composed.html.matches("{% filter __track %}").count(), 2);
         assert!(composed.html.contains(
-            "href=\"{% filter __track(0) %}https://shop.example/a?x=1&amp;y=2{% endfilter %}\""
+            "href=\"{% filter __track %}https://shop.example/a?x=1&amp;y=2{% endfilter %}\""
         ));
         assert!(
             composed
                 .html
-                .contains("{% filter __track(1) %}{{ contact.metadata.page }}{% endfilter %}")
+                .contains("{% filter __track %}{{ contact.metadata.page }}{% endfilter %}")
         );
         assert!(
             composed
@@ -485,13 +480,17 @@ mod tests {
         let signature = "<p>Zoé — <a href=\"https://label.example\">Label</a></p>";
         let placed = compose_html("<p>Hi</p>{{ signature }}<p>PS</p>", Some(signature));
         assert!(placed.html.find("Label").unwrap() < placed.html.find("PS").unwrap());
-        assert_eq!(placed.tracked_links, 1, "signature links are tracked");
+        assert_eq!(
+            placed.html.matches("{% filter __track %}").count(),
+            1,
+            "signature links are tracked"
+        );
         let appended = compose_html("<html><body><p>Hi</p></body></html>", Some(signature));
         assert!(appended.html.find("Label").unwrap() < appended.html.find("</body>").unwrap());
         assert!(
             appended
                 .text
-                .contains("Label ({% filter __track(0) %}https://label.example{% endfilter %})"),
+                .contains("Label ({% filter __track %}https://label.example{% endfilter %})"),
             "text links are tracked like the HTML's: {}",
             appended.text
         );

@@ -153,19 +153,10 @@ fn write_html_ascii(out: &mut minijinja::Output<'_>, text: &str) -> Result<(), m
     Ok(())
 }
 
-/// The variables a template reads (`contact.first_name`), sorted.
-pub fn variables(source: &str) -> Result<Vec<String>, minijinja::Error> {
-    let env = environment();
-    let template = env.template_from_str(source)?;
-    let mut found: BTreeSet<String> = template.undeclared_variables(true).into_iter().collect();
-    // `contact.metadata.city` reads below a documented root: keep the documented name too.
-    found.retain(|name| !name.is_empty());
-    Ok(found.into_iter().collect())
-}
-
-/// Everything wrong with `source` as `field`: syntax, unknown variables and unknown filters,
-/// each with its line and column.
-pub fn check(field: &'static str, source: &str) -> Vec<TemplateProblem> {
+/// Checks `source` as `field` and answers the variables it reads (`contact.first_name`,
+/// sorted), or everything wrong with it: syntax, unknown variables and unknown filters, each with
+/// its line and column.
+pub fn check(field: &'static str, source: &str) -> Result<Vec<String>, Vec<TemplateProblem>> {
     let problem = |span: Option<Span>, message: String| TemplateProblem {
         field,
         line: span.map_or(1, |s| s.start_line as usize),
@@ -173,22 +164,20 @@ pub fn check(field: &'static str, source: &str) -> Vec<TemplateProblem> {
         message,
     };
     let env = environment();
-    if let Err(error) = env.template_from_str(source) {
+    let template = env.template_from_str(source).map_err(|error| {
         let line = error.line().unwrap_or(1);
         let column = error
             .range()
             .map_or(1, |range| column_of(source, range.start));
-        return vec![TemplateProblem {
+        vec![TemplateProblem {
             field,
             line,
             column,
             message: error.detail().unwrap_or("syntax error").to_owned(),
-        }];
-    }
+        }]
+    })?;
+    let names: BTreeSet<String> = template.undeclared_variables(true).into_iter().collect();
     let mut problems = Vec::new();
-    let Ok(names) = variables(source) else {
-        return problems;
-    };
     let tokens: Vec<(Token, Span)> =
         tokenize(source, false, SyntaxConfig, WhitespaceConfig::default())
             .filter_map(Result::ok)
@@ -218,16 +207,22 @@ pub fn check(field: &'static str, source: &str) -> Vec<TemplateProblem> {
         after_filter_tag = matches!(token, Token::Ident("filter")) && !after_pipe;
         after_pipe = matches!(token, Token::Pipe);
     }
-    problems
+    if problems.is_empty() {
+        Ok(names.into_iter().collect())
+    } else {
+        Err(problems)
+    }
 }
 
+/// A documented variable, a root of one (`contact`), or a key below `contact.metadata`.
 fn is_known(name: &str) -> bool {
-    VARIABLES.iter().any(|known| {
-        name == *known
-            || (name.starts_with(known) && name.as_bytes().get(known.len()) == Some(&b'.'))
-                && *known == "contact.metadata"
-            || (known.starts_with(name) && known.as_bytes().get(name.len()) == Some(&b'.'))
-    })
+    let below = |parent: &str, child: &str| {
+        child.starts_with(parent) && child.as_bytes().get(parent.len()) == Some(&b'.')
+    };
+    name.starts_with("contact.metadata.")
+        || VARIABLES
+            .iter()
+            .any(|known| name == *known || below(name, known))
 }
 
 fn column_of(source: &str, offset: usize) -> usize {
@@ -246,7 +241,8 @@ mod tests {
 
     #[test]
     fn variables_are_derived_from_the_template() {
-        let names = variables(
+        let names = check(
+            "content_template",
             "Bonjour {{ contact.first_name }}{% for t in contact.tags %}{{ t }}{% endfor %} {{ contact.metadata.city }}",
         )
         .unwrap();
@@ -293,7 +289,7 @@ mod tests {
             ("{{ contact.first_name }", "unexpected", (1, 23)),
         ];
         for (source, message, (line, column)) in cases {
-            let problems = check("content_template", source);
+            let problems = check("content_template", source).unwrap_err();
             let first = problems
                 .first()
                 .unwrap_or_else(|| panic!("{source:?} passed"));
@@ -312,6 +308,6 @@ mod tests {
             {% for t in contact.tags|sort %}{{ t|upper }}{% endfor %} {{ artist.name }} \
             {{ campaign.name }} {{ sender.name }} {{ signature }} {{ unsubscribe_url }} \
             {{ web_view_url }} {{ contact.email|urlencode }} {% if contact is defined %}ok{% endif %}";
-        assert_eq!(check("content_template", source), []);
+        assert_eq!(check("content_template", source).err(), None);
     }
 }

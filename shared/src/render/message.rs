@@ -1,5 +1,6 @@
 //! A compiled message template and its render for one recipient.
 
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use minijinja::value::{Object, Value};
@@ -129,6 +130,9 @@ pub struct Rendered {
     pub html: String,
     pub text: String,
     pub links: Vec<Link>,
+    /// Signed once for the body's link and the List-Unsubscribe headers.
+    #[serde(skip)]
+    pub unsubscribe_token: String,
 }
 
 /// A template compiled once, rendered per recipient.
@@ -136,6 +140,8 @@ pub struct MessageTemplate {
     env: Environment<'static>,
     /// Variables the template reads.
     pub variables: Vec<String>,
+    /// The signature as the HTML part and as the text part show it.
+    signature: Option<(Value, Value)>,
     signer: TokenSigner,
     tracking: Tracking,
 }
@@ -156,10 +162,18 @@ impl MessageTemplate {
         tracking: Tracking,
         signer: TokenSigner,
     ) -> Result<Self, Vec<TemplateProblem>> {
-        let mut problems = language::check("subject_template", source.subject);
-        problems.extend(language::check("content_template", source.html));
-        if let Some(text) = source.text {
-            problems.extend(language::check("text_template", text));
+        let mut variables = BTreeSet::new();
+        let mut problems = Vec::new();
+        for (field, text) in [
+            ("subject_template", Some(source.subject)),
+            ("content_template", Some(source.html)),
+            ("text_template", source.text),
+        ] {
+            match text.map(|text| language::check(field, text)) {
+                Some(Ok(found)) => variables.extend(found),
+                Some(Err(found)) => problems.extend(found),
+                None => {}
+            }
         }
         if !problems.is_empty() {
             return Err(problems);
@@ -171,13 +185,6 @@ impl MessageTemplate {
             track_links: tracking.links,
             open_pixel: tracking.open_pixel,
         });
-        let mut variables: Vec<String> = [source.subject, source.html]
-            .into_iter()
-            .chain(source.text)
-            .flat_map(|s| language::variables(s).unwrap_or_default())
-            .collect();
-        variables.sort();
-        variables.dedup();
         let mut env = language::environment();
         env.add_filter(TRACK_FILTER, track);
         let internal = |field: &'static str, error: Error| {
@@ -188,15 +195,28 @@ impl MessageTemplate {
                 message: format!("the composed template does not compile: {error}"),
             }]
         };
-        env.add_template_owned(SUBJECT, source.subject.replace(['\r', '\n'], " "))
+        env.add_template_owned(SUBJECT, source.subject.to_owned())
             .map_err(|e| internal("subject_template", e))?;
         env.add_template_owned(HTML, composed.html)
             .map_err(|e| internal("content_template", e))?;
         env.add_template_owned(TEXT, composed.text)
             .map_err(|e| internal("text_template", e))?;
+        // Where the template reads `signature` in an expression of its own, the variable holds
+        // it: HTML in the HTML part, text elsewhere (the derived text is template source, so it
+        // is rendered once here).
+        let signature = match signature {
+            Some(html) => {
+                let text = env
+                    .render_str(&compose::html_to_text(html), ())
+                    .map_err(|e| internal("content_template", e))?;
+                Some((language::trusted(html), Value::from(text.trim_end())))
+            }
+            None => None,
+        };
         Ok(Self {
             env,
-            variables,
+            variables: variables.into_iter().collect(),
+            signature,
             signer,
             tracking,
         })
@@ -208,17 +228,20 @@ impl MessageTemplate {
 
     /// The message for `recipient`; `shared` is [`MessageTemplate::shared_context`].
     pub fn render(&self, shared: &Value, recipient: &Recipient<'_>) -> Result<Rendered, Error> {
-        let url = |kind, path: &str| {
-            let token = self.signer.sign(Token {
+        let token = |kind| {
+            self.signer.sign(Token {
                 kind,
                 send: recipient.send,
                 link: 0,
-            });
+            })
+        };
+        let url = |path: &str, token: &str| {
             language::trusted(format!(
                 "{}/api/email/{path}/{token}",
                 self.tracking.base_url
             ))
         };
+        let unsubscribe_token = token(TokenKind::Unsubscribe);
         let links = Value::from_object(LinkRecorder {
             send: recipient.send,
             signer: self.signer.clone(),
@@ -228,15 +251,22 @@ impl MessageTemplate {
         });
         let context = context! {
             contact => Value::from_serialize(recipient.contact),
-            unsubscribe_url => url(TokenKind::Unsubscribe, "unsubscribe"),
-            web_view_url => url(TokenKind::WebView, "view"),
-            open_pixel_url => url(TokenKind::Open, "track/open"),
+            unsubscribe_url => url("unsubscribe", &unsubscribe_token),
+            web_view_url => url("view", &token(TokenKind::WebView)),
+            open_pixel_url => url("track/open", &token(TokenKind::Open)),
             __links => links.clone(),
             ..shared.clone()
         };
-        let subject = self.env.get_template(SUBJECT)?.render(&context)?;
-        let html = self.env.get_template(HTML)?.render(&context)?;
-        let text = self.env.get_template(TEXT)?.render(&context)?;
+        let (html_context, text_context) = match &self.signature {
+            Some((html, text)) => (
+                context! { signature => html.clone(), ..context.clone() },
+                context! { signature => text.clone(), ..context },
+            ),
+            None => (context.clone(), context),
+        };
+        let subject = self.env.get_template(SUBJECT)?.render(&text_context)?;
+        let html = self.env.get_template(HTML)?.render(&html_context)?;
+        let text = self.env.get_template(TEXT)?.render(&text_context)?;
         let links = links
             .downcast_object_ref::<LinkRecorder>()
             .map(|recorder| recorder.lock().drain(..).map(|(link, _)| link).collect())
@@ -246,6 +276,7 @@ impl MessageTemplate {
             html,
             text,
             links,
+            unsubscribe_token,
         })
     }
 
@@ -257,7 +288,7 @@ impl MessageTemplate {
         addressing: &Addressing<'_>,
         date: chrono::DateTime<chrono::Utc>,
     ) -> Vec<u8> {
-        let parts = self.envelope_parts(recipient, addressing);
+        let parts = self.envelope_parts(rendered, recipient, addressing);
         mime::write(
             &parts.envelope(rendered, recipient, addressing, date),
             &rendered.html,
@@ -273,24 +304,22 @@ impl MessageTemplate {
         addressing: &Addressing<'_>,
         date: chrono::DateTime<chrono::Utc>,
     ) -> Vec<(&'static str, String)> {
-        let parts = self.envelope_parts(recipient, addressing);
+        let parts = self.envelope_parts(rendered, recipient, addressing);
         mime::headers(&parts.envelope(rendered, recipient, addressing, date))
     }
 
     fn envelope_parts(
         &self,
+        rendered: &Rendered,
         recipient: &Recipient<'_>,
         addressing: &Addressing<'_>,
     ) -> EnvelopeParts {
-        let token = |kind| {
-            self.signer.sign(Token {
-                kind,
-                send: recipient.send,
-                link: 0,
-            })
-        };
-        let reply = token(TokenKind::Reply);
-        let unsubscribe = token(TokenKind::Unsubscribe);
+        let reply = self.signer.sign(Token {
+            kind: TokenKind::Reply,
+            send: recipient.send,
+            link: 0,
+        });
+        let unsubscribe = &rendered.unsubscribe_token;
         let sending_domain = addressing
             .from
             .address
@@ -361,9 +390,10 @@ impl LinkRecorder {
 
 impl Object for LinkRecorder {}
 
-/// `{% filter __track(n) %}href{% endfilter %}`: the rendered href (HTML-escaped text) becomes
-/// the link's URL; the output is its tracking URL. The same URL twice in a message is one link.
-fn track(state: &State, href: String, _position: u32) -> Result<Value, Error> {
+/// `{% filter __track %}href{% endfilter %}`: the rendered href (HTML-escaped text) becomes the
+/// link's URL; the output is its tracking URL. Links are numbered as the message meets them, so
+/// a link in a loop gets an id per URL; the same URL twice in a message is one link.
+fn track(state: &State, href: String) -> Result<Value, Error> {
     let recorder = state
         .lookup("__links")
         .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, "links are not recorded"))?;
@@ -565,6 +595,54 @@ mod tests {
             .verify(&click[..super::super::tokens::TOKEN_CHARS])
             .unwrap();
         assert_eq!((token.kind, token.link), (TokenKind::Click, 0));
+    }
+
+    #[test]
+    fn a_template_reading_the_signature_gets_it_once_where_it_says() {
+        let signature = "<p>Zoé Martin, <a href=\"https://label.example\">Label</a></p>";
+        let template = compile(
+            "<p>Hi</p>{% if signature %}<footer>{{ signature }}</footer>{% endif %}<p>PS</p>",
+            Some(signature),
+        );
+        let (rendered, _) = render_mime(&template, &contact("Zoé"));
+        assert_eq!(
+            rendered.html.matches("Zo&#233; Martin").count(),
+            1,
+            "{}",
+            rendered.html
+        );
+        assert!(rendered.html.contains("<footer><p>Zo&#233; Martin"));
+        assert!(rendered.html.find("Label").unwrap() < rendered.html.find("PS").unwrap());
+        let conditional = compile(
+            "<p>Hi</p>{% if signature %}<p>Signed.</p>{% endif %}",
+            Some(signature),
+        );
+        let (rendered, _) = render_mime(&conditional, &contact("Zoé"));
+        assert!(rendered.html.contains("Signed."), "the variable is set");
+        assert!(!rendered.html.contains("Martin"), "not appended as well");
+        let text = compile_text("Bonjour,\n\n{{ signature }}", Some(signature));
+        let (rendered, _) = render_mime(&text, &contact("Zoé"));
+        assert!(
+            rendered
+                .text
+                .ends_with("Zoé Martin, Label (https://label.example)"),
+            "{}",
+            rendered.text
+        );
+    }
+
+    fn compile_text(text: &str, signature: Option<&str>) -> MessageTemplate {
+        MessageTemplate::compile(
+            &TemplateSource {
+                subject: "Bonjour",
+                html: "<p>Bonjour</p>",
+                text: Some(text),
+            },
+            signature,
+            tracking(),
+            signer(),
+        )
+        .unwrap()
     }
 
     proptest! {

@@ -34,8 +34,7 @@ pub struct Envelope<'a> {
     pub list_unsubscribe: (&'a str, &'a str),
     /// Gmail's feedback loop identifier: `campaign:team:artist:artisthub`.
     pub feedback_id: &'a str,
-    /// Unique per message and absent from the bodies (it holds `=_`, which quoted-printable
-    /// never writes and which never appears in the composed HTML's text).
+    /// Unique per message (it carries the send id); quoted-printable never writes its `=_`.
     pub boundary: &'a str,
 }
 
