@@ -19,6 +19,15 @@ pub enum AuditAction {
     /// An import finished: its contacts were written (the target is the import).
     #[serde(rename = "contacts.imported")]
     ContactsImported,
+    #[serde(rename = "template.created")]
+    TemplateCreated,
+    #[serde(rename = "template.updated")]
+    TemplateUpdated,
+    #[serde(rename = "template.deleted")]
+    TemplateDeleted,
+    /// A user saved their signature for a team (the target names team and user).
+    #[serde(rename = "signature.updated")]
+    SignatureUpdated,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -55,6 +55,10 @@ pub struct Config {
     pub email_hash_key: SigningKey,
     /// Where the public endpoints (tracking, unsubscribe) are reachable, without trailing slash.
     pub public_base_url: String,
+    /// Templates, built-in defaults, default choices and signatures (see `store::templates`).
+    pub templates_table: String,
+    /// The inbound mail domain: replies go to `r-{token}@` it, mailto unsubscribes to `u-{token}@`.
+    pub reply_domain: String,
 }
 
 impl Config {
@@ -88,6 +92,13 @@ impl Config {
                 problem: "must be an http(s) URL".into(),
             });
         }
+        let reply_domain = get("REPLY_DOMAIN")?.to_ascii_lowercase();
+        if !is_domain(&reply_domain) {
+            return Err(ConfigError::Invalid {
+                name: "REPLY_DOMAIN",
+                problem: "must be a domain name such as reply.example.com".into(),
+            });
+        }
         Ok(Self {
             contacts_table: get("CONTACTS_TABLE")?,
             audit_table: get("AUDIT_TABLE")?,
@@ -97,8 +108,22 @@ impl Config {
             signing_key,
             email_hash_key,
             public_base_url: public_base_url.trim_end_matches('/').to_owned(),
+            templates_table: get("TEMPLATES_TABLE")?,
+            reply_domain,
         })
     }
+}
+
+/// Dot-separated LDH labels: what may follow the `@` of the addresses we write ourselves.
+fn is_domain(text: &str) -> bool {
+    text.len() <= 253
+        && text.contains('.')
+        && text.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }
 
 #[cfg(test)]
@@ -119,6 +144,8 @@ mod tests {
             ("SUPPRESSION_TABLE", "suppression".to_owned()),
             ("EMAIL_HASH_KEY", "h".repeat(32)),
             ("PUBLIC_BASE_URL", "https://mail.example/".to_owned()),
+            ("TEMPLATES_TABLE", "templates".to_owned()),
+            ("REPLY_DOMAIN", "Reply.Mail.example".to_owned()),
         ])
     }
 
@@ -128,6 +155,7 @@ mod tests {
         let config = Config::from_lookup(|name| env.get(name).cloned()).unwrap();
         assert_eq!(config.contacts_table, "contacts");
         assert_eq!(config.public_base_url, "https://mail.example");
+        assert_eq!(config.reply_domain, "reply.mail.example");
         assert!(!format!("{config:?}").contains("kkkk"));
     }
 
@@ -138,6 +166,8 @@ mod tests {
             "AUDIT_TABLE",
             "SIGNING_KEY",
             "PUBLIC_BASE_URL",
+            "TEMPLATES_TABLE",
+            "REPLY_DOMAIN",
         ] {
             let mut env = complete();
             env.remove(name);
@@ -165,5 +195,14 @@ mod tests {
                 ..
             }
         ));
+        env.insert("PUBLIC_BASE_URL", "https://mail.example".into());
+        for bad in ["localhost", "reply..example", "-a.example", "a b.example", "é.example"] {
+            env.insert("REPLY_DOMAIN", bad.into());
+            let error = Config::from_lookup(|n| env.get(n).cloned()).unwrap_err();
+            assert!(
+                matches!(error, ConfigError::Invalid { name: "REPLY_DOMAIN", .. }),
+                "{bad}"
+            );
+        }
     }
 }

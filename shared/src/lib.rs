@@ -16,7 +16,9 @@ pub mod error;
 pub mod import;
 pub mod import_jobs;
 pub mod render;
+pub mod signatures;
 pub mod store;
+pub mod templates;
 
 pub use app::App;
 pub use error::{ApiError, FieldError};

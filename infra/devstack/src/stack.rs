@@ -27,6 +27,7 @@ pub fn local_overrides(public_base_url: &str) -> BTreeMap<String, String> {
         ("SIGNING_KEY".to_owned(), secret()),
         ("EMAIL_HASH_KEY".to_owned(), secret()),
         ("PUBLIC_BASE_URL".to_owned(), public_base_url.to_owned()),
+        ("REPLY_DOMAIN".to_owned(), "reply.artisthub.localhost".to_owned()),
     ])
 }
 

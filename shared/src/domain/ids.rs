@@ -81,6 +81,11 @@ uuid_id!(
     "import"
 );
 uuid_id!(
+    /// An email template: a built-in default or one of an artist's own.
+    TemplateId,
+    "template"
+);
+uuid_id!(
     /// One audit record.
     AuditId,
     "audit"

@@ -214,6 +214,26 @@ pub fn check(field: &'static str, source: &str) -> Result<Vec<String>, Vec<Templ
     }
 }
 
+/// [`check`] for every field of a template: the variables all of them read, or every problem.
+pub fn check_fields(
+    fields: &[(&'static str, Option<&str>)],
+) -> Result<Vec<String>, Vec<TemplateProblem>> {
+    let mut variables = BTreeSet::new();
+    let mut problems = Vec::new();
+    for (field, source) in fields {
+        match source.map(|source| check(field, source)) {
+            Some(Ok(found)) => variables.extend(found),
+            Some(Err(found)) => problems.extend(found),
+            None => {}
+        }
+    }
+    if problems.is_empty() {
+        Ok(variables.into_iter().collect())
+    } else {
+        Err(problems)
+    }
+}
+
 /// A documented variable, a root of one (`contact`), or a key below `contact.metadata`.
 fn is_known(name: &str) -> bool {
     let below = |parent: &str, child: &str| {

@@ -1,6 +1,5 @@
 //! A compiled message template and its render for one recipient.
 
-use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use minijinja::value::{Object, Value};
@@ -23,6 +22,17 @@ pub struct TemplateSource<'a> {
     pub subject: &'a str,
     pub html: &'a str,
     pub text: Option<&'a str>,
+}
+
+impl TemplateSource<'_> {
+    /// Each source with the request field it comes from.
+    pub fn fields(&self) -> [(&'static str, Option<&str>); 3] {
+        [
+            ("subject_template", Some(self.subject)),
+            ("content_template", Some(self.html)),
+            ("text_template", self.text),
+        ]
+    }
 }
 
 /// How the message is tracked, and where its public links point.
@@ -162,22 +172,7 @@ impl MessageTemplate {
         tracking: Tracking,
         signer: TokenSigner,
     ) -> Result<Self, Vec<TemplateProblem>> {
-        let mut variables = BTreeSet::new();
-        let mut problems = Vec::new();
-        for (field, text) in [
-            ("subject_template", Some(source.subject)),
-            ("content_template", Some(source.html)),
-            ("text_template", source.text),
-        ] {
-            match text.map(|text| language::check(field, text)) {
-                Some(Ok(found)) => variables.extend(found),
-                Some(Err(found)) => problems.extend(found),
-                None => {}
-            }
-        }
-        if !problems.is_empty() {
-            return Err(problems);
-        }
+        let variables = language::check_fields(&source.fields())?;
         let composed = compose::compose(&CompositionInput {
             html: source.html,
             text: source.text,
@@ -215,7 +210,7 @@ impl MessageTemplate {
         };
         Ok(Self {
             env,
-            variables: variables.into_iter().collect(),
+            variables,
             signature,
             signer,
             tracking,

@@ -8,6 +8,8 @@ pub mod compose;
 pub mod language;
 mod message;
 pub mod mime;
+mod preview;
+pub mod sanitize;
 pub mod tokens;
 
 pub use language::TemplateProblem;
@@ -16,4 +18,5 @@ pub use message::{
     SenderVars, Shared, TemplateSource, Tracking,
 };
 pub use mime::Mailbox;
+pub use preview::{Header, Preview, PreviewError, PreviewInput, preview};
 pub use tokens::{Token, TokenKind, TokenSigner};

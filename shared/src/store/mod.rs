@@ -28,6 +28,24 @@
 //! One item per suppressed address, `hash` = HMAC-SHA256 of the normalized address under
 //! `EMAIL_HASH_KEY`: looked up in batches of 100 by imports (and sends), never scanned.
 //!
+//! # Templates table (`TemplatesTable`, env `TEMPLATES_TABLE`)
+//!
+//! | item | `id` | other keys |
+//! |---|---|---|
+//! | template | `{template_id}` | `owner` = `BUILTIN` or `ARTIST#{artist_id}`, `listing` = `{role}#{template_id}` |
+//! | an artist's default choice | `default#{artist_id}#{role}#{language}` | holds `template_id` |
+//! | signature | `signature#{artist_id}#{role}#{user}` | |
+//!
+//! GSI `by_owner` (`owner`, `listing`, projection ALL) holds templates only.
+//!
+//! | access pattern | served by |
+//! |---|---|
+//! | get / update / delete / preview a template by id | GetItem `id` strongly consistent; writes conditional on `version` |
+//! | list the built-ins, of one team or all (`templates-list`) | Query `by_owner` on `BUILTIN`, `begins_with(listing, "{role}#")` |
+//! | list an artist's own templates, of one team or all | Query `by_owner` on `ARTIST#{artist_id}`, same |
+//! | one default per (artist, role, language) under concurrency | the choice item, written with a condition on the previous choice in the same transaction as the flags of both templates |
+//! | the caller's signature for a team (`signatures-get`, `templates-preview`) | GetItem |
+//!
 //! # Audit table (`AuditTable`, env `AUDIT_TABLE`)
 //!
 //! | item | `pk` | `sk` | other keys |
@@ -44,6 +62,7 @@ mod batch;
 pub mod contacts;
 pub mod imports;
 pub mod suppression;
+pub mod templates;
 mod transact;
 
 pub use transact::{TransactOutcome, transact};
