@@ -11,7 +11,7 @@ use mailing::domain::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::http::{self, ConsentBody, Fields, HttpResult};
+use crate::http::{self, ConsentBody, ContactFieldsBody, Fields, HttpResult};
 
 /// `GET /api/artists/{artistId}/contacts?contact_role=&status=&tag=&limit=&cursor=`
 pub async fn list(app: &App, request: Request) -> HttpResult {
@@ -157,33 +157,16 @@ impl CreateBody {
         let mut f = Fields::default();
         let email = f.check("email", EmailAddress::parse(&self.email));
         let contact_role = f.check("contact_role", self.contact_role.parse::<ContactRole>());
-        let fields = ContactFields {
-            first_name: f.text(
-                "first_name",
-                self.first_name.as_deref(),
-                ContactFields::NAME_MAX,
-            ),
-            last_name: f.text(
-                "last_name",
-                self.last_name.as_deref(),
-                ContactFields::NAME_MAX,
-            ),
-            company: f.text(
-                "company",
-                self.company.as_deref(),
-                ContactFields::ORGANIZATION_MAX,
-            ),
-            position: f.text(
-                "position",
-                self.position.as_deref(),
-                ContactFields::ORGANIZATION_MAX,
-            ),
-            phone: f.text("phone", self.phone.as_deref(), ContactFields::PHONE_MAX),
-            tags: f.check("tags", Tags::parse(&self.tags)).unwrap_or_default(),
-            metadata: f
-                .check("metadata", ContactFields::metadata(self.metadata))
-                .unwrap_or_default(),
-        };
+        let fields = ContactFieldsBody {
+            first_name: self.first_name,
+            last_name: self.last_name,
+            company: self.company,
+            position: self.position,
+            phone: self.phone,
+            tags: self.tags,
+            metadata: self.metadata,
+        }
+        .parse(&mut f, "");
         let source = self.source.unwrap_or_default();
         if source == ContactSource::Imported {
             f.push("source", "imported is set by imports; use manual or api");

@@ -5,7 +5,10 @@
 //! module of its resource (`contacts.rs`); the service it calls is in `mailing`.
 
 pub mod contacts;
+pub mod custom_resource;
 pub mod http;
 pub mod imports;
 pub mod routes;
 pub mod runtime;
+pub mod signatures;
+pub mod templates;

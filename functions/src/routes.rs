@@ -10,7 +10,7 @@ use lambda_runtime::LambdaEvent;
 use mailing::App;
 
 use crate::http::HttpResult;
-use crate::{contacts, imports};
+use crate::{contacts, imports, signatures, templates};
 
 pub type Handler =
     for<'a> fn(&'a App, Request) -> Pin<Box<dyn Future<Output = HttpResult> + Send + 'a>>;
@@ -77,6 +77,54 @@ pub const ROUTES: &[Route] = &[
         "/api/artists/{artistId}/contacts/{contactId}",
         "contacts-delete",
         contacts::delete
+    ),
+    route!(
+        "GET",
+        "/api/templates/email",
+        "templates-list",
+        templates::list
+    ),
+    route!(
+        "POST",
+        "/api/templates/email",
+        "templates-create",
+        templates::create
+    ),
+    route!(
+        "GET",
+        "/api/templates/email/{templateId}",
+        "templates-get",
+        templates::get
+    ),
+    route!(
+        "PUT",
+        "/api/templates/email/{templateId}",
+        "templates-update",
+        templates::update
+    ),
+    route!(
+        "DELETE",
+        "/api/templates/email/{templateId}",
+        "templates-delete",
+        templates::delete
+    ),
+    route!(
+        "POST",
+        "/api/templates/email/{templateId}/preview",
+        "templates-preview",
+        templates::preview
+    ),
+    route!(
+        "GET",
+        "/api/artists/{artistId}/signatures/{role}",
+        "signatures-get",
+        signatures::get
+    ),
+    route!(
+        "PUT",
+        "/api/artists/{artistId}/signatures/{role}",
+        "signatures-update",
+        signatures::put
     ),
 ];
 

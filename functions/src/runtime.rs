@@ -64,3 +64,14 @@ where
     let app = app().await?;
     lambda_runtime::run(lambda_runtime::service_fn(|event| handler(app, event))).await
 }
+
+/// Serves one CloudFormation custom resource on the Lambda runtime.
+pub async fn serve_custom_resource<F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
+where
+    F: Fn(&'static App, lambda_runtime::LambdaEvent<crate::custom_resource::Request>) -> Fut,
+    Fut: Future<Output = Result<(), lambda_runtime::Error>> + Send,
+{
+    init_tracing();
+    let app = app().await?;
+    lambda_runtime::run(lambda_runtime::service_fn(|event| handler(app, event))).await
+}

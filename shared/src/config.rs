@@ -122,7 +122,9 @@ fn is_domain(text: &str) -> bool {
             (1..=63).contains(&label.len())
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
 }
 
@@ -196,11 +198,23 @@ mod tests {
             }
         ));
         env.insert("PUBLIC_BASE_URL", "https://mail.example".into());
-        for bad in ["localhost", "reply..example", "-a.example", "a b.example", "é.example"] {
+        for bad in [
+            "localhost",
+            "reply..example",
+            "-a.example",
+            "a b.example",
+            "é.example",
+        ] {
             env.insert("REPLY_DOMAIN", bad.into());
             let error = Config::from_lookup(|n| env.get(n).cloned()).unwrap_err();
             assert!(
-                matches!(error, ConfigError::Invalid { name: "REPLY_DOMAIN", .. }),
+                matches!(
+                    error,
+                    ConfigError::Invalid {
+                        name: "REPLY_DOMAIN",
+                        ..
+                    }
+                ),
                 "{bad}"
             );
         }

@@ -15,7 +15,20 @@ const EXPECTED: &[(&str, u16)] = &[
     ("apigw-contacts-get.json", 404),
     ("apigw-contacts-update.json", 404),
     ("apigw-contacts-delete.json", 404),
+    ("apigw-templates-list.json", 200),
+    ("apigw-templates-create.json", 201),
+    ("apigw-templates-get.json", 200),
+    // A built-in is read-only.
+    ("apigw-templates-update.json", 409),
+    ("apigw-templates-delete.json", 404),
+    ("apigw-templates-preview.json", 200),
+    ("apigw-signatures-update.json", 200),
+    // Runs after the update above: the signature is there.
+    ("apigw-signatures-get.json", 200),
 ];
+
+/// CloudFormation custom resource fixtures, run in `templates::custom_resource_*` tests.
+pub const CUSTOM_RESOURCE_FIXTURES: &[&str] = &["cfn-templates-install-create.json"];
 
 #[tokio::test]
 async fn every_event_fixture_runs_through_its_handler() {
@@ -30,6 +43,7 @@ async fn every_event_fixture_runs_through_its_handler() {
         .iter()
         .map(|(name, _)| *name)
         .chain(QUEUE_EXPECTED.iter().map(|(name, _, _)| *name))
+        .chain(CUSTOM_RESOURCE_FIXTURES.iter().copied())
         .map(str::to_owned)
         .collect();
     expected.sort();

@@ -15,3 +15,5 @@ mod contacts_list;
 mod import_files;
 mod imports_flow;
 mod template_consistency;
+mod templates;
+mod templates_install;

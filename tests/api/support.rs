@@ -60,10 +60,15 @@ impl TestStack {
 
     /// A caller holding exactly `scopes`.
     pub fn caller(&self, scopes: &[String]) -> Caller<'_> {
+        self.caller_as("user-test", scopes)
+    }
+
+    /// Another user (`sub`) holding `scopes`.
+    pub fn caller_as(&self, sub: &str, scopes: &[String]) -> Caller<'_> {
         let token = self
             .gateway
             .issuer
-            .mint("user-test", scopes, Duration::from_secs(600));
+            .mint(sub, scopes, Duration::from_secs(600));
         Caller {
             stack: self,
             token: Some(token),
@@ -202,4 +207,44 @@ pub async fn presigned(method: &str, url: &str, body: &[u8]) -> (u16, Vec<u8>) {
         content = decoded;
     }
     (status, content)
+}
+
+/// A one-shot HTTP server on loopback: the URL to send to, and the request it received (head
+/// and body), answered with 200.
+pub async fn capture_one_request() -> (String, tokio::task::JoinHandle<(String, Vec<u8>)>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/response?X-Amz-Signature=abc",
+        listener.local_addr().unwrap()
+    );
+    let handle = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut received = Vec::new();
+        let mut buffer = [0u8; 8192];
+        loop {
+            let n = stream.read(&mut buffer).await.unwrap();
+            received.extend_from_slice(&buffer[..n]);
+            let Some(split) = received.windows(4).position(|w| w == b"\r\n\r\n") else {
+                continue;
+            };
+            let head = String::from_utf8_lossy(&received[..split]).into_owned();
+            let length: usize = head
+                .lines()
+                .find_map(|line| {
+                    let (name, value) = line.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse().ok())?
+                })
+                .unwrap_or(0);
+            if received.len() >= split + 4 + length || n == 0 {
+                stream
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .await
+                    .unwrap();
+                return (head, received[split + 4..].to_vec());
+            }
+        }
+    });
+    (url, handle)
 }

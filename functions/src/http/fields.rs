@@ -1,10 +1,10 @@
 //! Field-level validation of request bodies: every bad field reported at once.
 
 use mailing::contacts::ConsentInput;
-use mailing::domain::{ConsentBasis, ContactFields};
+use mailing::domain::{ConsentBasis, ContactFields, Tags};
 use mailing::{ApiError, FieldError};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// Collects every field error of a body so the caller fixes them all at once.
 #[derive(Default)]
@@ -18,9 +18,46 @@ impl Fields {
             .ok()
     }
 
+    /// A value whose error already names its field.
+    pub fn check_field<T>(&mut self, result: Result<T, FieldError>) -> Option<T> {
+        result.map_err(|error| self.0.push(error)).ok()
+    }
+
     /// A free-text field (see `ContactFields::text`).
     pub fn text(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<String> {
         self.check(field, ContactFields::text(value, max)).flatten()
+    }
+
+    /// Template source: not blank, at most `max` bytes, no control characters but line breaks
+    /// and tabs (and no line break at all when `single_line`).
+    pub fn source(
+        &mut self,
+        field: &str,
+        value: String,
+        max: usize,
+        single_line: bool,
+    ) -> Option<String> {
+        let problem = if value.trim().is_empty() {
+            Some("must not be empty".to_owned())
+        } else if value.len() > max {
+            Some(format!("must be at most {max} bytes"))
+        } else if single_line && value.contains(['\r', '\n']) {
+            Some("must be one line".to_owned())
+        } else if value
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            Some("must not contain control characters".to_owned())
+        } else {
+            None
+        };
+        match problem {
+            Some(message) => {
+                self.push(field, message);
+                None
+            }
+            None => Some(value),
+        }
     }
 
     pub fn push(&mut self, field: &str, message: impl Into<String>) {
@@ -55,6 +92,66 @@ impl ConsentBody {
             basis: self.basis,
             source,
             proof: self.proof,
+        }
+    }
+}
+
+/// A contact's own fields in a body (everything but address, team and status).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ContactFieldsBody {
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub company: Option<String>,
+    #[serde(default)]
+    pub position: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub metadata: Map<String, Value>,
+}
+
+impl ContactFieldsBody {
+    /// The checked fields; errors are reported under `prefix` (`contact.` in a nested object).
+    pub fn parse(self, f: &mut Fields, prefix: &str) -> ContactFields {
+        let name = |field: &str| format!("{prefix}{field}");
+        ContactFields {
+            first_name: f.text(
+                &name("first_name"),
+                self.first_name.as_deref(),
+                ContactFields::NAME_MAX,
+            ),
+            last_name: f.text(
+                &name("last_name"),
+                self.last_name.as_deref(),
+                ContactFields::NAME_MAX,
+            ),
+            company: f.text(
+                &name("company"),
+                self.company.as_deref(),
+                ContactFields::ORGANIZATION_MAX,
+            ),
+            position: f.text(
+                &name("position"),
+                self.position.as_deref(),
+                ContactFields::ORGANIZATION_MAX,
+            ),
+            phone: f.text(
+                &name("phone"),
+                self.phone.as_deref(),
+                ContactFields::PHONE_MAX,
+            ),
+            tags: f
+                .check(&name("tags"), Tags::parse(&self.tags))
+                .unwrap_or_default(),
+            metadata: f
+                .check(&name("metadata"), ContactFields::metadata(self.metadata))
+                .unwrap_or_default(),
         }
     }
 }

@@ -4,6 +4,8 @@ mod fields;
 mod request;
 mod response;
 
-pub use fields::{ConsentBody, Fields};
-pub use request::{JSON_LIMIT, caller, json_body, nullable, path_id, query_limit, query_param};
+pub use fields::{ConsentBody, ContactFieldsBody, Fields};
+pub use request::{
+    JSON_LIMIT, caller, json_body, nested, nullable, path_id, query_limit, query_param,
+};
 pub use response::{HttpResult, empty, error_response, json};

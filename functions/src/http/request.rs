@@ -107,6 +107,20 @@ pub fn json_body<T: DeserializeOwned>(request: &Request, limit: usize) -> Result
     })
 }
 
+/// Deserializes `value`, found at `field` of a body already parsed, reporting a wrong shape
+/// against the inner field's full path (`contact.tags`).
+pub fn nested<T: DeserializeOwned>(field: &str, value: serde_json::Value) -> Result<T, FieldError> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let (inner, message) = describe(&error.path().to_string(), &error.inner().to_string());
+        let path = if inner == "body" {
+            field.to_owned()
+        } else {
+            format!("{field}.{inner}")
+        };
+        FieldError::new(path, message)
+    })
+}
+
 /// serde reports a missing field at the path of its parent object, naming it only in the message;
 /// the caller wants the field's own path. Unknown fields are reported at their own path.
 fn describe(path: &str, message: &str) -> (String, String) {

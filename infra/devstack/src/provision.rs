@@ -20,8 +20,13 @@ use serde_yaml::Value;
 
 use crate::template::{EnvValue, Template};
 
-/// Resource types the gateway plays itself.
-const NOT_EMULATED: &[&str] = &["AWS::Serverless::Function", "AWS::Serverless::HttpApi"];
+/// Resource types the local stack plays itself: functions behind the gateway, and the built-in
+/// templates the stack installs when it starts.
+const NOT_EMULATED: &[&str] = &[
+    "AWS::Serverless::Function",
+    "AWS::Serverless::HttpApi",
+    "Custom::BuiltInTemplates",
+];
 /// Resource types created in the emulator.
 const EMULATED: &[&str] = &["AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket"];
 

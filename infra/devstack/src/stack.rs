@@ -27,7 +27,10 @@ pub fn local_overrides(public_base_url: &str) -> BTreeMap<String, String> {
         ("SIGNING_KEY".to_owned(), secret()),
         ("EMAIL_HASH_KEY".to_owned(), secret()),
         ("PUBLIC_BASE_URL".to_owned(), public_base_url.to_owned()),
-        ("REPLY_DOMAIN".to_owned(), "reply.artisthub.localhost".to_owned()),
+        (
+            "REPLY_DOMAIN".to_owned(),
+            "reply.artisthub.localhost".to_owned(),
+        ),
     ])
 }
 
@@ -59,6 +62,10 @@ impl LocalStack {
         let provisioned = provision::provision(&template, prefix, &clients).await?;
         let environment = provision::environment(&template, &provisioned, &overrides)?;
         let app = provision::app(&environment, clients)?;
+        // What the `BuiltInTemplates` custom resource does on deploy.
+        mailing::templates::install_builtins(&app)
+            .await
+            .context("installing the built-in templates")?;
         let consumers = provision::consumers(&template, &provisioned)?;
         Ok(Self {
             app,

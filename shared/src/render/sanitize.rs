@@ -9,23 +9,74 @@ use lol_html::{HtmlRewriter, Settings, doc_comments, doc_text, element};
 
 /// Elements kept as they are (their attributes filtered).
 const KEPT: &[&str] = &[
-    "a", "b", "strong", "i", "em", "u", "s", "small", "sub", "sup", "br", "hr", "p", "div", "span",
-    "font", "img", "table", "thead", "tbody", "tfoot", "tr", "td", "th", "ul", "ol", "li", "h1",
-    "h2", "h3", "h4", "h5", "h6", "blockquote", "center", "address",
+    "a",
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "s",
+    "small",
+    "sub",
+    "sup",
+    "br",
+    "hr",
+    "p",
+    "div",
+    "span",
+    "font",
+    "img",
+    "table",
+    "thead",
+    "tbody",
+    "tfoot",
+    "tr",
+    "td",
+    "th",
+    "ul",
+    "ol",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "center",
+    "address",
 ];
 
 /// Elements dropped with everything inside them.
 const DROPPED: &[&str] = &[
     "script", "style", "iframe", "frame", "frameset", "object", "embed", "applet", "form", "input",
-    "button", "select", "textarea", "template", "noscript", "svg", "math", "head", "title",
-    "meta", "link", "base", "video", "audio", "canvas",
+    "button", "select", "textarea", "template", "noscript", "svg", "math", "head", "title", "meta",
+    "link", "base", "video", "audio", "canvas",
 ];
 
 /// Attributes kept on kept elements (URLs checked separately).
 const ATTRIBUTES: &[&str] = &[
-    "href", "src", "alt", "title", "width", "height", "style", "align", "valign", "color", "face",
-    "size", "border", "cellpadding", "cellspacing", "bgcolor", "colspan", "rowspan", "target",
-    "dir", "lang",
+    "href",
+    "src",
+    "alt",
+    "title",
+    "width",
+    "height",
+    "style",
+    "align",
+    "valign",
+    "color",
+    "face",
+    "size",
+    "border",
+    "cellpadding",
+    "cellspacing",
+    "bgcolor",
+    "colspan",
+    "rowspan",
+    "target",
+    "dir",
+    "lang",
 ];
 
 /// The largest signature accepted, in bytes of HTML as sent.
@@ -110,10 +161,19 @@ fn allowed_attribute(element: &str, name: &str, raw_value: &str) -> bool {
                     .iter()
                     .any(|scheme| value.starts_with(scheme))
         }
-        "src" => element == "img" && (value.starts_with("https://") || value.starts_with("http://")),
-        "style" => !["expression", "javascript", "url(", "@import", "behavior", "-moz-binding"]
-            .iter()
-            .any(|bad| value.contains(bad)),
+        "src" => {
+            element == "img" && (value.starts_with("https://") || value.starts_with("http://"))
+        }
+        "style" => ![
+            "expression",
+            "javascript",
+            "url(",
+            "@import",
+            "behavior",
+            "-moz-binding",
+        ]
+        .iter()
+        .any(|bad| value.contains(bad)),
         _ => true,
     }
 }
@@ -135,19 +195,34 @@ mod tests {
             ("<a href=\"javascript:alert(1)\">x</a>", "<a>x</a>"),
             ("<a href=\"jav&#x09;ascript:alert(1)\">x</a>", "<a>x</a>"),
             ("<a href=\" JAVASCRIPT:alert(1)\">x</a>", "<a>x</a>"),
-            ("<img src=\"data:image/png;base64,AAAA\" alt=\"logo\">", "<img alt=\"logo\">"),
+            (
+                "<img src=\"data:image/png;base64,AAAA\" alt=\"logo\">",
+                "<img alt=\"logo\">",
+            ),
             (
                 "<a href=\"https://label.example\" target=\"_blank\">label</a>",
                 "<a href=\"https://label.example\" target=\"_blank\" rel=\"noopener\">label</a>",
             ),
             ("<iframe src=\"https://evil.example\"></iframe>ok", "ok"),
-            ("<form action=\"https://evil.example\"><input name=\"p\"></form>ok", "ok"),
+            (
+                "<form action=\"https://evil.example\"><input name=\"p\"></form>ok",
+                "ok",
+            ),
             ("<!-- tracking --><span>Léa</span>", "<span>Léa</span>"),
             ("<section><custom-tag>Léa</custom-tag></section>", "Léa"),
-            ("<p style=\"background:url(https://t.example/p.gif)\">Léa</p>", "<p>Léa</p>"),
-            ("<p style=\"color:#333;font-size:12px\">Léa</p>", "<p style=\"color:#333;font-size:12px\">Léa</p>"),
+            (
+                "<p style=\"background:url(https://t.example/p.gif)\">Léa</p>",
+                "<p>Léa</p>",
+            ),
+            (
+                "<p style=\"color:#333;font-size:12px\">Léa</p>",
+                "<p style=\"color:#333;font-size:12px\">Léa</p>",
+            ),
             ("<svg><script>alert(1)</script></svg>Léa", "Léa"),
-            ("<a href=\"mailto:lea@label.example\">Léa</a>", "<a href=\"mailto:lea@label.example\">Léa</a>"),
+            (
+                "<a href=\"mailto:lea@label.example\">Léa</a>",
+                "<a href=\"mailto:lea@label.example\">Léa</a>",
+            ),
         ] {
             assert_eq!(sanitize_signature(input), expected, "{input}");
         }
@@ -163,7 +238,10 @@ mod tests {
             "<p title=\"{{ secret }}\">x</p>",
         ] {
             let safe = sanitize_signature(input);
-            assert!(!safe.contains('{') && !safe.contains('}'), "{input} → {safe}");
+            assert!(
+                !safe.contains('{') && !safe.contains('}'),
+                "{input} → {safe}"
+            );
             let problems = crate::render::language::check("signature", &safe);
             assert_eq!(problems, Ok(vec![]), "{safe}");
         }

@@ -6,8 +6,8 @@
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::render::language;
 use crate::domain::{ContactRole, EmailTemplate, Language, TemplateId, UserId};
+use crate::render::language;
 
 /// Who the built-ins are created by.
 pub const AUTHOR: &str = "artisthub";
@@ -108,7 +108,8 @@ const BUILTINS: &[Builtin] = &[
 
 /// The footer: who sends and where they are; lists (not invoices) also say how to leave.
 fn footer(role: ContactRole, language: Language) -> String {
-    let address = "{{ artist.name }}{% if artist.postal_address %} · {{ artist.postal_address }}{% endif %}";
+    let address =
+        "{{ artist.name }}{% if artist.postal_address %} · {{ artist.postal_address }}{% endif %}";
     if role == ContactRole::Finance {
         return address.to_owned();
     }
@@ -165,7 +166,10 @@ pub fn all(now: DateTime<Utc>) -> Vec<Installed> {
             };
             Installed {
                 template: EmailTemplate {
-                    id: builtin.id.parse::<TemplateId>().expect("built-in ids are UUIDs"),
+                    id: builtin
+                        .id
+                        .parse::<TemplateId>()
+                        .expect("built-in ids are UUIDs"),
                     artist_id: None,
                     contact_role: builtin.role,
                     name: builtin.name.to_owned(),
@@ -265,11 +269,24 @@ mod tests {
             })
             .unwrap_or_else(|e| panic!("{} {}: {e:?}", t.contact_role, t.language));
             let name = format!("{} {}", t.contact_role, t.language);
-            assert!(shown.subject.contains("Lou Doillon"), "{name}: {}", shown.subject);
-            assert!(shown.html.contains("Léa Martin") || shown.html.contains("L&#233;a Martin"), "{name}");
+            assert!(
+                shown.subject.contains("Lou Doillon"),
+                "{name}: {}",
+                shown.subject
+            );
+            assert!(
+                shown.html.contains("Léa Martin") || shown.html.contains("L&#233;a Martin"),
+                "{name}"
+            );
             assert!(shown.text.contains("Léa Martin"), "{name}");
             assert!(!shown.html.contains("@@"), "{name}: a layout slot left");
-            assert!(shown.text.contains("Bonjour,") || shown.text.contains("Hi,") || shown.text.contains("Hello,"), "{name}: {}", shown.text);
+            assert!(
+                shown.text.contains("Bonjour,")
+                    || shown.text.contains("Hi,")
+                    || shown.text.contains("Hello,"),
+                "{name}: {}",
+                shown.text
+            );
             let blocking: Vec<_> = shown
                 .warnings
                 .iter()

@@ -91,8 +91,20 @@ pub async fn list(
         templates.retain(|t| t.language == language);
     }
     templates.sort_by(|a, b| {
-        (a.contact_role, !a.is_default, a.language, a.built_in, &a.name)
-            .cmp(&(b.contact_role, !b.is_default, b.language, b.built_in, &b.name))
+        (
+            a.contact_role,
+            !a.is_default,
+            a.language,
+            a.built_in,
+            &a.name,
+        )
+            .cmp(&(
+                b.contact_role,
+                !b.is_default,
+                b.language,
+                b.built_in,
+                &b.name,
+            ))
     });
     Ok(templates.iter().map(TemplateSummary::from).collect())
 }
@@ -102,12 +114,19 @@ pub async fn list(
 pub async fn get(app: &App, caller: &Caller, id: TemplateId) -> Result<EmailTemplate, ApiError> {
     store::get(app, id)
         .await?
-        .filter(|t| t.artist_id.is_none_or(|artist| caller.can(artist, t.contact_role)))
+        .filter(|t| {
+            t.artist_id
+                .is_none_or(|artist| caller.can(artist, t.contact_role))
+        })
         .ok_or_else(|| ApiError::not_found("template"))
 }
 
 /// A template the caller may change: their team's, never a built-in.
-async fn own(app: &App, caller: &Caller, id: TemplateId) -> Result<(EmailTemplate, ArtistId), ApiError> {
+async fn own(
+    app: &App,
+    caller: &Caller,
+    id: TemplateId,
+) -> Result<(EmailTemplate, ArtistId), ApiError> {
     let template = get(app, caller, id).await?;
     match template.artist_id {
         Some(artist) => Ok((template, artist)),
@@ -161,7 +180,11 @@ pub fn invalid_template(problems: Vec<TemplateProblem>) -> ApiError {
     }
 }
 
-pub async fn create(app: &App, caller: &Caller, new: NewTemplate) -> Result<EmailTemplate, ApiError> {
+pub async fn create(
+    app: &App,
+    caller: &Caller,
+    new: NewTemplate,
+) -> Result<EmailTemplate, ApiError> {
     caller.require_team(new.artist, new.contact_role)?;
     if let Some(based_on) = new.based_on {
         // Only what the caller may read can be a model (and the link must lead somewhere).
@@ -197,7 +220,13 @@ pub async fn create(app: &App, caller: &Caller, new: NewTemplate) -> Result<Emai
     if template.is_default {
         writes.extend(take_default(app, &template, new.artist).await?);
     }
-    let audit = audit(new.artist, caller, AuditAction::TemplateCreated, &template, vec![]);
+    let audit = audit(
+        new.artist,
+        caller,
+        AuditAction::TemplateCreated,
+        &template,
+        vec![],
+    );
     writes.push(stores::audit::put(app, audit)?);
     write(app, writes, template.id).await?;
     tracing::info!(artist = %new.artist, template = %template.id, "template created");
@@ -254,7 +283,13 @@ pub async fn update(
         (true, false) => writes.push(store::release_default(app, &before, artist)?),
         _ => {}
     }
-    let audit = audit(artist, caller, AuditAction::TemplateUpdated, &after, changed);
+    let audit = audit(
+        artist,
+        caller,
+        AuditAction::TemplateUpdated,
+        &after,
+        changed,
+    );
     writes.push(stores::audit::put(app, audit)?);
     write(app, writes, id).await?;
     tracing::info!(artist = %artist, template = %id, "template updated");
@@ -267,7 +302,13 @@ pub async fn delete(app: &App, caller: &Caller, id: TemplateId) -> Result<(), Ap
     if template.is_default {
         writes.push(store::release_default(app, &template, artist)?);
     }
-    let audit = audit(artist, caller, AuditAction::TemplateDeleted, &template, vec![]);
+    let audit = audit(
+        artist,
+        caller,
+        AuditAction::TemplateDeleted,
+        &template,
+        vec![],
+    );
     writes.push(stores::audit::put(app, audit)?);
     write(app, writes, id).await?;
     tracing::info!(artist = %artist, template = %id, "template deleted");
@@ -281,7 +322,8 @@ async fn take_default(
     template: &EmailTemplate,
     artist: ArtistId,
 ) -> Result<Vec<aws_sdk_dynamodb::types::TransactWriteItem>, ApiError> {
-    let previous = store::get_default(app, artist, template.contact_role, template.language).await?;
+    let previous =
+        store::get_default(app, artist, template.contact_role, template.language).await?;
     let mut writes = vec![store::claim_default(app, template, artist, previous)?];
     if let Some(previous) = previous.filter(|p| *p != template.id) {
         writes.push(store::clear_default_flag(app, previous)?);
@@ -355,13 +397,12 @@ pub async fn install_builtins(app: &App) -> Result<InstallReport, ApiError> {
     Ok(report)
 }
 
-
 /// Whom a preview is for: a sample typed in, or one of the artist's contacts.
 #[derive(Debug, Clone)]
 pub enum PreviewContact {
     Sample {
         email: EmailAddress,
-        fields: ContactFields,
+        fields: Box<ContactFields>,
     },
     Existing(ContactId),
 }
@@ -383,12 +424,15 @@ pub async fn preview(
     request: PreviewRequest,
 ) -> Result<Preview, ApiError> {
     let template = get(app, caller, id).await?;
-    if template.artist_id.is_some_and(|artist| artist != request.artist) {
+    if template
+        .artist_id
+        .is_some_and(|artist| artist != request.artist)
+    {
         return Err(ApiError::not_found("template"));
     }
     caller.require_team(request.artist, template.contact_role)?;
     let (email, fields) = match request.contact {
-        PreviewContact::Sample { email, fields } => (email, fields),
+        PreviewContact::Sample { email, fields } => (email, *fields),
         PreviewContact::Existing(contact) => {
             let contact = crate::contacts::get(app, caller, request.artist, contact).await?;
             (contact.email, contact.fields)
@@ -410,7 +454,12 @@ pub async fn preview(
             .name
             .as_deref()
             .or(request.shared.artist.name.as_deref()),
-        address: request.shared.sender.email.as_deref().unwrap_or(&fallback_from),
+        address: request
+            .shared
+            .sender
+            .email
+            .as_deref()
+            .unwrap_or(&fallback_from),
     };
     let feedback_id = format!(
         "preview:{}:{}:artisthub",
