@@ -87,6 +87,9 @@ fn warning(code: &'static str, severity: Severity, message: impl Into<String>) -
     }
 }
 
+/// Variables every message gets from the renderer, never from the sample.
+const RENDERER_SETS: &[&str] = &["signature", "unsubscribe_url", "web_view_url"];
+
 pub struct CheckInput<'a> {
     pub role: ContactRole,
     /// Rendered without link tracking, so links show where they lead.
@@ -95,6 +98,8 @@ pub struct CheckInput<'a> {
     pub variables: &'a [String],
     pub context: &'a serde_json::Value,
     pub shared: &'a Shared,
+    /// The public base URL of our own links (unsubscribe, web view).
+    pub own_base_url: &'a str,
 }
 
 pub fn check(input: &CheckInput<'_>) -> Vec<ContentWarning> {
@@ -130,7 +135,13 @@ pub fn check(input: &CheckInput<'_>) -> Vec<ContentWarning> {
         ));
     }
     check_subject(&input.rendered.subject, &mut found);
-    for (href, label) in &page.links {
+    // Our own unsubscribe and web view links are not the author's to fix (and point at a raw
+    // IP on a local stack).
+    for (href, label) in page
+        .links
+        .iter()
+        .filter(|(href, _)| input.own_base_url.is_empty() || !href.starts_with(input.own_base_url))
+    {
         check_link(href, label, &mut found);
     }
     if input.rendered.html.len() > GMAIL_CLIP_BYTES {
@@ -157,7 +168,7 @@ pub fn check(input: &CheckInput<'_>) -> Vec<ContentWarning> {
         }
     }
     for variable in input.variables {
-        if is_empty_at(input.context, variable) && variable != "signature" {
+        if is_empty_at(input.context, variable) && !RENDERER_SETS.contains(&variable.as_str()) {
             found.push(warning(
                 "empty_variable",
                 Severity::Info,
@@ -387,6 +398,7 @@ mod tests {
             variables: &[],
             context: &serde_json::json!({}),
             shared: &Shared::default(),
+            own_base_url: "",
         })
         .into_iter()
         .map(|w| w.code)

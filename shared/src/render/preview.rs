@@ -102,6 +102,7 @@ pub fn preview(input: &PreviewInput<'_>) -> Result<Preview, PreviewError> {
         variables: &tracked.variables,
         context: &context,
         shared: input.shared,
+        own_base_url: input.base_url,
     });
     Ok(Preview {
         subject: rendered.subject,
