@@ -188,6 +188,27 @@ async fn a_press_officer_previews_the_french_press_release_with_her_signature() 
     assert_eq!(header("From"), "Léa Martin <lea@label.example>");
     assert_eq!(header("To"), "Zoé Dupont <zoe.dupont@radio.example>");
     assert!(header("Message-ID").ends_with("@label.example>"));
+    assert_eq!(
+        header("Feedback-ID"),
+        format!(
+            "individual:press:{}:artisthub",
+            stack.artist.as_uuid().simple()
+        )
+    );
+    let tags: Vec<(&str, &str)> = body["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["name"].as_str().unwrap(), t["value"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        tags[..3],
+        [
+            ("artist", &*stack.artist.to_string()),
+            ("role", "press"),
+            ("campaign", "individual")
+        ]
+    );
     // Nothing was sent to the preview but a real value for each variable: no warning blocks.
     let warnings = body["warnings"].as_array().unwrap();
     assert!(

@@ -10,6 +10,7 @@ mod message;
 pub mod mime;
 mod preview;
 pub mod sanitize;
+mod tags;
 pub mod tokens;
 
 pub use language::TemplateProblem;
@@ -19,4 +20,5 @@ pub use message::{
 };
 pub use mime::Mailbox;
 pub use preview::{Header, Preview, PreviewError, PreviewInput, preview};
+pub use tags::{MessageIds, MessageTag, feedback_id, message_tags};
 pub use tokens::{Token, TokenKind, TokenSigner};

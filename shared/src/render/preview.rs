@@ -2,7 +2,6 @@
 //! endpoint answers, and what sending checks before it starts.
 
 use serde::Serialize;
-use uuid::Uuid;
 
 use super::checks::{self, CheckInput, ContentWarning};
 use super::language::TemplateProblem;
@@ -10,6 +9,7 @@ use super::message::{
     Addressing, ContactVars, Link, MessageTemplate, Recipient, Shared, TemplateSource, Tracking,
 };
 use super::mime::Mailbox;
+use super::tags::{MessageIds, MessageTag, feedback_id, message_tags};
 use super::tokens::TokenSigner;
 use crate::domain::ContactRole;
 
@@ -22,7 +22,11 @@ pub struct PreviewInput<'a> {
     pub contact: &'a ContactVars,
     /// The contact's address in ASCII form.
     pub to: Mailbox<'a>,
-    pub addressing: Addressing<'a>,
+    /// The sender's address, and the display name shown.
+    pub from: Mailbox<'a>,
+    pub reply_domain: &'a str,
+    /// The message's ids (a preview gets a send id of its own, used nowhere else).
+    pub ids: MessageIds,
     pub base_url: &'a str,
     pub signer: &'a TokenSigner,
 }
@@ -42,6 +46,8 @@ pub struct Preview {
     pub headers: Vec<Header>,
     /// The tracked links, by the id their click tokens carry.
     pub links: Vec<Link>,
+    /// The SES message tags the sender sets.
+    pub tags: Vec<MessageTag>,
     pub variables: Vec<String>,
     pub warnings: Vec<ContentWarning>,
 }
@@ -75,7 +81,7 @@ pub fn preview(input: &PreviewInput<'_>) -> Result<Preview, PreviewError> {
     let plain = compile(false)?;
     let shared = MessageTemplate::shared_context(input.shared);
     let recipient = Recipient {
-        send: Uuid::now_v7(),
+        send: input.ids.send,
         contact: input.contact,
         to: input.to.clone(),
     };
@@ -85,8 +91,14 @@ pub fn preview(input: &PreviewInput<'_>) -> Result<Preview, PreviewError> {
     let untracked = plain
         .render(&shared, &recipient)
         .map_err(PreviewError::Render)?;
+    let feedback_id = feedback_id(&input.ids);
+    let addressing = Addressing {
+        from: input.from.clone(),
+        reply_domain: input.reply_domain,
+        feedback_id: &feedback_id,
+    };
     let headers = tracked
-        .headers(&rendered, &recipient, &input.addressing, chrono::Utc::now())
+        .headers(&rendered, &recipient, &addressing, chrono::Utc::now())
         .into_iter()
         .map(|(name, value)| Header { name, value })
         .collect();
@@ -110,6 +122,7 @@ pub fn preview(input: &PreviewInput<'_>) -> Result<Preview, PreviewError> {
         text: rendered.text,
         headers,
         links: rendered.links,
+        tags: message_tags(&input.ids),
         variables: tracked.variables.clone(),
         warnings,
     })

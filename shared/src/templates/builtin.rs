@@ -199,7 +199,7 @@ mod tests {
     use crate::config::SigningKey;
     use crate::render::checks::Severity;
     use crate::render::{
-        Addressing, ArtistVars, CampaignVars, ContactVars, Mailbox, PreviewInput, Shared,
+        ArtistVars, CampaignVars, ContactVars, Mailbox, MessageIds, PreviewInput, Shared,
         TemplateSource, TokenSigner, preview,
     };
 
@@ -256,13 +256,16 @@ mod tests {
                     name: None,
                     address: "zoe@radio.example",
                 },
-                addressing: Addressing {
-                    from: Mailbox {
-                        name: Some("Label"),
-                        address: "news@label.example",
-                    },
-                    reply_domain: "reply.label.example",
-                    feedback_id: "t:r:a:artisthub",
+                from: Mailbox {
+                    name: Some("Label"),
+                    address: "news@label.example",
+                },
+                reply_domain: "reply.label.example",
+                ids: MessageIds {
+                    artist: crate::domain::ArtistId::new(),
+                    role: t.contact_role,
+                    campaign: None,
+                    send: uuid::Uuid::now_v7(),
                 },
                 base_url: "https://t.example",
                 signer: &signer,

@@ -14,7 +14,7 @@ use crate::domain::{
     TemplateId, TemplateSummary,
 };
 use crate::render::{
-    self, Addressing, ContactVars, Mailbox, MessageTemplate, Preview, PreviewError, PreviewInput,
+    self, ContactVars, Mailbox, MessageIds, MessageTemplate, Preview, PreviewError, PreviewInput,
     Shared, TemplateProblem, TemplateSource, TokenSigner, Tracking,
 };
 use crate::store::templates::{self as store, Owner};
@@ -461,11 +461,6 @@ pub async fn preview(
             .as_deref()
             .unwrap_or(&fallback_from),
     };
-    let feedback_id = format!(
-        "preview:{}:{}:artisthub",
-        template.contact_role,
-        request.artist.as_uuid().simple()
-    );
     let signer = TokenSigner::new(&app.config.signing_key);
     render::preview(&PreviewInput {
         role: template.contact_role,
@@ -477,10 +472,13 @@ pub async fn preview(
             name: Some(&contact.full_name),
             address: email.ascii(),
         },
-        addressing: Addressing {
-            from,
-            reply_domain: &app.config.reply_domain,
-            feedback_id: &feedback_id,
+        from,
+        reply_domain: &app.config.reply_domain,
+        ids: MessageIds {
+            artist: request.artist,
+            role: template.contact_role,
+            campaign: None,
+            send: uuid::Uuid::now_v7(),
         },
         base_url: &app.config.public_base_url,
         signer: &signer,
