@@ -1,6 +1,7 @@
 //! A compiled message template and its render for one recipient.
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use minijinja::value::{Object, Value};
 use minijinja::{Environment, Error, ErrorKind, State, context};
@@ -154,6 +155,7 @@ pub struct MessageTemplate {
     signature: Option<(Value, Value)>,
     signer: TokenSigner,
     tracking: Tracking,
+    links: Arc<LinkContext>,
 }
 
 impl std::fmt::Debug for MessageTemplate {
@@ -208,12 +210,19 @@ impl MessageTemplate {
             }
             None => None,
         };
+        let links = Arc::new(LinkContext {
+            signer: signer.clone(),
+            click_base: format!("{}/api/email/track/click/", tracking.base_url),
+            utm: tracking.utm.clone(),
+            resolved: Mutex::new(HashMap::new()),
+        });
         Ok(Self {
             env,
             variables,
             signature,
             signer,
             tracking,
+            links,
         })
     }
 
@@ -239,9 +248,7 @@ impl MessageTemplate {
         let unsubscribe_token = token(TokenKind::Unsubscribe);
         let links = Value::from_object(LinkRecorder {
             send: recipient.send,
-            signer: self.signer.clone(),
-            base_url: self.tracking.base_url.clone(),
-            utm: self.tracking.utm.clone(),
+            context: self.links.clone(),
             links: Mutex::new(Vec::new()),
         });
         let context = context! {
@@ -363,23 +370,59 @@ impl EnvelopeParts {
     }
 }
 
+/// What every message of a template shares about its links: how to sign and where clicks go,
+/// and each href already met, resolved (entities decoded, UTM added) once for all recipients.
+#[derive(Debug)]
+struct LinkContext {
+    signer: TokenSigner,
+    /// `{base}/api/email/track/click/`
+    click_base: String,
+    utm: Option<(String, String, String)>,
+    /// Rendered href → the URL its clicks lead to, or `None` when it is not a web link.
+    resolved: Mutex<HashMap<String, Option<Arc<str>>>>,
+}
+
+/// Personalized hrefs (one per contact) would grow the cache without bound: past this many,
+/// they are resolved per message.
+const RESOLVED_MAX: usize = 256;
+
+impl LinkContext {
+    fn resolve(&self, href: &str) -> Option<Arc<str>> {
+        let mut resolved = lock(&self.resolved);
+        if let Some(url) = resolved.get(href) {
+            return url.clone();
+        }
+        let url = html_escape::decode_html_entities(href.trim());
+        let lower = url.get(..8).unwrap_or(&url).to_ascii_lowercase();
+        let url: Option<Arc<str>> = (lower.starts_with("https://") || lower.starts_with("http://"))
+            .then(|| match &self.utm {
+                Some(utm) => with_utm(&url, utm).into(),
+                None => url.into(),
+            });
+        if resolved.len() < RESOLVED_MAX {
+            resolved.insert(href.to_owned(), url.clone());
+        }
+        url
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding these locks cannot leave their data half-written.
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Collects a message's links while it renders and hands out their tracking URLs.
 #[derive(Debug)]
 struct LinkRecorder {
     send: Uuid,
-    signer: TokenSigner,
-    base_url: String,
-    utm: Option<(String, String, String)>,
+    context: Arc<LinkContext>,
     /// Each link with its tracking URL: the text part reuses what the HTML part signed.
     links: Mutex<Vec<(Link, String)>>,
 }
 
 impl LinkRecorder {
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(Link, String)>> {
-        // A panic while holding this lock cannot leave the list half-written.
-        self.links
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.links)
     }
 }
 
@@ -395,28 +438,32 @@ fn track(state: &State, href: String) -> Result<Value, Error> {
     let recorder = recorder
         .downcast_object_ref::<LinkRecorder>()
         .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, "links are not recorded"))?;
-    let url = html_escape::decode_html_entities(href.trim()).into_owned();
-    let lower = url.to_ascii_lowercase();
-    if !(lower.starts_with("https://") || lower.starts_with("http://")) {
+    let Some(url) = recorder.context.resolve(&href) else {
         // A personalized href that rendered to something else is left as rendered (escaped).
-        return Ok(Value::from(url));
-    }
-    let url = match &recorder.utm {
-        Some(utm) => with_utm(&url, utm),
-        None => url,
+        return Ok(Value::from(
+            html_escape::decode_html_entities(href.trim()).into_owned(),
+        ));
     };
     let mut links = recorder.lock();
-    if let Some((_, tracked)) = links.iter().find(|(link, _)| link.url == url) {
+    if let Some((_, tracked)) = links.iter().find(|(link, _)| *link.url == *url) {
         return Ok(language::trusted(tracked.clone()));
     }
     let id = u16::try_from(links.len()).unwrap_or(u16::MAX);
-    let token = recorder.signer.sign(Token {
+    let token = recorder.context.signer.sign(Token {
         kind: TokenKind::Click,
         send: recorder.send,
         link: id,
     });
-    let tracked = format!("{}/api/email/track/click/{token}", recorder.base_url);
-    links.push((Link { id, url }, tracked.clone()));
+    let mut tracked = String::with_capacity(recorder.context.click_base.len() + token.len());
+    tracked.push_str(&recorder.context.click_base);
+    tracked.push_str(&token);
+    links.push((
+        Link {
+            id,
+            url: url.to_string(),
+        },
+        tracked.clone(),
+    ));
     Ok(language::trusted(tracked))
 }
 

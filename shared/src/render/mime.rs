@@ -199,28 +199,31 @@ enum SevenBit {
 /// Whether `body` can travel as 7bit: ASCII without NUL, lines of at most [`MAX_LINE`] octets,
 /// and one line-ending style throughout.
 fn seven_bit_lines(body: &str) -> Option<SevenBit> {
-    // Whole-buffer scans (vectorized) first; then one look per line end.
-    if !body.is_ascii() || body.contains('\0') {
+    let bytes = body.as_bytes();
+    if !bytes.is_ascii() {
         return None;
     }
-    let bytes = body.as_bytes();
+    // One vectorized pass over the few bytes that matter.
     let (mut crlf, mut lf, mut line_start) = (0usize, 0usize, 0usize);
-    for (at, _) in body.match_indices('\n') {
-        if at - line_start > MAX_LINE {
-            return None;
+    for at in memchr::memchr3_iter(b'\n', b'\r', b'\0', bytes) {
+        match bytes[at] {
+            b'\n' => {
+                if at - line_start > MAX_LINE {
+                    return None;
+                }
+                if at > 0 && bytes[at - 1] == b'\r' {
+                    crlf += 1;
+                } else {
+                    lf += 1;
+                }
+                line_start = at + 1;
+            }
+            // A CR that does not end a line would be read as one by some servers.
+            b'\r' if bytes.get(at + 1) == Some(&b'\n') => {}
+            _ => return None,
         }
-        if at > 0 && bytes[at - 1] == b'\r' {
-            crlf += 1;
-        } else {
-            lf += 1;
-        }
-        line_start = at + 1;
     }
     if bytes.len() - line_start > MAX_LINE {
-        return None;
-    }
-    // A CR that does not end a line would be read as one by some servers.
-    if body.matches('\r').count() != crlf {
         return None;
     }
     match (crlf, lf) {
@@ -244,23 +247,47 @@ const LITERAL: [bool; 256] = {
     table
 };
 
+/// Whether the eight bytes of `word` are all printable ASCII or spaces, other than `=` (tabs
+/// take the byte-wise path).
+fn all_literal(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
+    let above_tilde = (word.wrapping_add(ONES) | word) & HIGH;
+    let equals = word ^ (ONES * u64::from(b'='));
+    let has_equals = equals.wrapping_sub(ONES) & !equals & HIGH;
+    below_space | above_tilde | has_equals == 0
+}
+
 /// RFC 2045 quoted-printable: lines of at most 76 characters, `=` and non-printable bytes as
 /// `=XX`, blanks before a line break encoded. Literal runs are copied whole.
 pub fn quoted_printable(out: &mut Vec<u8>, body: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     // Room on a line before the soft break's `=`.
     const WIDTH: usize = 75;
-    for (index, line) in body.split(|b| *b == b'\n').enumerate() {
+    let mut line_start = 0;
+    let ends = memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len()));
+    for (index, end) in ends.enumerate() {
         if index > 0 {
             out.extend_from_slice(b"\r\n");
         }
+        let line = &body[line_start..end];
+        line_start = end + 1;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let (mut at, mut width) = (0, 0);
         while at < line.len() {
             let start = at;
             let limit = (start + WIDTH - width).min(line.len());
-            while at < limit && LITERAL[line[at] as usize] {
-                at += 1;
+            while at < limit {
+                if let Some(chunk) = line.get(at..at + 8).filter(|_| at + 8 <= limit)
+                    && all_literal(u64::from_le_bytes(chunk.try_into().unwrap_or_default()))
+                {
+                    at += 8;
+                } else if LITERAL[line[at] as usize] {
+                    at += 1;
+                } else {
+                    break;
+                }
             }
             // A blank ending the line must be encoded.
             if at == line.len() && at > start && matches!(line[at - 1], b' ' | b'\t') {
@@ -357,14 +384,8 @@ mod tests {
         assert!(text.is_ascii());
     }
 
-    #[test]
-    fn quoted_printable_lines_stay_short_and_decode_back() {
-        let body = format!("{} é\n trailing \n{}", "a".repeat(200), "=".repeat(80));
-        let mut out = Vec::new();
-        quoted_printable(&mut out, body.as_bytes());
-        let out = String::from_utf8(out).unwrap();
-        assert!(out.split("\r\n").all(|line| line.len() <= 76), "{out}");
-        let decoded = out.replace("=\r\n", "").replace("\r\n", "\n");
+    fn decode_quoted_printable(encoded: &str) -> Vec<u8> {
+        let decoded = encoded.replace("=\r\n", "").replace("\r\n", "\n");
         let mut bytes = Vec::new();
         let mut it = decoded.bytes();
         while let Some(b) = it.next() {
@@ -377,6 +398,37 @@ mod tests {
                 bytes.push(b);
             }
         }
-        assert_eq!(String::from_utf8(bytes).unwrap(), body);
+        bytes
+    }
+
+    #[test]
+    fn quoted_printable_lines_stay_short_and_decode_back() {
+        let body = format!("{} é\n trailing \n{}", "a".repeat(200), "=".repeat(80));
+        let mut out = Vec::new();
+        quoted_printable(&mut out, body.as_bytes());
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.split("\r\n").all(|line| line.len() <= 76), "{out}");
+        assert_eq!(String::from_utf8(decode_quoted_printable(&out)).unwrap(), body);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_word_at_a_time_check_agrees_with_the_byte_table(word: u64) {
+            let bytewise = word.to_le_bytes().iter().all(|b| LITERAL[*b as usize] && *b != b'\t');
+            proptest::prop_assert_eq!(all_literal(word), bytewise);
+        }
+
+        #[test]
+        fn any_text_round_trips_through_quoted_printable(body in "[a-zé= \t\n.]{0,300}|\\PC{0,200}") {
+            let mut out = Vec::new();
+            quoted_printable(&mut out, body.as_bytes());
+            let out = String::from_utf8(out).unwrap();
+            for line in out.split("\r\n") {
+                proptest::prop_assert!(line.len() <= 76, "{}", line);
+                proptest::prop_assert!(!line.ends_with([' ', '\t']), "{:?}", line);
+            }
+            let expected = body.replace("\r\n", "\n");
+            proptest::prop_assert_eq!(String::from_utf8(decode_quoted_printable(&out)).unwrap(), expected);
+        }
     }
 }
