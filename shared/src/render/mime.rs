@@ -247,24 +247,47 @@ const LITERAL: [bool; 256] = {
     table
 };
 
-/// Whether the eight bytes of `word` are all printable ASCII or spaces, other than `=` (tabs
-/// take the byte-wise path).
-fn all_literal(word: u64) -> bool {
+/// One high bit per byte of `word` that is not printable ASCII or a space, or is `=`. Bits
+/// above the lowest may be spurious (borrows and carries move up), the lowest never is: it marks
+/// the first such byte. Tabs are flagged too (they are literal only inside a line).
+fn not_literal_mask(word: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
     let above_tilde = (word.wrapping_add(ONES) | word) & HIGH;
     let equals = word ^ (ONES * u64::from(b'='));
     let has_equals = equals.wrapping_sub(ONES) & !equals & HIGH;
-    below_space | above_tilde | has_equals == 0
+    below_space | above_tilde | has_equals
+}
+
+/// The end of the run of literal bytes of `line` starting at `at`, eight bytes at a time.
+fn literal_run_end(line: &[u8], mut at: usize) -> usize {
+    while at < line.len() {
+        if let Some(chunk) = line.get(at..at + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            let flagged = not_literal_mask(u64::from_le_bytes(word));
+            if flagged == 0 {
+                at += 8;
+                continue;
+            }
+            at += (flagged.trailing_zeros() / 8) as usize;
+        }
+        if !LITERAL[line[at] as usize] {
+            return at;
+        }
+        at += 1;
+    }
+    line.len()
 }
 
 /// RFC 2045 quoted-printable: lines of at most 76 characters, `=` and non-printable bytes as
-/// `=XX`, blanks before a line break encoded. Literal runs are copied whole.
+/// `=XX`, blanks at a line's end encoded, line breaks as CRLF.
 pub fn quoted_printable(out: &mut Vec<u8>, body: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     // Room on a line before the soft break's `=`.
     const WIDTH: usize = 75;
+    out.reserve(body.len() + body.len() / 4);
     let mut line_start = 0;
     let ends = memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len()));
     for (index, end) in ends.enumerate() {
@@ -276,43 +299,39 @@ pub fn quoted_printable(out: &mut Vec<u8>, body: &[u8]) {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let (mut at, mut width) = (0, 0);
         while at < line.len() {
-            let start = at;
-            let limit = (start + WIDTH - width).min(line.len());
-            while at < limit {
-                if let Some(chunk) = line.get(at..at + 8).filter(|_| at + 8 <= limit)
-                    && all_literal(u64::from_le_bytes(chunk.try_into().unwrap_or_default()))
-                {
-                    at += 8;
-                } else if LITERAL[line[at] as usize] {
-                    at += 1;
-                } else {
-                    break;
-                }
-            }
+            let mut run_end = literal_run_end(line, at);
             // A blank ending the line must be encoded.
-            if at == line.len() && at > start && matches!(line[at - 1], b' ' | b'\t') {
-                at -= 1;
+            if run_end == line.len() && run_end > at && matches!(line[run_end - 1], b' ' | b'\t')
+            {
+                run_end -= 1;
             }
-            out.extend_from_slice(&line[start..at]);
-            width += at - start;
+            while at < run_end {
+                if width == WIDTH {
+                    out.extend_from_slice(b"=\r\n");
+                    width = 0;
+                }
+                let take = (WIDTH - width).min(run_end - at);
+                out.extend_from_slice(&line[at..at + take]);
+                at += take;
+                width += take;
+            }
             if at == line.len() {
                 break;
             }
-            let literal = LITERAL[line[at] as usize] && at + 1 < line.len();
-            let needed = if literal { 1 } else { 3 };
-            if width + needed > WIDTH {
-                out.extend_from_slice(b"=\r\n");
-                width = 0;
-                continue;
-            }
-            if literal {
-                out.push(line[at]);
-            } else {
-                let b = line[at];
+            // The bytes to encode come in runs (a UTF-8 sequence is two to four of them).
+            while let Some(&b) = line.get(at) {
+                let trailing_blank = at + 1 == line.len() && matches!(b, b' ' | b'\t');
+                if LITERAL[b as usize] && !trailing_blank {
+                    break;
+                }
+                if width + 3 > WIDTH {
+                    out.extend_from_slice(b"=\r\n");
+                    width = 0;
+                }
                 out.extend_from_slice(&[b'=', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
+                width += 3;
+                at += 1;
             }
-            width += needed;
-            at += 1;
         }
     }
 }
@@ -413,9 +432,14 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn the_word_at_a_time_check_agrees_with_the_byte_table(word: u64) {
-            let bytewise = word.to_le_bytes().iter().all(|b| LITERAL[*b as usize] && *b != b'\t');
-            proptest::prop_assert_eq!(all_literal(word), bytewise);
+        fn the_word_at_a_time_check_finds_the_first_byte_the_table_refuses(word: u64) {
+            let bytes = word.to_le_bytes();
+            let first = bytes.iter().position(|b| !LITERAL[*b as usize] || *b == b'\t');
+            let mask = not_literal_mask(word);
+            proptest::prop_assert_eq!(mask == 0, first.is_none());
+            if let Some(first) = first {
+                proptest::prop_assert_eq!((mask.trailing_zeros() / 8) as usize, first);
+            }
         }
 
         #[test]
