@@ -72,7 +72,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         })
         .collect();
     let date = chrono::Utc::now();
-    let (mut bytes, mut links) = (0usize, 0usize);
+    let (mut bytes, mut links, mut html_bytes, mut text_bytes) = (0usize, 0usize, 0usize, 0usize);
     let started = Instant::now();
     for i in 0..messages {
         let (contact, email) = &contacts[i % contacts.len()];
@@ -86,6 +86,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         };
         let rendered = template.render(&shared, &recipient)?;
         links += rendered.links.len();
+        html_bytes += rendered.html.len();
+        text_bytes += rendered.text.len();
+        html_bytes += rendered.html.len();
+        text_bytes += rendered.text.len();
         bytes += template
             .mime(&rendered, &recipient, &addressing, date)
             .len();
@@ -101,6 +105,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             "template_bytes": html.len(),
             "links_per_message": links / messages.max(1),
             "mime_bytes_per_message": bytes / messages.max(1),
+            "html_bytes_per_message": html_bytes / messages.max(1),
+            "text_bytes_per_message": text_bytes / messages.max(1),
+            "html_bytes_per_message": html_bytes / messages.max(1),
+            "text_bytes_per_message": text_bytes / messages.max(1),
             "compile_micros": compile_micros.round(),
         })
     );

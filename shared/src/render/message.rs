@@ -156,6 +156,8 @@ pub struct MessageTemplate {
     signer: TokenSigner,
     tracking: Tracking,
     links: Arc<LinkContext>,
+    /// The text part's lines as encoded for earlier recipients.
+    encoded_lines: mime::EncodedLines,
 }
 
 impl std::fmt::Debug for MessageTemplate {
@@ -223,6 +225,7 @@ impl MessageTemplate {
             signer,
             tracking,
             links,
+            encoded_lines: mime::EncodedLines::default(),
         })
     }
 
@@ -295,6 +298,7 @@ impl MessageTemplate {
             &parts.envelope(rendered, recipient, addressing, date),
             &rendered.html,
             &rendered.text,
+            &self.encoded_lines,
         )
     }
 
@@ -408,7 +412,9 @@ impl LinkContext {
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding these locks cannot leave their data half-written.
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Collects a message's links while it renders and hands out their tracking URLs.

@@ -73,7 +73,8 @@ pub fn headers(envelope: &Envelope<'_>) -> Vec<(&'static str, String)> {
     ]
 }
 
-pub fn write(envelope: &Envelope<'_>, html: &str, text: &str) -> Vec<u8> {
+/// `lines` remembers how lines were encoded, for the next message of the same template.
+pub fn write(envelope: &Envelope<'_>, html: &str, text: &str, lines: &EncodedLines) -> Vec<u8> {
     let mut out: Vec<u8> = Vec::with_capacity(html.len() + text.len() * 5 / 4 + 2048);
     for (name, value) in headers(envelope) {
         match name {
@@ -111,7 +112,7 @@ pub fn write(envelope: &Envelope<'_>, html: &str, text: &str) -> Vec<u8> {
             }
             None => {
                 out.extend_from_slice(b"Content-Transfer-Encoding: quoted-printable\r\n\r\n");
-                quoted_printable(&mut out, body.as_bytes());
+                lines.quoted_printable(&mut out, body.as_bytes());
             }
         }
         out.extend_from_slice(b"\r\n");
@@ -284,53 +285,104 @@ fn literal_run_end(line: &[u8], mut at: usize) -> usize {
 /// RFC 2045 quoted-printable: lines of at most 76 characters, `=` and non-printable bytes as
 /// `=XX`, blanks at a line's end encoded, line breaks as CRLF.
 pub fn quoted_printable(out: &mut Vec<u8>, body: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    // Room on a line before the soft break's `=`.
-    const WIDTH: usize = 75;
     out.reserve(body.len() + body.len() / 4);
-    let mut line_start = 0;
-    let ends = memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len()));
-    for (index, end) in ends.enumerate() {
+    for (index, line) in lines(body).enumerate() {
         if index > 0 {
             out.extend_from_slice(b"\r\n");
         }
-        let line = &body[line_start..end];
-        line_start = end + 1;
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let (mut at, mut width) = (0, 0);
-        while at < line.len() {
-            let mut run_end = literal_run_end(line, at);
-            // A blank ending the line must be encoded.
-            if run_end == line.len() && run_end > at && matches!(line[run_end - 1], b' ' | b'\t')
-            {
-                run_end -= 1;
+        encode_line(out, line);
+    }
+}
+
+/// The lines of `body` without their LF or CRLF.
+fn lines(body: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    memchr::memchr_iter(b'\n', body)
+        .chain(std::iter::once(body.len()))
+        .map(move |end| {
+            let line = &body[start..end];
+            start = end + 1;
+            line.strip_suffix(b"\r").unwrap_or(line)
+        })
+}
+
+/// One line (without its line break), with soft breaks.
+fn encode_line(out: &mut Vec<u8>, line: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    // Room on a line before the soft break's `=`.
+    const WIDTH: usize = 75;
+    let (mut at, mut width) = (0, 0);
+    while at < line.len() {
+        let mut run_end = literal_run_end(line, at);
+        // A blank ending the line must be encoded.
+        if run_end == line.len() && run_end > at && matches!(line[run_end - 1], b' ' | b'\t') {
+            run_end -= 1;
+        }
+        while at < run_end {
+            if width == WIDTH {
+                out.extend_from_slice(b"=\r\n");
+                width = 0;
             }
-            while at < run_end {
-                if width == WIDTH {
-                    out.extend_from_slice(b"=\r\n");
-                    width = 0;
-                }
-                let take = (WIDTH - width).min(run_end - at);
-                out.extend_from_slice(&line[at..at + take]);
-                at += take;
-                width += take;
-            }
-            if at == line.len() {
+            let take = (WIDTH - width).min(run_end - at);
+            out.extend_from_slice(&line[at..at + take]);
+            at += take;
+            width += take;
+        }
+        // The bytes to encode come in runs (a UTF-8 sequence is two to four of them).
+        while let Some(&b) = line.get(at) {
+            let trailing_blank = at + 1 == line.len() && matches!(b, b' ' | b'\t');
+            if LITERAL[b as usize] && !trailing_blank {
                 break;
             }
-            // The bytes to encode come in runs (a UTF-8 sequence is two to four of them).
-            while let Some(&b) = line.get(at) {
-                let trailing_blank = at + 1 == line.len() && matches!(b, b' ' | b'\t');
-                if LITERAL[b as usize] && !trailing_blank {
-                    break;
+            if width + 3 > WIDTH {
+                out.extend_from_slice(b"=\r\n");
+                width = 0;
+            }
+            out.extend_from_slice(&[b'=', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
+            width += 3;
+            at += 1;
+        }
+    }
+}
+
+/// The quoted-printable form of lines already met. Most lines of a campaign's text part are the
+/// same for every recipient (only greetings and tracked links differ), and each line is encoded
+/// on its own, so a line met again is copied instead of encoded again.
+#[derive(Debug, Default)]
+pub struct EncodedLines {
+    known: std::sync::Mutex<LineMap>,
+}
+
+type LineMap = std::collections::HashMap<Box<[u8]>, Box<[u8]>, foldhash::fast::FixedState>;
+
+impl EncodedLines {
+    /// Lines kept at most: personalized lines (one per recipient) stop being kept past it.
+    const MAX: usize = 4096;
+    /// Shorter lines are encoded faster than they are looked up.
+    const MIN_LENGTH: usize = 48;
+
+    /// [`quoted_printable`], reusing what earlier messages encoded.
+    pub fn quoted_printable(&self, out: &mut Vec<u8>, body: &[u8]) {
+        out.reserve(body.len() + body.len() / 4);
+        // A panic while holding the lock leaves whole entries only.
+        let mut known = self
+            .known
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for (index, line) in lines(body).enumerate() {
+            if index > 0 {
+                out.extend_from_slice(b"\r\n");
+            }
+            if line.len() < Self::MIN_LENGTH {
+                encode_line(out, line);
+            } else if let Some(encoded) = known.get(line) {
+                out.extend_from_slice(encoded);
+            } else {
+                let start = out.len();
+                encode_line(out, line);
+                if known.len() < Self::MAX {
+                    known.insert(line.into(), out[start..].into());
                 }
-                if width + 3 > WIDTH {
-                    out.extend_from_slice(b"=\r\n");
-                    width = 0;
-                }
-                out.extend_from_slice(&[b'=', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
-                width += 3;
-                at += 1;
             }
         }
     }
@@ -377,6 +429,7 @@ mod tests {
             ),
             "<p>x</p>",
             "x",
+            &EncodedLines::default(),
         );
         for line in header_lines(&mime) {
             assert!(!line.starts_with("Bcc"), "{line}");
@@ -389,6 +442,7 @@ mod tests {
             &envelope("Tournée 2027 : les dates", "Zoé"),
             "<p>caf&#233;</p>",
             "café = bon\n",
+            &EncodedLines::default(),
         );
         let text = String::from_utf8(mime).unwrap();
         assert!(text.contains("Subject: =?utf-8?B?"));
@@ -427,7 +481,10 @@ mod tests {
         quoted_printable(&mut out, body.as_bytes());
         let out = String::from_utf8(out).unwrap();
         assert!(out.split("\r\n").all(|line| line.len() <= 76), "{out}");
-        assert_eq!(String::from_utf8(decode_quoted_printable(&out)).unwrap(), body);
+        assert_eq!(
+            String::from_utf8(decode_quoted_printable(&out)).unwrap(),
+            body
+        );
     }
 
     proptest::proptest! {
@@ -453,6 +510,20 @@ mod tests {
             }
             let expected = body.replace("\r\n", "\n");
             proptest::prop_assert_eq!(String::from_utf8(decode_quoted_printable(&out)).unwrap(), expected);
+        }
+
+        #[test]
+        fn remembered_lines_encode_exactly_as_encoding_them_again(
+            shared in "[a-zé= \t.]{40,120}",
+            bodies in proptest::collection::vec("[a-zé= \t\n.]{0,200}", 1..4),
+        ) {
+            let lines = EncodedLines::default();
+            for body in bodies.iter().map(|b| format!("{shared}\n{b}\n{shared}")) {
+                let (mut fresh, mut remembered) = (Vec::new(), Vec::new());
+                quoted_printable(&mut fresh, body.as_bytes());
+                lines.quoted_printable(&mut remembered, body.as_bytes());
+                proptest::prop_assert_eq!(&fresh, &remembered);
+            }
         }
     }
 }
