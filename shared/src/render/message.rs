@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use minijinja::value::{Object, Value};
-use minijinja::{Environment, Error, ErrorKind, State, context};
+use minijinja::{Environment, Error, ErrorKind, State};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -216,7 +216,7 @@ impl MessageTemplate {
             signer: signer.clone(),
             click_base: format!("{}/api/email/track/click/", tracking.base_url),
             utm: tracking.utm.clone(),
-            resolved: Mutex::new(HashMap::new()),
+            resolved: Mutex::default(),
         });
         Ok(Self {
             env,
@@ -254,21 +254,32 @@ impl MessageTemplate {
             context: self.links.clone(),
             links: Mutex::new(Vec::new()),
         });
-        let context = context! {
-            contact => Value::from_serialize(recipient.contact),
-            unsubscribe_url => url("unsubscribe", &unsubscribe_token),
-            web_view_url => url("view", &token(TokenKind::WebView)),
-            open_pixel_url => url("track/open", &token(TokenKind::Open)),
-            __links => links.clone(),
-            ..shared.clone()
+        let context = MessageContext {
+            contact: Value::from_serialize(recipient.contact),
+            unsubscribe_url: url("unsubscribe", &unsubscribe_token),
+            web_view_url: url("view", &token(TokenKind::WebView)),
+            open_pixel_url: url("track/open", &token(TokenKind::Open)),
+            links: links.clone(),
+            signature: None,
+            shared: shared.clone(),
         };
         let (html_context, text_context) = match &self.signature {
             Some((html, text)) => (
-                context! { signature => html.clone(), ..context.clone() },
-                context! { signature => text.clone(), ..context },
+                MessageContext {
+                    signature: Some(html.clone()),
+                    ..context.clone()
+                },
+                MessageContext {
+                    signature: Some(text.clone()),
+                    ..context
+                },
             ),
             None => (context.clone(), context),
         };
+        let (html_context, text_context) = (
+            Value::from_object(html_context),
+            Value::from_object(text_context),
+        );
         let subject = self.env.get_template(SUBJECT)?.render(&text_context)?;
         let html = self.env.get_template(HTML)?.render(&html_context)?;
         let text = self.env.get_template(TEXT)?.render(&text_context)?;
@@ -374,6 +385,38 @@ impl EnvelopeParts {
     }
 }
 
+/// What one message's templates read: its own values, then the campaign's (`shared`). One
+/// lookup per name, where merged maps would search each layer.
+#[derive(Debug, Clone)]
+struct MessageContext {
+    contact: Value,
+    unsubscribe_url: Value,
+    web_view_url: Value,
+    open_pixel_url: Value,
+    links: Value,
+    /// As the part shows it (HTML or text), when the template takes one.
+    signature: Option<Value>,
+    shared: Value,
+}
+
+impl Object for MessageContext {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        match key.as_str()? {
+            "contact" => Some(self.contact.clone()),
+            "unsubscribe_url" => Some(self.unsubscribe_url.clone()),
+            "web_view_url" => Some(self.web_view_url.clone()),
+            "open_pixel_url" => Some(self.open_pixel_url.clone()),
+            "__links" => Some(self.links.clone()),
+            "signature" => self.signature.clone(),
+            other => self
+                .shared
+                .get_attr(other)
+                .ok()
+                .filter(|v| !v.is_undefined()),
+        }
+    }
+}
+
 /// What every message of a template shares about its links: how to sign and where clicks go,
 /// and each href already met, resolved (entities decoded, UTM added) once for all recipients.
 #[derive(Debug)]
@@ -383,7 +426,7 @@ struct LinkContext {
     click_base: String,
     utm: Option<(String, String, String)>,
     /// Rendered href → the URL its clicks lead to, or `None` when it is not a web link.
-    resolved: Mutex<HashMap<String, Option<Arc<str>>>>,
+    resolved: Mutex<HashMap<String, Option<Arc<str>>, foldhash::fast::FixedState>>,
 }
 
 /// Personalized hrefs (one per contact) would grow the cache without bound: past this many,

@@ -49,13 +49,7 @@ pub fn headers(envelope: &Envelope<'_>) -> Vec<(&'static str, String)> {
         ("To", mailbox(&envelope.to)),
         ("Reply-To", envelope.reply_to.to_owned()),
         ("Subject", clean(envelope.subject)),
-        (
-            "Date",
-            envelope
-                .date
-                .format("%a, %d %b %Y %H:%M:%S +0000")
-                .to_string(),
-        ),
+        ("Date", envelope.date.to_rfc2822()),
         ("Message-ID", format!("<{}>", envelope.message_id)),
         (
             "List-Unsubscribe",
@@ -448,6 +442,10 @@ mod tests {
         assert!(text.contains("Subject: =?utf-8?B?"));
         assert!(text.contains("From: =?utf-8?B?"));
         assert!(text.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"));
+        assert!(
+            text.contains("\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\n"),
+            "{text}"
+        );
         assert!(text.contains("Content-Transfer-Encoding: 7bit\r\n\r\n<p>caf&#233;</p>"));
         assert!(
             text.contains(
