@@ -88,8 +88,6 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         links += rendered.links.len();
         html_bytes += rendered.html.len();
         text_bytes += rendered.text.len();
-        html_bytes += rendered.html.len();
-        text_bytes += rendered.text.len();
         bytes += template
             .mime(&rendered, &recipient, &addressing, date)
             .len();
@@ -105,8 +103,6 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             "template_bytes": html.len(),
             "links_per_message": links / messages.max(1),
             "mime_bytes_per_message": bytes / messages.max(1),
-            "html_bytes_per_message": html_bytes / messages.max(1),
-            "text_bytes_per_message": text_bytes / messages.max(1),
             "html_bytes_per_message": html_bytes / messages.max(1),
             "text_bytes_per_message": text_bytes / messages.max(1),
             "compile_micros": compile_micros.round(),
