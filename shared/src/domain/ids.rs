@@ -86,6 +86,11 @@ uuid_id!(
     "template"
 );
 uuid_id!(
+    /// A campaign of one artist's team.
+    CampaignId,
+    "campaign"
+);
+uuid_id!(
     /// One audit record.
     AuditId,
     "audit"

@@ -1,0 +1,443 @@
+//! A campaign (the seed's `email_campaigns`): what is sent, to whom, from whom, and where it
+//! stands.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{ArtistId, CampaignId, Contact, ContactRole, EmailAddress, TemplateId, UserId};
+
+/// The seed's `campaign_status_enum`. Moves only along [`CampaignStatus::can_move_to`], with a
+/// conditional write on the status read, so two callers can never both make the same move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignStatus {
+    #[default]
+    Draft,
+    Scheduled,
+    Sending,
+    /// Every recipient has been handed to SES.
+    Sent,
+    /// Sent, and the delivery window is over (set by the events of #6).
+    Completed,
+    Paused,
+    Cancelled,
+}
+
+impl CampaignStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Scheduled => "scheduled",
+            Self::Sending => "sending",
+            Self::Sent => "sent",
+            Self::Completed => "completed",
+            Self::Paused => "paused",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// The moves a campaign can make. Scheduling again moves a scheduled campaign to its new
+    /// time; cancelling works until the last recipient is handed over.
+    pub fn can_move_to(self, to: CampaignStatus) -> bool {
+        use CampaignStatus::*;
+        matches!(
+            (self, to),
+            (Draft, Scheduled | Sending | Cancelled)
+                | (Scheduled, Scheduled | Sending | Draft | Cancelled)
+                | (Sending, Paused | Sent | Cancelled)
+                | (Paused, Sending | Cancelled)
+                | (Sent, Completed)
+        )
+    }
+
+    /// Whether the content, recipients and sender may still be edited.
+    pub fn is_editable(self) -> bool {
+        matches!(self, Self::Draft | Self::Scheduled)
+    }
+
+    /// Whether the campaign may be deleted: never while it has sends in flight or on record.
+    pub fn is_deletable(self) -> bool {
+        matches!(self, Self::Draft | Self::Scheduled | Self::Cancelled)
+    }
+}
+
+/// A comparison on one contact field, for choosing recipients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConditionOp {
+    /// Equal, ignoring case and surrounding blanks.
+    Eq,
+    Ne,
+    /// Contains, ignoring case.
+    Contains,
+    /// Equal to one of a list.
+    In,
+    /// Has a non-empty value.
+    Exists,
+    /// Has no value.
+    Missing,
+}
+
+/// `field` is `company`, `position`, `first_name`, `last_name`, `phone` or `metadata.<key>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Condition {
+    pub field: String,
+    pub op: ConditionOp,
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub value: Value,
+}
+
+pub const CONDITION_FIELDS: &[&str] = &["company", "position", "first_name", "last_name", "phone"];
+
+impl Condition {
+    /// The condition, if `field` names a contact field and `value` suits `op`.
+    pub fn parse(field: &str, op: ConditionOp, value: Value) -> Result<Self, String> {
+        let known = CONDITION_FIELDS.contains(&field)
+            || field
+                .strip_prefix("metadata.")
+                .is_some_and(|key| !key.is_empty() && key.chars().count() <= 100);
+        if !known {
+            return Err(format!(
+                "{field} is not a contact field; expected one of {} or metadata.<key>",
+                CONDITION_FIELDS.join(", ")
+            ));
+        }
+        let fits = match op {
+            ConditionOp::Exists | ConditionOp::Missing => value.is_null(),
+            ConditionOp::In => value.as_array().is_some_and(|values| {
+                !values.is_empty() && values.len() <= 100 && values.iter().all(is_scalar)
+            }),
+            _ => is_scalar(&value),
+        };
+        if !fits {
+            return Err(match op {
+                ConditionOp::Exists | ConditionOp::Missing => "takes no value".into(),
+                ConditionOp::In => "value must be a list of 1 to 100 strings or numbers".into(),
+                _ => "value must be a string or a number".into(),
+            });
+        }
+        Ok(Self {
+            field: field.to_owned(),
+            op,
+            value,
+        })
+    }
+
+    pub fn matches(&self, contact: &Contact) -> bool {
+        let fields = &contact.fields;
+        let text: Option<String> = match self.field.as_str() {
+            "company" => fields.company.clone(),
+            "position" => fields.position.clone(),
+            "first_name" => fields.first_name.clone(),
+            "last_name" => fields.last_name.clone(),
+            "phone" => fields.phone.clone(),
+            other => other
+                .strip_prefix("metadata.")
+                .and_then(|key| fields.metadata.get(key))
+                .and_then(scalar_text),
+        };
+        let text = text
+            .map(|t| t.trim().to_lowercase())
+            .filter(|t| !t.is_empty());
+        let wanted = |value: &Value| scalar_text(value).map(|w| w.trim().to_lowercase());
+        match self.op {
+            ConditionOp::Exists => text.is_some(),
+            ConditionOp::Missing => text.is_none(),
+            ConditionOp::Eq => text.is_some() && text == wanted(&self.value),
+            ConditionOp::Ne => text != wanted(&self.value),
+            ConditionOp::Contains => match (text, wanted(&self.value)) {
+                (Some(text), Some(wanted)) => text.contains(&wanted),
+                _ => false,
+            },
+            ConditionOp::In => self
+                .value
+                .as_array()
+                .is_some_and(|values| values.iter().any(|v| text.is_some() && text == wanted(v))),
+        }
+    }
+}
+
+fn is_scalar(value: &Value) -> bool {
+    matches!(value, Value::String(s) if s.chars().count() <= 200) || value.is_number()
+}
+
+fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Who receives a campaign: the active, unsuppressed contacts of its team that carry any of
+/// `tags_any` (when given), all of `tags_all`, and meet every condition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Recipients {
+    #[serde(default)]
+    pub tags_any: Vec<String>,
+    #[serde(default)]
+    pub tags_all: Vec<String>,
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+}
+
+impl Recipients {
+    pub const MAX_CONDITIONS: usize = 20;
+
+    /// Whether `contact` is chosen (its status and suppression are the dispatcher's to check).
+    pub fn matches(&self, contact: &Contact) -> bool {
+        let tags = contact.fields.tags.as_slice();
+        (self.tags_any.is_empty() || self.tags_any.iter().any(|t| tags.contains(t)))
+            && self.tags_all.iter().all(|t| tags.contains(t))
+            && self.conditions.iter().all(|c| c.matches(contact))
+    }
+}
+
+/// Who a campaign is from. The address must be on a verified sending domain when it is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sender {
+    pub from_name: String,
+    pub from_email: EmailAddress,
+    /// Replies are stored in the CRM; when set, each is also forwarded to this person.
+    #[serde(default)]
+    pub forward_replies_to: Option<EmailAddress>,
+}
+
+/// What a campaign says: a template, or its own subject and content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignContent {
+    #[serde(default)]
+    pub template_id: Option<TemplateId>,
+    /// Overrides the template's subject when both are given.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// HTML; required when there is no template.
+    #[serde(default)]
+    pub content: Option<String>,
+    #[serde(default)]
+    pub text_content: Option<String>,
+}
+
+/// The seed's counters, and the ones sending adds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct CampaignCounters {
+    pub recipient_count: u64,
+    pub success_count: u64,
+    pub failed_count: u64,
+    pub bounce_count: u64,
+    pub complaint_count: u64,
+    pub open_count: u64,
+    pub click_count: u64,
+    pub reply_count: u64,
+    pub unsubscribe_count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Campaign {
+    pub id: CampaignId,
+    pub artist_id: ArtistId,
+    pub contact_role: ContactRole,
+    pub name: String,
+    #[serde(flatten)]
+    pub content: CampaignContent,
+    pub recipients: Recipients,
+    #[serde(flatten)]
+    pub sender: Sender,
+    pub track_opens: bool,
+    pub track_clicks: bool,
+    /// `utm_campaign` added to tracked links (source `artisthub`, medium `email`), if any.
+    #[serde(default)]
+    pub utm_campaign: Option<String>,
+    pub status: CampaignStatus,
+    /// Why it was paused, when the service paused it (SES refused, bounce rate…).
+    #[serde(default)]
+    pub status_reason: Option<String>,
+    #[serde(default)]
+    pub scheduled_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub sent_at: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub counters: CampaignCounters,
+    pub created_by: UserId,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ContactFields, ContactId, ContactSource, ContactStatus, Tags};
+    use CampaignStatus::*;
+    use serde_json::json;
+
+    const ALL: [CampaignStatus; 7] = [
+        Draft, Scheduled, Sending, Sent, Completed, Paused, Cancelled,
+    ];
+
+    #[test]
+    fn a_campaign_moves_only_along_the_seed_states() {
+        let allowed = [
+            (Draft, Scheduled),
+            (Draft, Sending),
+            (Draft, Cancelled),
+            (Scheduled, Scheduled),
+            (Scheduled, Sending),
+            (Scheduled, Draft),
+            (Scheduled, Cancelled),
+            (Sending, Paused),
+            (Sending, Sent),
+            (Sending, Cancelled),
+            (Paused, Sending),
+            (Paused, Cancelled),
+            (Sent, Completed),
+        ];
+        for from in ALL {
+            for to in ALL {
+                assert_eq!(
+                    from.can_move_to(to),
+                    allowed.contains(&(from, to)),
+                    "{from:?} → {to:?}"
+                );
+            }
+        }
+        assert!(
+            ALL.iter()
+                .filter(|s| s.is_editable())
+                .eq([Draft, Scheduled].iter())
+        );
+        for status in ALL {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+    }
+
+    fn contact(tags: &[&str], company: Option<&str>, metadata: serde_json::Value) -> Contact {
+        Contact {
+            id: ContactId::new(),
+            artist_id: ArtistId::new(),
+            contact_role: ContactRole::Press,
+            email: EmailAddress::parse("a@b.example").unwrap(),
+            fields: ContactFields {
+                company: company.map(str::to_owned),
+                tags: Tags::parse(tags).unwrap(),
+                metadata: metadata.as_object().cloned().unwrap_or_default(),
+                ..ContactFields::default()
+            },
+            status: ContactStatus::Active,
+            source: ContactSource::Manual,
+            consent: None,
+            engagement: Default::default(),
+            created_by: UserId::new("u"),
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn recipients_are_chosen_by_tags_and_conditions() {
+        let c = |field: &str, op, value| Condition::parse(field, op, value).unwrap();
+        let radio_paris = contact(
+            &["radio", "national"],
+            Some("Radio Nova"),
+            json!({ "city": "Paris", "audience": 120000 }),
+        );
+        let tv_lyon = contact(&["tv"], None, json!({ "city": " lyon " }));
+        for (recipients, expected) in [
+            (Recipients::default(), [true, true]),
+            (
+                Recipients {
+                    tags_any: vec!["radio".into(), "tv".into()],
+                    ..Default::default()
+                },
+                [true, true],
+            ),
+            (
+                Recipients {
+                    tags_all: vec!["radio".into(), "national".into()],
+                    ..Default::default()
+                },
+                [true, false],
+            ),
+            (
+                Recipients {
+                    conditions: vec![c("metadata.city", ConditionOp::Eq, json!("LYON"))],
+                    ..Default::default()
+                },
+                [false, true],
+            ),
+            (
+                Recipients {
+                    conditions: vec![c(
+                        "metadata.city",
+                        ConditionOp::In,
+                        json!(["paris", "Marseille"]),
+                    )],
+                    ..Default::default()
+                },
+                [true, false],
+            ),
+            (
+                Recipients {
+                    conditions: vec![c("company", ConditionOp::Contains, json!("nova"))],
+                    ..Default::default()
+                },
+                [true, false],
+            ),
+            (
+                Recipients {
+                    conditions: vec![c("company", ConditionOp::Missing, json!(null))],
+                    ..Default::default()
+                },
+                [false, true],
+            ),
+            (
+                Recipients {
+                    conditions: vec![c("company", ConditionOp::Ne, json!("Radio Nova"))],
+                    ..Default::default()
+                },
+                [false, true],
+            ),
+            (
+                Recipients {
+                    conditions: vec![c("metadata.audience", ConditionOp::Eq, json!(120000))],
+                    ..Default::default()
+                },
+                [true, false],
+            ),
+            (
+                Recipients {
+                    conditions: vec![c("metadata.country", ConditionOp::Exists, json!(null))],
+                    ..Default::default()
+                },
+                [false, false],
+            ),
+        ] {
+            let got = [
+                recipients.matches(&radio_paris),
+                recipients.matches(&tv_lyon),
+            ];
+            assert_eq!(got, expected, "{recipients:?}");
+        }
+    }
+
+    #[test]
+    fn conditions_refuse_unknown_fields_and_values_that_do_not_suit_the_operator() {
+        for (field, op, value) in [
+            ("email", ConditionOp::Eq, json!("x")),
+            ("metadata.", ConditionOp::Eq, json!("x")),
+            ("company", ConditionOp::Eq, json!(["x"])),
+            ("company", ConditionOp::In, json!([])),
+            ("company", ConditionOp::In, json!("x")),
+            ("company", ConditionOp::Exists, json!("x")),
+            ("company", ConditionOp::Eq, json!({ "a": 1 })),
+        ] {
+            assert!(
+                Condition::parse(field, op, value.clone()).is_err(),
+                "{field} {op:?} {value}"
+            );
+        }
+    }
+}
