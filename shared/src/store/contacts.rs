@@ -9,7 +9,9 @@ use crate::cursor::Position;
 use crate::domain::{ArtistId, Contact, ContactId, ContactRole, ContactStatus, EmailAddress};
 use crate::{ApiError, App};
 
-pub const BY_ROLE_INDEX: &str = "by_role";
+use super::team_list;
+pub use super::team_list::{Page, Teams};
+use super::team_list::{TeamQuery, artist_pk, key, role_pk};
 
 #[derive(Serialize, Deserialize)]
 struct ContactItem {
@@ -29,27 +31,12 @@ struct EmailGuard {
     contact_id: ContactId,
 }
 
-pub(super) fn artist_pk(artist: ArtistId) -> String {
-    format!("ARTIST#{artist}")
-}
-
 fn contact_sk(id: ContactId) -> String {
     format!("CONTACT#{id}")
 }
 
 fn guard_sk(role: ContactRole, email: &EmailAddress) -> String {
     format!("EMAIL#{role}#{}", email.normalized())
-}
-
-fn role_pk(artist: ArtistId, role: ContactRole) -> String {
-    format!("{artist}#{role}")
-}
-
-pub(super) fn key(pk: String, sk: String) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        ("pk".to_owned(), AttributeValue::S(pk)),
-        ("sk".to_owned(), AttributeValue::S(sk)),
-    ])
 }
 
 fn to_item(contact: &Contact) -> ContactItem {
@@ -250,15 +237,6 @@ pub(super) fn put(
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
-/// What to list: one team (through the `by_role` index) or every team in `roles` (through the
-/// artist's partition).
-#[derive(Debug, Clone)]
-pub enum Teams {
-    One(ContactRole),
-    Several(Vec<ContactRole>),
-    All,
-}
-
 #[derive(Debug, Clone)]
 pub struct ListQuery {
     pub artist: ArtistId,
@@ -269,153 +247,29 @@ pub struct ListQuery {
     pub after: Option<Position>,
 }
 
-pub struct Page {
-    pub items: Vec<Contact>,
-    pub next: Option<Position>,
-}
-
-/// Queries a request may spend filling one page before it answers with what it has and a cursor:
-/// a rare tag must not turn one request into a walk over the whole partition.
-const MAX_QUERIES_PER_PAGE: usize = 5;
-
-/// Newest first. Filters run server-side; when filtered-out items leave a page short, the next
-/// query continues, and a page that overflows stops at its last returned item so the cursor
-/// resumes exactly there.
-pub async fn list(app: &App, query: &ListQuery) -> Result<Page, ApiError> {
-    let mut items = Vec::with_capacity(query.limit);
-    let mut start = query.after.clone();
-    for _ in 0..MAX_QUERIES_PER_PAGE {
-        let wanted = query.limit - items.len();
-        let filtered = query.status.is_some()
-            || query.tag.is_some()
-            || matches!(query.teams, Teams::Several(_));
-        // Without filters every evaluated item is returned, so asking for exactly what is
-        // wanted keeps the cursor exact; with filters, read ahead.
-        let batch = if filtered {
-            (wanted * 4).clamp(25, 500)
-        } else {
-            wanted
-        };
-        let output = build_query(app, query, start.take(), batch).send().await?;
-        let last_evaluated = output.last_evaluated_key;
-        let page: Vec<ContactItem> = serde_dynamo::from_items(output.items.unwrap_or_default())?;
-        let page_len = page.len();
-        for (index, item) in page.into_iter().enumerate() {
-            let position = position_of(&item, &query.teams);
-            items.push(item.contact);
-            if items.len() == query.limit {
-                let more = index + 1 < page_len || last_evaluated.is_some();
-                return Ok(Page {
-                    items,
-                    next: more.then_some(position),
-                });
-            }
-        }
-        match last_evaluated {
-            Some(key) => start = Some(from_key(key)?),
-            None => return Ok(Page { items, next: None }),
-        }
-    }
-    Ok(Page { items, next: start })
-}
-
-fn build_query(
-    app: &App,
-    query: &ListQuery,
-    start: Option<Position>,
-    limit: usize,
-) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
-    let mut filters = Vec::new();
-    let mut values = HashMap::new();
-    let mut names = HashMap::new();
-    let request = app
-        .aws
-        .dynamodb
-        .query()
-        .table_name(&app.config.contacts_table);
-    let request = match &query.teams {
-        Teams::One(role) => {
-            values.insert(
-                ":key".to_owned(),
-                AttributeValue::S(role_pk(query.artist, *role)),
-            );
-            request
-                .index_name(BY_ROLE_INDEX)
-                .key_condition_expression("role_pk = :key")
-        }
-        Teams::Several(_) | Teams::All => {
-            values.insert(
-                ":key".to_owned(),
-                AttributeValue::S(artist_pk(query.artist)),
-            );
-            values.insert(
-                ":prefix".to_owned(),
-                AttributeValue::S("CONTACT#".to_owned()),
-            );
-            request.key_condition_expression("pk = :key AND begins_with(sk, :prefix)")
-        }
-    };
-    if let Teams::Several(roles) = &query.teams {
-        let placeholders: Vec<String> = roles
-            .iter()
-            .enumerate()
-            .map(|(i, role)| {
-                values.insert(
-                    format!(":role{i}"),
-                    AttributeValue::S(role.as_str().to_owned()),
-                );
-                format!(":role{i}")
-            })
-            .collect();
-        filters.push(format!("contact_role IN ({})", placeholders.join(", ")));
-    }
-    if let Some(status) = query.status {
-        names.insert("#status".to_owned(), "status".to_owned());
-        values.insert(
-            ":status".to_owned(),
-            AttributeValue::S(status.as_str().to_owned()),
-        );
-        filters.push("#status = :status".to_owned());
-    }
-    if let Some(tag) = &query.tag {
-        values.insert(":tag".to_owned(), AttributeValue::S(tag.clone()));
-        filters.push("contains(tags, :tag)".to_owned());
-    }
-    request
-        .set_filter_expression((!filters.is_empty()).then(|| filters.join(" AND ")))
-        .set_expression_attribute_names((!names.is_empty()).then_some(names))
-        .set_expression_attribute_values(Some(values))
-        .set_exclusive_start_key(start.map(to_key))
-        .scan_index_forward(false)
-        .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-}
-
-fn position_of(item: &ContactItem, teams: &Teams) -> Position {
-    let mut position = Position::from([
-        ("pk".to_owned(), item.pk.clone()),
-        ("sk".to_owned(), item.sk.clone()),
-    ]);
-    if matches!(teams, Teams::One(_)) {
-        position.insert("role_pk".to_owned(), item.role_pk.clone());
-        position.insert("role_sk".to_owned(), item.role_sk.clone());
-    }
-    position
-}
-
-fn to_key(position: Position) -> HashMap<String, AttributeValue> {
-    position
-        .into_iter()
-        .map(|(k, v)| (k, AttributeValue::S(v)))
-        .collect()
-}
-
-fn from_key(key: HashMap<String, AttributeValue>) -> Result<Position, ApiError> {
-    key.into_iter()
-        .map(|(name, value)| match value {
-            AttributeValue::S(s) => Ok((name, s)),
-            other => Err(ApiError::internal(anyhow::anyhow!(
-                "unexpected key attribute {name}: {other:?}"
-            ))),
-        })
-        .collect()
+/// A team's contacts, newest first (see `team_list`).
+pub async fn list(app: &App, query: &ListQuery) -> Result<Page<Contact>, ApiError> {
+    team_list::list(
+        app,
+        &TeamQuery {
+            table: &app.config.contacts_table,
+            sk_prefix: "CONTACT#",
+            artist: query.artist,
+            teams: query.teams.clone(),
+            equals: query
+                .status
+                .map(|status| ("status", status.as_str().to_owned()))
+                .into_iter()
+                .collect(),
+            contains: query
+                .tag
+                .clone()
+                .map(|tag| ("tags", tag))
+                .into_iter()
+                .collect(),
+            limit: query.limit,
+            after: query.after.clone(),
+        },
+    )
+    .await
 }

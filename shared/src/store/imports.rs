@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{TransactOutcome, contacts, transact};
+use super::{TransactOutcome, contacts, team_list, transact};
 use crate::domain::{ArtistId, ImportId};
 use crate::import_jobs::ImportJob;
 use crate::{ApiError, App};
@@ -22,12 +22,12 @@ struct JobItem {
 }
 
 fn key(artist: ArtistId, id: ImportId) -> HashMap<String, AttributeValue> {
-    contacts::key(contacts::artist_pk(artist), format!("IMPORT#{id}"))
+    team_list::key(team_list::artist_pk(artist), format!("IMPORT#{id}"))
 }
 
 fn item(job: &ImportJob) -> Result<HashMap<String, AttributeValue>, ApiError> {
     let item = JobItem {
-        pk: contacts::artist_pk(job.artist_id),
+        pk: team_list::artist_pk(job.artist_id),
         sk: format!("IMPORT#{}", job.id),
         job: job.clone(),
     };

@@ -62,6 +62,7 @@ mod batch;
 pub mod contacts;
 pub mod imports;
 pub mod suppression;
+pub mod team_list;
 pub mod templates;
 mod transact;
 
