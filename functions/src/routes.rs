@@ -10,7 +10,7 @@ use lambda_runtime::LambdaEvent;
 use mailing::App;
 
 use crate::http::HttpResult;
-use crate::{contacts, imports, signatures, templates};
+use crate::{campaigns, contacts, imports, signatures, templates};
 
 pub type Handler =
     for<'a> fn(&'a App, Request) -> Pin<Box<dyn Future<Output = HttpResult> + Send + 'a>>;
@@ -77,6 +77,36 @@ pub const ROUTES: &[Route] = &[
         "/api/artists/{artistId}/contacts/{contactId}",
         "contacts-delete",
         contacts::delete
+    ),
+    route!(
+        "GET",
+        "/api/artists/{artistId}/campaigns",
+        "campaigns-list",
+        campaigns::list
+    ),
+    route!(
+        "POST",
+        "/api/artists/{artistId}/campaigns",
+        "campaigns-create",
+        campaigns::create
+    ),
+    route!(
+        "GET",
+        "/api/artists/{artistId}/campaigns/{campaignId}",
+        "campaigns-get",
+        campaigns::get
+    ),
+    route!(
+        "PUT",
+        "/api/artists/{artistId}/campaigns/{campaignId}",
+        "campaigns-update",
+        campaigns::update
+    ),
+    route!(
+        "DELETE",
+        "/api/artists/{artistId}/campaigns/{campaignId}",
+        "campaigns-delete",
+        campaigns::delete
     ),
     route!(
         "GET",

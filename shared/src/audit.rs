@@ -25,6 +25,12 @@ pub enum AuditAction {
     TemplateUpdated,
     #[serde(rename = "template.deleted")]
     TemplateDeleted,
+    #[serde(rename = "campaign.created")]
+    CampaignCreated,
+    #[serde(rename = "campaign.updated")]
+    CampaignUpdated,
+    #[serde(rename = "campaign.deleted")]
+    CampaignDeleted,
     /// A user saved their signature for a team (the target names team and user).
     #[serde(rename = "signature.updated")]
     SignatureUpdated,

@@ -55,6 +55,8 @@ pub struct Config {
     pub email_hash_key: SigningKey,
     /// Where the public endpoints (tracking, unsubscribe) are reachable, without trailing slash.
     pub public_base_url: String,
+    /// Campaigns (see `store::campaigns`).
+    pub campaigns_table: String,
     /// Templates, built-in defaults, default choices and signatures (see `store::templates`).
     pub templates_table: String,
     /// The inbound mail domain: replies go to `r-{token}@` it, mailto unsubscribes to `u-{token}@`.
@@ -109,6 +111,7 @@ impl Config {
             email_hash_key,
             public_base_url: public_base_url.trim_end_matches('/').to_owned(),
             templates_table: get("TEMPLATES_TABLE")?,
+            campaigns_table: get("CAMPAIGNS_TABLE")?,
             reply_domain,
         })
     }
@@ -147,6 +150,7 @@ mod tests {
             ("EMAIL_HASH_KEY", "h".repeat(32)),
             ("PUBLIC_BASE_URL", "https://mail.example/".to_owned()),
             ("TEMPLATES_TABLE", "templates".to_owned()),
+            ("CAMPAIGNS_TABLE", "campaigns".to_owned()),
             ("REPLY_DOMAIN", "Reply.Mail.example".to_owned()),
         ])
     }
@@ -169,6 +173,7 @@ mod tests {
             "SIGNING_KEY",
             "PUBLIC_BASE_URL",
             "TEMPLATES_TABLE",
+            "CAMPAIGNS_TABLE",
             "REPLY_DOMAIN",
         ] {
             let mut env = complete();

@@ -7,6 +7,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod aws;
+pub mod campaigns;
 pub mod config;
 pub mod contacts;
 pub mod contacts_import;

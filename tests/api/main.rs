@@ -7,6 +7,7 @@ mod support;
 mod audit_trail;
 mod authorization;
 mod aws_clients;
+mod campaigns;
 mod cargo_lambda_fixtures;
 mod contacts_create;
 mod contacts_get_update_delete;

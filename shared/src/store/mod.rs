@@ -28,6 +28,18 @@
 //! One item per suppressed address, `hash` = HMAC-SHA256 of the normalized address under
 //! `EMAIL_HASH_KEY`: looked up in batches of 100 by imports (and sends), never scanned.
 //!
+//! # Campaigns table (`CampaignsTable`, env `CAMPAIGNS_TABLE`)
+//!
+//! | item | `pk` | `sk` | other keys |
+//! |---|---|---|---|
+//! | campaign | `ARTIST#{artist_id}` | `CAMPAIGN#{campaign_id}` | `role_pk` = `{artist_id}#{role}`, `role_sk` = `{campaign_id}`; while scheduled only: `due_pk` = `SCHEDULED`, `due_at` = `{UTC time, ms}#{campaign_id}` |
+//!
+//! | access pattern | served by |
+//! |---|---|
+//! | get / update / delete / move a campaign by (artist, id) | GetItem strongly consistent; every write and status move conditional on `version` |
+//! | list an artist's campaigns newest first, by team, by status (`campaigns-list`) | `team_list`: Query `by_role` or `pk` with `begins_with(sk, "CAMPAIGN#")`, descending |
+//! | due scheduled campaigns (`campaign-scheduler`, every minute) | Query the sparse GSI `due`: `due_pk = SCHEDULED AND due_at <= now` — only scheduled campaigns are in it |
+//!
 //! # Templates table (`TemplatesTable`, env `TEMPLATES_TABLE`)
 //!
 //! | item | `id` | other keys |
@@ -59,6 +71,7 @@
 
 pub mod audit;
 mod batch;
+pub mod campaigns;
 pub mod contacts;
 pub mod imports;
 pub mod suppression;

@@ -1,0 +1,347 @@
+//! Campaigns: `/api/artists/{artistId}/campaigns[/{campaignId}]`.
+
+use lambda_http::Request;
+use mailing::campaigns::{
+    self, CampaignChanges, DEFAULT_PAGE, ListRequest, MAX_PAGE, NAME_MAX, NewCampaign,
+};
+use mailing::domain::{
+    ArtistId, CampaignContent, CampaignId, CampaignStatus, Condition, ConditionOp, ContactRole,
+    EmailAddress, Recipients, Sender, Tags, TemplateId,
+};
+use mailing::templates::{CONTENT_MAX, SUBJECT_MAX, TEXT_MAX};
+use mailing::{ApiError, App};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::http::{self, Fields, HttpResult};
+
+/// Campaign bodies carry whole HTML documents.
+const CAMPAIGN_BODY_LIMIT: usize = 2 * (CONTENT_MAX + TEXT_MAX);
+
+/// `GET /api/artists/{artistId}/campaigns?contact_role=&status=&limit=&cursor=`
+pub async fn list(app: &App, request: Request) -> HttpResult {
+    let caller = http::caller(&request)?;
+    let artist: ArtistId = http::path_id(&request, "artistId", "artist")?;
+    let contact_role = http::query_param(&request, "contact_role", |raw| {
+        raw.parse::<ContactRole>().map_err(|e| e.to_string())
+    })?;
+    let status = http::query_param(&request, "status", |raw| {
+        serde_json::from_value::<CampaignStatus>(Value::String(raw.to_owned())).map_err(|_| {
+            "is not a campaign status; expected one of draft, scheduled, sending, sent, completed, paused, cancelled".into()
+        })
+    })?;
+    let limit = http::query_limit(&request, DEFAULT_PAGE, MAX_PAGE)?;
+    let cursor = http::query_param(&request, "cursor", |raw| Ok(raw.to_owned()))?;
+    let page = campaigns::list(
+        app,
+        &caller,
+        ListRequest {
+            artist,
+            contact_role,
+            status,
+            limit,
+            cursor,
+        },
+    )
+    .await?;
+    #[derive(Serialize)]
+    struct Page<T> {
+        items: Vec<T>,
+        next_cursor: Option<String>,
+    }
+    http::json(
+        200,
+        &Page {
+            items: page.items,
+            next_cursor: page.next_cursor,
+        },
+    )
+}
+
+/// `POST /api/artists/{artistId}/campaigns`
+pub async fn create(app: &App, request: Request) -> HttpResult {
+    let caller = http::caller(&request)?;
+    let artist: ArtistId = http::path_id(&request, "artistId", "artist")?;
+    let new = http::json_body::<CreateBody>(&request, CAMPAIGN_BODY_LIMIT)?.parse(artist)?;
+    http::json(201, &campaigns::create(app, &caller, new).await?)
+}
+
+/// `GET /api/artists/{artistId}/campaigns/{campaignId}`
+pub async fn get(app: &App, request: Request) -> HttpResult {
+    let caller = http::caller(&request)?;
+    let artist: ArtistId = http::path_id(&request, "artistId", "artist")?;
+    let id: CampaignId = http::path_id(&request, "campaignId", "campaign")?;
+    http::json(200, &campaigns::get(app, &caller, artist, id).await?)
+}
+
+/// `PUT /api/artists/{artistId}/campaigns/{campaignId}`: drafts and scheduled campaigns only;
+/// fields present are changed, `null` clears an optional one.
+pub async fn update(app: &App, request: Request) -> HttpResult {
+    let caller = http::caller(&request)?;
+    let artist: ArtistId = http::path_id(&request, "artistId", "artist")?;
+    let id: CampaignId = http::path_id(&request, "campaignId", "campaign")?;
+    let changes = http::json_body::<UpdateBody>(&request, CAMPAIGN_BODY_LIMIT)?.parse()?;
+    http::json(
+        200,
+        &campaigns::update(app, &caller, artist, id, changes).await?,
+    )
+}
+
+/// `DELETE /api/artists/{artistId}/campaigns/{campaignId}`
+pub async fn delete(app: &App, request: Request) -> HttpResult {
+    let caller = http::caller(&request)?;
+    let artist: ArtistId = http::path_id(&request, "artistId", "artist")?;
+    let id: CampaignId = http::path_id(&request, "campaignId", "campaign")?;
+    campaigns::delete(app, &caller, artist, id).await?;
+    http::empty(204)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RecipientsBody {
+    #[serde(default)]
+    tags_any: Vec<String>,
+    #[serde(default)]
+    tags_all: Vec<String>,
+    #[serde(default)]
+    conditions: Vec<ConditionBody>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConditionBody {
+    field: String,
+    op: ConditionOp,
+    #[serde(default)]
+    value: Value,
+}
+
+impl RecipientsBody {
+    fn parse(self, f: &mut Fields) -> Recipients {
+        let tags = |f: &mut Fields, field: &str, raw: Vec<String>| {
+            f.check(field, Tags::parse(&raw))
+                .map(|tags| tags.as_slice().to_vec())
+                .unwrap_or_default()
+        };
+        if self.conditions.len() > Recipients::MAX_CONDITIONS {
+            f.push(
+                "recipients.conditions",
+                format!("at most {} conditions", Recipients::MAX_CONDITIONS),
+            );
+        }
+        let conditions = self
+            .conditions
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                f.check(
+                    &format!("recipients.conditions[{i}]"),
+                    Condition::parse(&c.field, c.op, c.value),
+                )
+            })
+            .collect();
+        Recipients {
+            tags_any: tags(f, "recipients.tags_any", self.tags_any),
+            tags_all: tags(f, "recipients.tags_all", self.tags_all),
+            conditions,
+        }
+    }
+}
+
+fn sender(
+    f: &mut Fields,
+    from_name: &str,
+    from_email: &str,
+    forward: Option<&str>,
+) -> Option<Sender> {
+    let name = f.text("from_name", Some(from_name), 100);
+    if name.is_none() && from_name.trim().is_empty() {
+        f.push("from_name", "must not be empty");
+    }
+    let email = f.check("from_email", EmailAddress::parse(from_email));
+    let forward = forward.and_then(|raw| f.check("forward_replies_to", EmailAddress::parse(raw)));
+    Some(Sender {
+        from_name: name?,
+        from_email: email?,
+        forward_replies_to: forward,
+    })
+}
+
+fn optional_source(
+    f: &mut Fields,
+    field: &str,
+    value: Option<String>,
+    max: usize,
+    single_line: bool,
+) -> Option<String> {
+    value.and_then(|v| f.source(field, v, max, single_line))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    contact_role: String,
+    name: String,
+    #[serde(default)]
+    template_id: Option<String>,
+    #[serde(default)]
+    subject: Option<String>,
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default)]
+    text_content: Option<String>,
+    #[serde(default)]
+    recipients: RecipientsBody,
+    from_name: String,
+    from_email: String,
+    #[serde(default)]
+    forward_replies_to: Option<String>,
+    #[serde(default)]
+    track_opens: Option<bool>,
+    #[serde(default)]
+    track_clicks: Option<bool>,
+    #[serde(default)]
+    utm_campaign: Option<String>,
+}
+
+impl CreateBody {
+    fn parse(self, artist: ArtistId) -> Result<NewCampaign, ApiError> {
+        let mut f = Fields::default();
+        let contact_role = f.check("contact_role", self.contact_role.parse::<ContactRole>());
+        let name = f.text("name", Some(&self.name), NAME_MAX);
+        if name.is_none() && self.name.trim().is_empty() {
+            f.push("name", "must not be empty");
+        }
+        let template_id = self
+            .template_id
+            .and_then(|raw| f.check("template_id", raw.parse::<TemplateId>()));
+        let content = CampaignContent {
+            template_id,
+            subject: optional_source(&mut f, "subject", self.subject, SUBJECT_MAX, true),
+            content: optional_source(&mut f, "content", self.content, CONTENT_MAX, false),
+            text_content: optional_source(
+                &mut f,
+                "text_content",
+                self.text_content,
+                TEXT_MAX,
+                false,
+            ),
+        };
+        let recipients = self.recipients.parse(&mut f);
+        let sender = sender(
+            &mut f,
+            &self.from_name,
+            &self.from_email,
+            self.forward_replies_to.as_deref(),
+        );
+        let utm_campaign = f.text("utm_campaign", self.utm_campaign.as_deref(), 100);
+        f.finish(|| NewCampaign {
+            artist,
+            contact_role: contact_role.expect("checked"),
+            name: name.expect("checked"),
+            content,
+            recipients,
+            sender: sender.expect("checked"),
+            track_opens: self.track_opens.unwrap_or(true),
+            track_clicks: self.track_clicks.unwrap_or(true),
+            utm_campaign,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateBody {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "http::nullable")]
+    template_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "http::nullable")]
+    subject: Option<Option<String>>,
+    #[serde(default, deserialize_with = "http::nullable")]
+    content: Option<Option<String>>,
+    #[serde(default, deserialize_with = "http::nullable")]
+    text_content: Option<Option<String>>,
+    #[serde(default)]
+    recipients: Option<RecipientsBody>,
+    #[serde(default)]
+    from_name: Option<String>,
+    #[serde(default)]
+    from_email: Option<String>,
+    #[serde(default, deserialize_with = "http::nullable")]
+    forward_replies_to: Option<Option<String>>,
+    #[serde(default)]
+    track_opens: Option<bool>,
+    #[serde(default)]
+    track_clicks: Option<bool>,
+    #[serde(default, deserialize_with = "http::nullable")]
+    utm_campaign: Option<Option<String>>,
+    /// Not settable: named so that sending one says how to move a campaign instead.
+    #[serde(default)]
+    status: Option<Value>,
+}
+
+impl UpdateBody {
+    fn parse(self) -> Result<CampaignChanges, ApiError> {
+        let mut f = Fields::default();
+        if self.status.is_some() {
+            f.push(
+                "status",
+                "is changed by send, schedule, pause, resume and cancel, not by editing",
+            );
+        }
+        let name = self.name.map(|name| {
+            let checked = f.text("name", Some(&name), NAME_MAX);
+            if checked.is_none() && name.trim().is_empty() {
+                f.push("name", "must not be empty");
+            }
+            checked.unwrap_or_default()
+        });
+        let template_id = self
+            .template_id
+            .map(|raw| raw.and_then(|raw| f.check("template_id", raw.parse::<TemplateId>())));
+        let subject = self
+            .subject
+            .map(|v| optional_source(&mut f, "subject", v, SUBJECT_MAX, true));
+        let content = self
+            .content
+            .map(|v| optional_source(&mut f, "content", v, CONTENT_MAX, false));
+        let text_content = self
+            .text_content
+            .map(|v| optional_source(&mut f, "text_content", v, TEXT_MAX, false));
+        let recipients = self.recipients.map(|r| r.parse(&mut f));
+        // The sender is one value: changing one of its fields needs the others, so a partial
+        // change names what is missing.
+        let sender = match (self.from_name, self.from_email) {
+            (None, None) if self.forward_replies_to.is_none() => None,
+            (Some(name), Some(email)) => sender(
+                &mut f,
+                &name,
+                &email,
+                self.forward_replies_to.flatten().as_deref(),
+            ),
+            _ => {
+                f.push(
+                    "from_email",
+                    "from_name, from_email (and forward_replies_to) change together",
+                );
+                None
+            }
+        };
+        let utm_campaign = self
+            .utm_campaign
+            .map(|v| f.text("utm_campaign", v.as_deref(), 100));
+        f.finish(|| CampaignChanges {
+            name,
+            template_id,
+            subject,
+            content,
+            text_content,
+            recipients,
+            sender,
+            track_opens: self.track_opens,
+            track_clicks: self.track_clicks,
+            utm_campaign,
+        })
+    }
+}

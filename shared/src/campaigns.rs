@@ -1,0 +1,374 @@
+//! The campaigns service: drafting, editing and listing campaigns, with the rules on who may and
+//! in which status. Sending, scheduling and the moves between statuses build on these.
+
+use chrono::Utc;
+use serde_json::json;
+
+use crate::audit::{AuditAction, AuditRecord};
+use crate::auth::{Caller, RoleAccess};
+use crate::domain::{
+    ArtistId, Campaign, CampaignContent, CampaignCounters, CampaignId, CampaignStatus, ContactRole,
+    Recipients, Sender, TemplateId,
+};
+use crate::render::{MessageTemplate, TemplateSource, TokenSigner, Tracking};
+use crate::store::campaigns::{self as store, ListQuery};
+use crate::store::team_list::Teams;
+use crate::store::{self as stores, TransactOutcome};
+use crate::{ApiError, App, FieldError, cursor, templates};
+
+pub const NAME_MAX: usize = 200;
+pub const MAX_PAGE: usize = 100;
+pub const DEFAULT_PAGE: usize = 25;
+
+#[derive(Debug, Clone)]
+pub struct NewCampaign {
+    pub artist: ArtistId,
+    pub contact_role: ContactRole,
+    pub name: String,
+    pub content: CampaignContent,
+    pub recipients: Recipients,
+    pub sender: Sender,
+    pub track_opens: bool,
+    pub track_clicks: bool,
+    pub utm_campaign: Option<String>,
+}
+
+/// A partial update: `None` leaves a field as it is; `Some(None)` clears an optional one.
+#[derive(Debug, Clone, Default)]
+pub struct CampaignChanges {
+    pub name: Option<String>,
+    pub template_id: Option<Option<TemplateId>>,
+    pub subject: Option<Option<String>>,
+    pub content: Option<Option<String>>,
+    pub text_content: Option<Option<String>>,
+    pub recipients: Option<Recipients>,
+    pub sender: Option<Sender>,
+    pub track_opens: Option<bool>,
+    pub track_clicks: Option<bool>,
+    pub utm_campaign: Option<Option<String>>,
+}
+
+pub struct ListRequest {
+    pub artist: ArtistId,
+    pub contact_role: Option<ContactRole>,
+    pub status: Option<CampaignStatus>,
+    pub limit: usize,
+    pub cursor: Option<String>,
+}
+
+pub struct CampaignPage {
+    pub items: Vec<Campaign>,
+    pub next_cursor: Option<String>,
+}
+
+/// The sources a campaign sends: its template's, with its own subject over the template's, or
+/// its own subject and content.
+pub struct ResolvedContent {
+    pub subject: String,
+    pub html: String,
+    pub text: Option<String>,
+    pub append_signature: bool,
+}
+
+impl ResolvedContent {
+    pub fn source(&self) -> TemplateSource<'_> {
+        TemplateSource {
+            subject: &self.subject,
+            html: &self.html,
+            text: self.text.as_deref(),
+        }
+    }
+}
+
+fn invalid(field: &str, message: &str) -> ApiError {
+    ApiError::invalid_fields(vec![FieldError::new(field, message)])
+}
+
+/// What `campaign` sends, checked: the template must be one the caller can read, of the
+/// campaign's team (a built-in or the artist's own), and the whole must compile.
+pub async fn resolve_content(
+    app: &App,
+    caller: &Caller,
+    artist: ArtistId,
+    role: ContactRole,
+    content: &CampaignContent,
+) -> Result<ResolvedContent, ApiError> {
+    let resolved = match content.template_id {
+        Some(id) => {
+            if content.content.is_some() {
+                return Err(invalid(
+                    "content",
+                    "give either template_id or content, not both",
+                ));
+            }
+            let template = templates::get(app, caller, id)
+                .await
+                .ok()
+                .filter(|t| {
+                    t.contact_role == role && t.artist_id.is_none_or(|owner| owner == artist)
+                })
+                .ok_or_else(|| invalid("template_id", "is not a template of this team"))?;
+            ResolvedContent {
+                subject: content.subject.clone().unwrap_or(template.subject_template),
+                html: template.content_template,
+                text: template.text_template,
+                append_signature: template.append_signature,
+            }
+        }
+        None => match (&content.subject, &content.content) {
+            (Some(subject), Some(html)) => ResolvedContent {
+                subject: subject.clone(),
+                html: html.clone(),
+                text: content.text_content.clone(),
+                append_signature: true,
+            },
+            (None, _) => return Err(invalid("subject", "is required without a template_id")),
+            (_, None) => return Err(invalid("content", "is required without a template_id")),
+        },
+    };
+    MessageTemplate::compile(
+        &resolved.source(),
+        None,
+        Tracking {
+            base_url: app.config.public_base_url.clone(),
+            links: true,
+            open_pixel: true,
+            utm: None,
+        },
+        TokenSigner::new(&app.config.signing_key),
+    )
+    .map_err(templates::invalid_template)?;
+    Ok(resolved)
+}
+
+pub async fn create(app: &App, caller: &Caller, new: NewCampaign) -> Result<Campaign, ApiError> {
+    caller.require_team(new.artist, new.contact_role)?;
+    resolve_content(app, caller, new.artist, new.contact_role, &new.content).await?;
+    let now = Utc::now();
+    let campaign = Campaign {
+        id: CampaignId::new(),
+        artist_id: new.artist,
+        contact_role: new.contact_role,
+        name: new.name,
+        content: new.content,
+        recipients: new.recipients,
+        sender: new.sender,
+        track_opens: new.track_opens,
+        track_clicks: new.track_clicks,
+        utm_campaign: new.utm_campaign,
+        status: CampaignStatus::Draft,
+        status_reason: None,
+        scheduled_at: None,
+        sent_at: None,
+        counters: CampaignCounters::default(),
+        created_by: caller.user.clone(),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let audit = audit(&campaign, caller, AuditAction::CampaignCreated, vec![]);
+    write(
+        app,
+        vec![
+            store::put_new(app, &campaign)?,
+            stores::audit::put(app, audit)?,
+        ],
+    )
+    .await?;
+    tracing::info!(artist = %campaign.artist_id, campaign = %campaign.id, "campaign created");
+    Ok(campaign)
+}
+
+/// A campaign the caller may see, or 404 whether it does not exist or is another team's.
+pub async fn get(
+    app: &App,
+    caller: &Caller,
+    artist: ArtistId,
+    id: CampaignId,
+) -> Result<Campaign, ApiError> {
+    let access = caller.require_artist(artist)?;
+    store::get(app, artist, id)
+        .await?
+        .filter(|campaign| access.allows(campaign.contact_role))
+        .ok_or_else(|| ApiError::not_found("campaign"))
+}
+
+pub async fn list(
+    app: &App,
+    caller: &Caller,
+    request: ListRequest,
+) -> Result<CampaignPage, ApiError> {
+    let access = caller.require_artist(request.artist)?;
+    let teams = match (request.contact_role, access) {
+        (Some(role), access) if access.allows(role) => Teams::One(role),
+        (Some(role), _) => {
+            return Err(ApiError::forbidden(format!(
+                "you have no access to this artist's {role} team"
+            )));
+        }
+        (None, RoleAccess::All) => Teams::All,
+        (None, RoleAccess::Only(roles)) if roles.len() == 1 => {
+            Teams::One(*roles.first().expect("one role"))
+        }
+        (None, RoleAccess::Only(roles)) => Teams::Several(roles.into_iter().collect()),
+    };
+    let listing = json!([
+        "campaigns",
+        request.artist,
+        format!("{teams:?}"),
+        request.status
+    ])
+    .to_string();
+    let after = match &request.cursor {
+        Some(token) => Some(cursor::open(&app.config.signing_key, &listing, token)?),
+        None => None,
+    };
+    let page = store::list(
+        app,
+        &ListQuery {
+            artist: request.artist,
+            teams,
+            status: request.status,
+            limit: request.limit,
+            after,
+        },
+    )
+    .await?;
+    Ok(CampaignPage {
+        items: page.items,
+        next_cursor: page
+            .next
+            .map(|position| cursor::seal(&app.config.signing_key, &listing, &position)),
+    })
+}
+
+/// A campaign the caller's team may change: found, theirs, and still a draft or scheduled.
+async fn editable(
+    app: &App,
+    caller: &Caller,
+    artist: ArtistId,
+    id: CampaignId,
+) -> Result<Campaign, ApiError> {
+    let campaign = get(app, caller, artist, id).await?;
+    caller.require_team(artist, campaign.contact_role)?;
+    if !campaign.status.is_editable() {
+        return Err(status_conflict(
+            "campaign_not_editable",
+            &campaign,
+            "only draft and scheduled campaigns can be edited",
+        ));
+    }
+    Ok(campaign)
+}
+
+pub fn status_conflict(code: &'static str, campaign: &Campaign, message: &str) -> ApiError {
+    ApiError::Conflict {
+        code,
+        message: format!("{message}; this one is {}", campaign.status.as_str()),
+        details: json!({ "status": campaign.status }),
+    }
+}
+
+pub async fn update(
+    app: &App,
+    caller: &Caller,
+    artist: ArtistId,
+    id: CampaignId,
+    changes: CampaignChanges,
+) -> Result<Campaign, ApiError> {
+    let before = editable(app, caller, artist, id).await?;
+    let mut after = before.clone();
+    let mut changed = Vec::new();
+    macro_rules! apply {
+        ($field:ident, $($path:tt)+) => {
+            if let Some(value) = changes.$field {
+                if value != after.$($path)+ {
+                    changed.push(stringify!($field).to_owned());
+                }
+                after.$($path)+ = value;
+            }
+        };
+    }
+    apply!(name, name);
+    apply!(template_id, content.template_id);
+    apply!(subject, content.subject);
+    apply!(content, content.content);
+    apply!(text_content, content.text_content);
+    apply!(recipients, recipients);
+    apply!(sender, sender);
+    apply!(track_opens, track_opens);
+    apply!(track_clicks, track_clicks);
+    apply!(utm_campaign, utm_campaign);
+    if changed.is_empty() {
+        return Ok(before);
+    }
+    resolve_content(app, caller, artist, after.contact_role, &after.content).await?;
+    after.updated_at = Utc::now();
+    after.version = before.version + 1;
+    let audit = audit(&after, caller, AuditAction::CampaignUpdated, changed);
+    write(
+        app,
+        vec![
+            store::put_existing(app, &after, before.version)?,
+            stores::audit::put(app, audit)?,
+        ],
+    )
+    .await?;
+    Ok(after)
+}
+
+pub async fn delete(
+    app: &App,
+    caller: &Caller,
+    artist: ArtistId,
+    id: CampaignId,
+) -> Result<(), ApiError> {
+    let campaign = get(app, caller, artist, id).await?;
+    caller.require_team(artist, campaign.contact_role)?;
+    if !campaign.status.is_deletable() {
+        return Err(status_conflict(
+            "campaign_not_deletable",
+            &campaign,
+            "a campaign with sends is kept for its statistics; cancel it instead",
+        ));
+    }
+    let audit = audit(&campaign, caller, AuditAction::CampaignDeleted, vec![]);
+    write(
+        app,
+        vec![
+            store::delete(app, &campaign, campaign.version)?,
+            stores::audit::put(app, audit)?,
+        ],
+    )
+    .await
+}
+
+async fn write(
+    app: &App,
+    writes: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+) -> Result<(), ApiError> {
+    match stores::transact(app, writes).await? {
+        TransactOutcome::Written => Ok(()),
+        TransactOutcome::ConditionFailed(_) => Err(ApiError::Conflict {
+            code: "concurrent_change",
+            message: "the campaign changed meanwhile; read it again and retry".into(),
+            details: json!({}),
+        }),
+    }
+}
+
+fn audit(
+    campaign: &Campaign,
+    caller: &Caller,
+    action: AuditAction,
+    changed: Vec<String>,
+) -> AuditRecord {
+    AuditRecord::new(
+        campaign.artist_id,
+        &caller.user,
+        action,
+        format!("campaign#{}", campaign.id),
+        changed,
+        Utc::now(),
+    )
+}

@@ -1,0 +1,184 @@
+//! Campaigns in the campaigns table (layout in the module docs of `store`).
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::team_list::{self, Page, TeamQuery, Teams, artist_pk, key, role_pk};
+use crate::cursor::Position;
+use crate::domain::{ArtistId, Campaign, CampaignId, CampaignStatus};
+use crate::{ApiError, App};
+
+/// The sparse index of scheduled campaigns, by the time they are due.
+pub const DUE_INDEX: &str = "due";
+const DUE_PK: &str = "SCHEDULED";
+
+#[derive(Serialize, Deserialize)]
+struct CampaignItem {
+    pk: String,
+    sk: String,
+    role_pk: String,
+    role_sk: String,
+    /// Only while scheduled: the item is in the `due` index exactly then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    due_pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    due_at: Option<String>,
+    #[serde(flatten)]
+    campaign: Campaign,
+}
+
+fn campaign_sk(id: CampaignId) -> String {
+    format!("CAMPAIGN#{id}")
+}
+
+fn to_item(campaign: &Campaign) -> CampaignItem {
+    let due = (campaign.status == CampaignStatus::Scheduled)
+        .then_some(campaign.scheduled_at)
+        .flatten();
+    CampaignItem {
+        pk: artist_pk(campaign.artist_id),
+        sk: campaign_sk(campaign.id),
+        role_pk: role_pk(campaign.artist_id, campaign.contact_role),
+        role_sk: campaign.id.to_string(),
+        due_pk: due.map(|_| DUE_PK.to_owned()),
+        // Fixed-width UTC text sorts as time; the id keeps two campaigns due together apart.
+        due_at: due.map(|at| {
+            format!(
+                "{}#{}",
+                at.to_rfc3339_opts(SecondsFormat::Millis, true),
+                campaign.id
+            )
+        }),
+        campaign: campaign.clone(),
+    }
+}
+
+pub async fn get(
+    app: &App,
+    artist: ArtistId,
+    id: CampaignId,
+) -> Result<Option<Campaign>, ApiError> {
+    let output = app
+        .aws
+        .dynamodb
+        .get_item()
+        .table_name(&app.config.campaigns_table)
+        .set_key(Some(key(artist_pk(artist), campaign_sk(id))))
+        .consistent_read(true)
+        .send()
+        .await?;
+    match output.item {
+        Some(item) => Ok(Some(
+            serde_dynamo::from_item::<_, CampaignItem>(item)?.campaign,
+        )),
+        None => Ok(None),
+    }
+}
+
+fn put(
+    app: &App,
+    campaign: &Campaign,
+    condition: &str,
+    values: HashMap<String, AttributeValue>,
+) -> Result<TransactWriteItem, ApiError> {
+    let put = Put::builder()
+        .table_name(&app.config.campaigns_table)
+        .set_item(Some(serde_dynamo::to_item(to_item(campaign))?))
+        .condition_expression(condition)
+        .set_expression_attribute_values((!values.is_empty()).then_some(values))
+        .build()
+        .map_err(ApiError::internal)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+pub fn put_new(app: &App, campaign: &Campaign) -> Result<TransactWriteItem, ApiError> {
+    put(app, campaign, "attribute_not_exists(pk)", HashMap::new())
+}
+
+/// Replaces the campaign if it is still at `expected_version` (and so still in the status that
+/// version had): every status move is one of these.
+pub fn put_existing(
+    app: &App,
+    campaign: &Campaign,
+    expected_version: u64,
+) -> Result<TransactWriteItem, ApiError> {
+    put(
+        app,
+        campaign,
+        "version = :expected",
+        HashMap::from([(
+            ":expected".to_owned(),
+            AttributeValue::N(expected_version.to_string()),
+        )]),
+    )
+}
+
+pub fn delete(
+    app: &App,
+    campaign: &Campaign,
+    expected_version: u64,
+) -> Result<TransactWriteItem, ApiError> {
+    let delete = Delete::builder()
+        .table_name(&app.config.campaigns_table)
+        .set_key(Some(key(
+            artist_pk(campaign.artist_id),
+            campaign_sk(campaign.id),
+        )))
+        .condition_expression("version = :expected")
+        .expression_attribute_values(":expected", AttributeValue::N(expected_version.to_string()))
+        .build()
+        .map_err(ApiError::internal)?;
+    Ok(TransactWriteItem::builder().delete(delete).build())
+}
+
+pub struct ListQuery {
+    pub artist: ArtistId,
+    pub teams: Teams,
+    pub status: Option<CampaignStatus>,
+    pub limit: usize,
+    pub after: Option<Position>,
+}
+
+pub async fn list(app: &App, query: &ListQuery) -> Result<Page<Campaign>, ApiError> {
+    team_list::list(
+        app,
+        &TeamQuery {
+            table: &app.config.campaigns_table,
+            sk_prefix: "CAMPAIGN#",
+            artist: query.artist,
+            teams: query.teams.clone(),
+            equals: query
+                .status
+                .map(|status| ("status", status.as_str().to_owned()))
+                .into_iter()
+                .collect(),
+            contains: Vec::new(),
+            limit: query.limit,
+            after: query.after.clone(),
+        },
+    )
+    .await
+}
+
+/// Scheduled campaigns due at `now` or before, oldest first: one Query on the `due` index.
+pub async fn due(app: &App, now: DateTime<Utc>, limit: i32) -> Result<Vec<Campaign>, ApiError> {
+    // `~` sorts after every id, so everything due at `now` is included.
+    let until = format!("{}#~", now.to_rfc3339_opts(SecondsFormat::Millis, true));
+    let output = app
+        .aws
+        .dynamodb
+        .query()
+        .table_name(&app.config.campaigns_table)
+        .index_name(DUE_INDEX)
+        .key_condition_expression("due_pk = :due AND due_at <= :until")
+        .expression_attribute_values(":due", AttributeValue::S(DUE_PK.to_owned()))
+        .expression_attribute_values(":until", AttributeValue::S(until))
+        .limit(limit)
+        .send()
+        .await?;
+    let items: Vec<CampaignItem> = serde_dynamo::from_items(output.items.unwrap_or_default())?;
+    Ok(items.into_iter().map(|item| item.campaign).collect())
+}
