@@ -7,6 +7,7 @@
 pub mod campaigns;
 pub mod contacts;
 pub mod custom_resource;
+pub mod domains;
 pub mod http;
 pub mod imports;
 pub mod routes;

@@ -10,7 +10,7 @@ use lambda_runtime::LambdaEvent;
 use mailing::App;
 
 use crate::http::HttpResult;
-use crate::{campaigns, contacts, imports, signatures, templates};
+use crate::{campaigns, contacts, domains, imports, signatures, templates};
 
 pub type Handler =
     for<'a> fn(&'a App, Request) -> Pin<Box<dyn Future<Output = HttpResult> + Send + 'a>>;
@@ -107,6 +107,13 @@ pub const ROUTES: &[Route] = &[
         "/api/artists/{artistId}/campaigns/{campaignId}",
         "campaigns-delete",
         campaigns::delete
+    ),
+    route!("GET", "/api/email/domains", "domains-list", domains::list),
+    route!(
+        "POST",
+        "/api/email/domains",
+        "domains-create",
+        domains::create
     ),
     route!(
         "GET",

@@ -31,6 +31,9 @@ pub enum AuditAction {
     CampaignUpdated,
     #[serde(rename = "campaign.deleted")]
     CampaignDeleted,
+    /// A sending domain was registered for the artist (the target names the domain).
+    #[serde(rename = "domain.registered")]
+    DomainRegistered,
     /// A user saved their signature for a team (the target names team and user).
     #[serde(rename = "signature.updated")]
     SignatureUpdated,

@@ -17,6 +17,7 @@ pub mod error;
 pub mod import;
 pub mod import_jobs;
 pub mod render;
+pub mod sender_domains;
 pub mod signatures;
 pub mod store;
 pub mod templates;

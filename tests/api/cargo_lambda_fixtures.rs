@@ -20,6 +20,8 @@ const EXPECTED: &[(&str, u16)] = &[
     ("apigw-campaigns-get.json", 404),
     ("apigw-campaigns-update.json", 404),
     ("apigw-campaigns-delete.json", 404),
+    ("apigw-domains-create.json", 201),
+    ("apigw-domains-list.json", 200),
     ("apigw-templates-list.json", 200),
     ("apigw-templates-create.json", 201),
     ("apigw-templates-get.json", 200),

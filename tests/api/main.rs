@@ -13,6 +13,7 @@ mod contacts_create;
 mod contacts_get_update_delete;
 mod contacts_import;
 mod contacts_list;
+mod domains;
 mod import_files;
 mod imports_flow;
 mod template_consistency;

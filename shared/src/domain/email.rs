@@ -189,6 +189,28 @@ fn is_atext(c: char) -> bool {
         )
 }
 
+/// A domain name (a sending domain, the inbound domain): an address's domain rules, kept in
+/// lowercase ASCII (punycode for internationalized names).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct DomainName(String);
+
+impl DomainName {
+    pub fn parse(input: &str) -> Result<Self, EmailError> {
+        parse_domain(input.trim()).map(|(ascii, _)| Self(ascii.into_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DomainName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// The domain's lowercase ASCII form, and whether it is internationalized (its readable form
 /// differs).
 fn parse_domain(domain: &str) -> Result<(std::borrow::Cow<'_, str>, bool), EmailError> {

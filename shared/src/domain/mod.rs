@@ -15,7 +15,7 @@ pub use contact::{
     Consent, ConsentBasis, Contact, ContactFields, ContactSource, ContactStatus, EngagementSummary,
     Tags,
 };
-pub use email::{AddressParts, EmailAddress, EmailError};
+pub use email::{AddressParts, DomainName, EmailAddress, EmailError};
 pub use ids::{ArtistId, AuditId, CampaignId, ContactId, IdError, ImportId, TemplateId, UserId};
 pub use role::{ContactRole, UnknownRole};
 pub use template::{EmailTemplate, Language, Signature, TemplateSummary};

@@ -38,6 +38,7 @@
 //! |---|---|
 //! | get / update / delete / move a campaign by (artist, id) | GetItem strongly consistent; every write and status move conditional on `version` |
 //! | list an artist's campaigns newest first, by team, by status (`campaigns-list`) | `team_list`: Query `by_role` or `pk` with `begins_with(sk, "CAMPAIGN#")`, descending |
+//! | an artist's sending domains (`domains-list`, sending checks) | Query `pk` with `begins_with(sk, "DOMAIN#")`; items `sk` = `DOMAIN#{domain}` |
 //! | due scheduled campaigns (`campaign-scheduler`, every minute) | Query the sparse GSI `due`: `due_pk = SCHEDULED AND due_at <= now` — only scheduled campaigns are in it |
 //!
 //! # Templates table (`TemplatesTable`, env `TEMPLATES_TABLE`)

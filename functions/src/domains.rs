@@ -1,0 +1,49 @@
+//! Sending domains: `/api/email/domains`.
+
+use lambda_http::Request;
+use mailing::domain::{ArtistId, DomainName};
+use mailing::{App, sender_domains};
+use serde::{Deserialize, Serialize};
+
+use crate::http::{self, Fields, HttpResult};
+
+/// `GET /api/email/domains?artist_id=`: the artist's sending domains and their state at SES.
+pub async fn list(app: &App, request: Request) -> HttpResult {
+    let caller = http::caller(&request)?;
+    let artist = http::query_param(&request, "artist_id", |raw| {
+        raw.parse::<ArtistId>().map_err(|e| e.to_string())
+    })?
+    .ok_or_else(|| mailing::ApiError::bad_request("invalid_query", "artist_id is required"))?;
+    #[derive(Serialize)]
+    struct Items<T> {
+        items: Vec<T>,
+    }
+    http::json(
+        200,
+        &Items {
+            items: sender_domains::list(app, &caller, artist).await?,
+        },
+    )
+}
+
+/// `POST /api/email/domains` with `{ "artist_id", "domain" }`: registers the domain with SES
+/// (Easy DKIM) and answers the DNS records to publish.
+pub async fn create(app: &App, request: Request) -> HttpResult {
+    let caller = http::caller(&request)?;
+    let body = http::json_body::<CreateBody>(&request, http::JSON_LIMIT)?;
+    let mut f = Fields::default();
+    let artist = f.check("artist_id", body.artist_id.parse::<ArtistId>());
+    let domain = f.check("domain", DomainName::parse(&body.domain));
+    let (artist, domain) = f.finish(|| (artist.expect("checked"), domain.expect("checked")))?;
+    http::json(
+        201,
+        &sender_domains::register(app, &caller, artist, domain).await?,
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    artist_id: String,
+    domain: String,
+}
