@@ -57,6 +57,14 @@ pub struct Config {
     pub public_base_url: String,
     /// Campaigns (see `store::campaigns`).
     pub campaigns_table: String,
+    /// One row per campaign and contact (see `store::sends`).
+    pub sends_table: String,
+    /// Feeds `campaign-dispatch`: one message per campaign to dispatch, and its continuations.
+    pub dispatch_queue_url: String,
+    /// Feeds `email-send`: batches of recipients to send to.
+    pub send_queue_url: String,
+    /// The SES configuration set every message is sent with (event publishing).
+    pub configuration_set: String,
     /// Templates, built-in defaults, default choices and signatures (see `store::templates`).
     pub templates_table: String,
     /// The inbound mail domain: replies go to `r-{token}@` it, mailto unsubscribes to `u-{token}@`.
@@ -111,6 +119,10 @@ impl Config {
             public_base_url: public_base_url.trim_end_matches('/').to_owned(),
             templates_table: get("TEMPLATES_TABLE")?,
             campaigns_table: get("CAMPAIGNS_TABLE")?,
+            sends_table: get("SENDS_TABLE")?,
+            dispatch_queue_url: get("DISPATCH_QUEUE_URL")?,
+            send_queue_url: get("SEND_QUEUE_URL")?,
+            configuration_set: get("SES_CONFIGURATION_SET")?,
             reply_domain,
         })
     }
@@ -136,6 +148,13 @@ mod tests {
             ("PUBLIC_BASE_URL", "https://mail.example/".to_owned()),
             ("TEMPLATES_TABLE", "templates".to_owned()),
             ("CAMPAIGNS_TABLE", "campaigns".to_owned()),
+            ("SENDS_TABLE", "sends".to_owned()),
+            (
+                "DISPATCH_QUEUE_URL",
+                "http://127.0.0.1:1/queue/dispatch".to_owned(),
+            ),
+            ("SEND_QUEUE_URL", "http://127.0.0.1:1/queue/send".to_owned()),
+            ("SES_CONFIGURATION_SET", "mailing".to_owned()),
             ("REPLY_DOMAIN", "Reply.Mail.example".to_owned()),
         ])
     }
@@ -159,6 +178,10 @@ mod tests {
             "PUBLIC_BASE_URL",
             "TEMPLATES_TABLE",
             "CAMPAIGNS_TABLE",
+            "SENDS_TABLE",
+            "DISPATCH_QUEUE_URL",
+            "SEND_QUEUE_URL",
+            "SES_CONFIGURATION_SET",
             "REPLY_DOMAIN",
         ] {
             let mut env = complete();

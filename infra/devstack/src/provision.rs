@@ -28,7 +28,12 @@ const NOT_EMULATED: &[&str] = &[
     "Custom::BuiltInTemplates",
 ];
 /// Resource types created in the emulator.
-const EMULATED: &[&str] = &["AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket"];
+const EMULATED: &[&str] = &[
+    "AWS::DynamoDB::Table",
+    "AWS::SQS::Queue",
+    "AWS::S3::Bucket",
+    "AWS::SES::ConfigurationSet",
+];
 
 #[derive(Debug, Default)]
 pub struct Provisioned {
@@ -119,6 +124,17 @@ pub async fn provision(
             .arns
             .insert(bucket.logical_id.clone(), format!("arn:aws:s3:::{name}"));
         provisioned.refs.insert(bucket.logical_id, name);
+    }
+    for set in template.resources_of(&["AWS::SES::ConfigurationSet"]) {
+        let name = format!("{prefix}-{}", set.logical_id);
+        clients
+            .sesv2
+            .create_configuration_set()
+            .configuration_set_name(&name)
+            .send()
+            .await
+            .with_context(|| format!("creating configuration set {}", set.logical_id))?;
+        provisioned.refs.insert(set.logical_id, name);
     }
     for (id, kind) in template.resource_types() {
         if !EMULATED.contains(&kind.as_str()) && !NOT_EMULATED.contains(&kind.as_str()) {

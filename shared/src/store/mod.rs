@@ -41,6 +41,20 @@
 //! | an artist's sending domains (`domains-list`, sending checks) | Query `pk` with `begins_with(sk, "DOMAIN#")`; items `sk` = `DOMAIN#{domain}` |
 //! | due scheduled campaigns (`campaign-scheduler`, every minute) | Query the sparse GSI `due`: `due_pk = SCHEDULED AND due_at <= now` — only scheduled campaigns are in it |
 //!
+//! # Sends table (`SendsTable`, env `SENDS_TABLE`)
+//!
+//! | item | `pk` | `sk` |
+//! |---|---|---|
+//! | send | `CAMPAIGN#{campaign_id}` | `CONTACT#{contact_id}` |
+//!
+//! The key is the idempotency key of a send: one row per person per campaign, created with
+//! `attribute_not_exists`, claimed with a condition on `pending` before SES is called.
+//!
+//! | access pattern | served by |
+//! |---|---|
+//! | create a campaign's send for a contact, once (`campaign-dispatch`) | conditional PutItem |
+//! | claim, mark sent / failed, release (`email-send`) | conditional UpdateItem on `status` |
+//!
 //! # Templates table (`TemplatesTable`, env `TEMPLATES_TABLE`)
 //!
 //! | item | `id` | other keys |
@@ -75,6 +89,7 @@ mod batch;
 pub mod campaigns;
 pub mod contacts;
 pub mod imports;
+pub mod sends;
 pub mod suppression;
 pub mod team_list;
 pub mod templates;
