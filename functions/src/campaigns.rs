@@ -9,7 +9,7 @@ use mailing::domain::{
     EmailAddress, Recipients, Sender, Tags, TemplateId,
 };
 use mailing::templates::{CONTENT_MAX, SUBJECT_MAX, TEXT_MAX};
-use mailing::{ApiError, App};
+use mailing::{ApiError, App, sending};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -344,4 +344,13 @@ impl UpdateBody {
             utm_campaign,
         })
     }
+}
+
+/// `POST /api/artists/{artistId}/campaigns/{campaignId}/send`: checks the campaign (content,
+/// sender domain, recipients) and starts sending; 202 with the campaign, now `sending`.
+pub async fn send(app: &App, request: Request) -> HttpResult {
+    let caller = http::caller(&request)?;
+    let artist: ArtistId = http::path_id(&request, "artistId", "artist")?;
+    let id: CampaignId = http::path_id(&request, "campaignId", "campaign")?;
+    http::json(202, &sending::start(app, &caller, artist, id).await?)
 }

@@ -12,5 +12,6 @@ pub mod http;
 pub mod imports;
 pub mod routes;
 pub mod runtime;
+pub mod sending;
 pub mod signatures;
 pub mod templates;

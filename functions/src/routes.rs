@@ -10,7 +10,7 @@ use lambda_runtime::LambdaEvent;
 use mailing::App;
 
 use crate::http::HttpResult;
-use crate::{campaigns, contacts, domains, imports, signatures, templates};
+use crate::{campaigns, contacts, domains, imports, sending, signatures, templates};
 
 pub type Handler =
     for<'a> fn(&'a App, Request) -> Pin<Box<dyn Future<Output = HttpResult> + Send + 'a>>;
@@ -108,6 +108,12 @@ pub const ROUTES: &[Route] = &[
         "campaigns-delete",
         campaigns::delete
     ),
+    route!(
+        "POST",
+        "/api/artists/{artistId}/campaigns/{campaignId}/send",
+        "campaigns-send",
+        campaigns::send
+    ),
     route!("GET", "/api/email/domains", "domains-list", domains::list),
     route!(
         "POST",
@@ -179,8 +185,20 @@ pub struct Consumer {
     pub handler: QueueHandler,
 }
 
-pub const CONSUMERS: &[Consumer] = &[Consumer {
-    function: "import-upload",
-    queue: "ImportsQueue",
-    handler: |app, event| Box::pin(imports::upload(app, event)),
-}];
+pub const CONSUMERS: &[Consumer] = &[
+    Consumer {
+        function: "import-upload",
+        queue: "ImportsQueue",
+        handler: |app, event| Box::pin(imports::upload(app, event)),
+    },
+    Consumer {
+        function: "campaign-dispatch",
+        queue: "DispatchQueue",
+        handler: |app, event| Box::pin(sending::dispatch(app, event)),
+    },
+    Consumer {
+        function: "email-send",
+        queue: "SendQueue",
+        handler: |app, event| Box::pin(sending::send(app, event)),
+    },
+];

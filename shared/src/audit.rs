@@ -31,6 +31,16 @@ pub enum AuditAction {
     CampaignUpdated,
     #[serde(rename = "campaign.deleted")]
     CampaignDeleted,
+    #[serde(rename = "campaign.send_started")]
+    CampaignSendStarted,
+    /// Sending was started but its dispatch could not be queued: the campaign is back as it was.
+    #[serde(rename = "campaign.send_aborted")]
+    CampaignSendAborted,
+    /// Every recipient was handed to SES (the actor is the service).
+    #[serde(rename = "campaign.sent")]
+    CampaignSent,
+    #[serde(rename = "campaign.paused")]
+    CampaignPaused,
     /// A sending domain was registered for the artist (the target names the domain).
     #[serde(rename = "domain.registered")]
     DomainRegistered,

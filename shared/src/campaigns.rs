@@ -84,11 +84,11 @@ fn invalid(field: &str, message: &str) -> ApiError {
     ApiError::invalid_fields(vec![FieldError::new(field, message)])
 }
 
-/// What `campaign` sends, checked: the template must be one the caller can read, of the
-/// campaign's team (a built-in or the artist's own), and the whole must compile.
+/// What `campaign` sends, checked: the template must be of the campaign's team (a built-in or
+/// the artist's own) and, when a caller asks, one they can read; the whole must compile.
 pub async fn resolve_content(
     app: &App,
-    caller: &Caller,
+    caller: Option<&Caller>,
     artist: ArtistId,
     role: ContactRole,
     content: &CampaignContent,
@@ -101,9 +101,11 @@ pub async fn resolve_content(
                     "give either template_id or content, not both",
                 ));
             }
-            let template = templates::get(app, caller, id)
-                .await
-                .ok()
+            let template = match caller {
+                Some(caller) => templates::get(app, caller, id).await.ok(),
+                None => crate::store::templates::get(app, id).await?,
+            };
+            let template = template
                 .filter(|t| {
                     t.contact_role == role && t.artist_id.is_none_or(|owner| owner == artist)
                 })
@@ -143,7 +145,14 @@ pub async fn resolve_content(
 
 pub async fn create(app: &App, caller: &Caller, new: NewCampaign) -> Result<Campaign, ApiError> {
     caller.require_team(new.artist, new.contact_role)?;
-    resolve_content(app, caller, new.artist, new.contact_role, &new.content).await?;
+    resolve_content(
+        app,
+        Some(caller),
+        new.artist,
+        new.contact_role,
+        &new.content,
+    )
+    .await?;
     let now = Utc::now();
     let campaign = Campaign {
         id: CampaignId::new(),
@@ -160,6 +169,7 @@ pub async fn create(app: &App, caller: &Caller, new: NewCampaign) -> Result<Camp
         status_reason: None,
         scheduled_at: None,
         sent_at: None,
+        dispatched: false,
         counters: CampaignCounters::default(),
         created_by: caller.user.clone(),
         created_at: now,
@@ -302,7 +312,14 @@ pub async fn update(
     if changed.is_empty() {
         return Ok(before);
     }
-    resolve_content(app, caller, artist, after.contact_role, &after.content).await?;
+    resolve_content(
+        app,
+        Some(caller),
+        artist,
+        after.contact_role,
+        &after.content,
+    )
+    .await?;
     after.updated_at = Utc::now();
     after.version = before.version + 1;
     let audit = audit(&after, caller, AuditAction::CampaignUpdated, changed);

@@ -18,6 +18,7 @@ pub mod import;
 pub mod import_jobs;
 pub mod render;
 pub mod sender_domains;
+pub mod sending;
 pub mod signatures;
 pub mod store;
 pub mod templates;

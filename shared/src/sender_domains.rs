@@ -27,6 +27,17 @@ pub enum DomainStatus {
     TemporaryFailure,
 }
 
+impl DomainStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Verified => "verified",
+            Self::Failed => "failed",
+            Self::TemporaryFailure => "temporary_failure",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DnsRecord {
     #[serde(rename = "type")]
@@ -211,4 +222,48 @@ fn records(domain: &DomainName, identity: &GetEmailIdentityOutput) -> Vec<DnsRec
             required: false,
         }))
         .collect()
+}
+
+/// Refuses sending from `email` unless its domain is registered for the artist and SES has
+/// verified it, saying what to do.
+pub async fn require_verified(
+    app: &App,
+    artist: ArtistId,
+    email: &crate::domain::EmailAddress,
+) -> Result<(), ApiError> {
+    let domain = DomainName::parse(email.domain()).map_err(ApiError::internal)?;
+    let refused = |message: String| ApiError::Unprocessable {
+        code: "sender_domain_unverified",
+        message,
+        details: serde_json::json!({ "domain": domain }),
+    };
+    let claim = app
+        .aws
+        .dynamodb
+        .get_item()
+        .table_name(&app.config.campaigns_table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(stores::team_list::artist_pk(artist)),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("{SK_PREFIX}{domain}")),
+        )
+        .consistent_read(true)
+        .send()
+        .await?;
+    let Some(item) = claim.item else {
+        return Err(refused(format!(
+            "{domain} is not a sending domain of this artist: register it with POST /api/email/domains and publish its DNS records"
+        )));
+    };
+    let described = describe(app, serde_dynamo::from_item(item)?).await?;
+    match described.status {
+        DomainStatus::Verified => Ok(()),
+        status => Err(refused(format!(
+            "{domain} is not verified yet ({}): publish its DNS records (GET /api/email/domains)",
+            status.as_str()
+        ))),
+    }
 }

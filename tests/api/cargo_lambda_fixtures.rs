@@ -20,6 +20,7 @@ const EXPECTED: &[(&str, u16)] = &[
     ("apigw-campaigns-get.json", 404),
     ("apigw-campaigns-update.json", 404),
     ("apigw-campaigns-delete.json", 404),
+    ("apigw-campaigns-send.json", 404),
     ("apigw-domains-create.json", 201),
     ("apigw-domains-list.json", 200),
     ("apigw-templates-list.json", 200),
@@ -79,8 +80,13 @@ async fn every_event_fixture_runs_through_its_handler() {
 
 /// Queue fixtures: the consumer and how many of the batch's messages it fails. The S3 event names
 /// an import this empty stack does not hold: acknowledged, nothing to run.
-const QUEUE_EXPECTED: &[(&str, &str, usize)] =
-    &[("sqs-import-upload-s3-event.json", "import-upload", 0)];
+/// The sending fixtures carry a message for a campaign this stack does not hold (acknowledged:
+/// nothing to do) and a poison message (reported, so SQS retries it into the dead-letter queue).
+const QUEUE_EXPECTED: &[(&str, &str, usize)] = &[
+    ("sqs-import-upload-s3-event.json", "import-upload", 0),
+    ("sqs-campaign-dispatch.json", "campaign-dispatch", 1),
+    ("sqs-email-send.json", "email-send", 1),
+];
 
 #[tokio::test]
 async fn every_queue_fixture_runs_through_its_consumer() {

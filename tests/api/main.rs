@@ -16,6 +16,7 @@ mod contacts_list;
 mod domains;
 mod import_files;
 mod imports_flow;
+mod sending;
 mod template_consistency;
 mod templates;
 mod templates_install;

@@ -258,6 +258,9 @@ pub struct Campaign {
     pub scheduled_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub sent_at: Option<DateTime<Utc>>,
+    /// Every recipient has a send row and is queued: the campaign is sent when they are done.
+    #[serde(default)]
+    pub dispatched: bool,
     #[serde(flatten)]
     pub counters: CampaignCounters,
     pub created_by: UserId,

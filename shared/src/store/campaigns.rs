@@ -182,3 +182,112 @@ pub async fn due(app: &App, now: DateTime<Utc>, limit: i32) -> Result<Vec<Campai
     let items: Vec<CampaignItem> = serde_dynamo::from_items(output.items.unwrap_or_default())?;
     Ok(items.into_iter().map(|item| item.campaign).collect())
 }
+
+fn campaign_key(artist: ArtistId, id: CampaignId) -> HashMap<String, AttributeValue> {
+    key(artist_pk(artist), campaign_sk(id))
+}
+
+/// Moves a campaign from `from` to `to` by its status alone (the counters other writers keep
+/// adding to are left alone), also setting `set`, in one transaction with its audit record.
+/// `None` when it was not in `from`; else the campaign as written.
+pub async fn move_status(
+    app: &App,
+    artist: ArtistId,
+    id: CampaignId,
+    (from, to): (CampaignStatus, CampaignStatus),
+    set: Vec<(&'static str, AttributeValue)>,
+    audit: crate::audit::AuditRecord,
+) -> Result<Option<Campaign>, ApiError> {
+    let mut assignments = vec![
+        "#status = :to".to_owned(),
+        "version = version + :one".to_owned(),
+    ];
+    let mut update = aws_sdk_dynamodb::types::Update::builder()
+        .table_name(&app.config.campaigns_table)
+        .set_key(Some(campaign_key(artist, id)))
+        .condition_expression("#status = :from")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":from", AttributeValue::S(from.as_str().to_owned()))
+        .expression_attribute_values(":to", AttributeValue::S(to.as_str().to_owned()))
+        .expression_attribute_values(":one", AttributeValue::N("1".into()));
+    for (i, (name, value)) in set.into_iter().enumerate() {
+        assignments.push(format!("#s{i} = :s{i}"));
+        update = update
+            .expression_attribute_names(format!("#s{i}"), name)
+            .expression_attribute_values(format!(":s{i}"), value);
+    }
+    // Out of the `due` index the moment it is no longer scheduled.
+    let expression = if to == CampaignStatus::Scheduled {
+        format!("SET {}", assignments.join(", "))
+    } else {
+        format!("SET {} REMOVE due_pk, due_at", assignments.join(", "))
+    };
+    let update = update
+        .update_expression(expression)
+        .build()
+        .map_err(ApiError::internal)?;
+    let writes = vec![
+        TransactWriteItem::builder().update(update).build(),
+        super::audit::put(app, audit)?,
+    ];
+    match super::transact(app, writes).await? {
+        super::TransactOutcome::Written => get(app, artist, id).await,
+        super::TransactOutcome::ConditionFailed(_) => Ok(None),
+    }
+}
+
+/// Adds to counters (and sets `set`) in one write, answering the campaign after it: many
+/// recipients' outcomes cost one write, not one each.
+pub async fn add_counters(
+    app: &App,
+    artist: ArtistId,
+    id: CampaignId,
+    counters: &[(&'static str, u64)],
+    set: Vec<(&'static str, AttributeValue)>,
+) -> Result<Option<Campaign>, ApiError> {
+    let mut adds = Vec::new();
+    let mut sets = Vec::new();
+    let mut request = app
+        .aws
+        .dynamodb
+        .update_item()
+        .table_name(&app.config.campaigns_table)
+        .set_key(Some(campaign_key(artist, id)))
+        .condition_expression("attribute_exists(pk)")
+        .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+    for (i, (name, amount)) in counters.iter().enumerate() {
+        adds.push(format!("#a{i} :a{i}"));
+        request = request
+            .expression_attribute_names(format!("#a{i}"), *name)
+            .expression_attribute_values(format!(":a{i}"), AttributeValue::N(amount.to_string()));
+    }
+    for (i, (name, value)) in set.into_iter().enumerate() {
+        sets.push(format!("#s{i} = :s{i}"));
+        request = request
+            .expression_attribute_names(format!("#s{i}"), name)
+            .expression_attribute_values(format!(":s{i}"), value);
+    }
+    let mut expression = String::new();
+    if !sets.is_empty() {
+        expression.push_str(&format!("SET {} ", sets.join(", ")));
+    }
+    if !adds.is_empty() {
+        expression.push_str(&format!("ADD {}", adds.join(", ")));
+    }
+    if expression.is_empty() {
+        return get(app, artist, id).await;
+    }
+    match request.update_expression(expression.trim()).send().await {
+        Ok(output) => Ok(output
+            .attributes
+            .map(serde_dynamo::from_item::<_, CampaignItem>)
+            .transpose()?
+            .map(|item| item.campaign)),
+        Err(error) => match error.into_service_error() {
+            aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_) => Ok(None),
+            other => Err(ApiError::internal(
+                anyhow::Error::new(other).context("counting a campaign's sends"),
+            )),
+        },
+    }
+}

@@ -126,7 +126,8 @@ pub async fn get(
     }
 }
 
-/// Moves the row from `from` to `to`, setting `values` too; `false` when it was not in `from`.
+/// Moves the row from `from` to `to`, setting `set` too; the row after, or `None` when it was
+/// not in `from`.
 async fn transition(
     app: &App,
     campaign: CampaignId,
@@ -134,7 +135,7 @@ async fn transition(
     from: SendStatus,
     to: SendStatus,
     mut set: Vec<(&'static str, AttributeValue)>,
-) -> Result<bool, ApiError> {
+) -> Result<Option<Send>, ApiError> {
     let status = |s: SendStatus| AttributeValue::S(s.as_str().to_owned());
     set.push(("status", status(to)));
     let assignments: Vec<String> = set
@@ -151,16 +152,21 @@ async fn transition(
         .update_expression(format!("SET {}", assignments.join(", ")))
         .condition_expression("#status = :from")
         .expression_attribute_names("#status", "status")
-        .expression_attribute_values(":from", status(from));
+        .expression_attribute_values(":from", status(from))
+        .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
     for (i, (name, value)) in set.into_iter().enumerate() {
         request = request
             .expression_attribute_names(format!("#f{i}"), name)
             .expression_attribute_values(format!(":v{i}"), value);
     }
     match request.send().await {
-        Ok(_) => Ok(true),
+        Ok(output) => Ok(output
+            .attributes
+            .map(serde_dynamo::from_item::<_, SendItem>)
+            .transpose()?
+            .map(|item| item.send)),
         Err(error) => match error.into_service_error() {
-            UpdateItemError::ConditionalCheckFailedException(_) => Ok(false),
+            UpdateItemError::ConditionalCheckFailedException(_) => Ok(None),
             other => Err(ApiError::internal(
                 anyhow::Error::new(other).context("moving a send"),
             )),
@@ -172,8 +178,12 @@ fn time(at: DateTime<Utc>) -> AttributeValue {
     AttributeValue::S(at.to_rfc3339())
 }
 
-/// Takes a pending row for sending; `false` when another delivery took it or it is done.
-pub async fn claim(app: &App, campaign: CampaignId, contact: ContactId) -> Result<bool, ApiError> {
+/// Takes a pending row for sending; `None` when another delivery took it or it is done.
+pub async fn claim(
+    app: &App,
+    campaign: CampaignId,
+    contact: ContactId,
+) -> Result<Option<Send>, ApiError> {
     transition(
         app,
         campaign,
@@ -190,7 +200,7 @@ pub async fn release(
     app: &App,
     campaign: CampaignId,
     contact: ContactId,
-) -> Result<bool, ApiError> {
+) -> Result<Option<Send>, ApiError> {
     transition(
         app,
         campaign,
@@ -207,7 +217,7 @@ pub async fn mark_sent(
     campaign: CampaignId,
     contact: ContactId,
     ses_message_id: &str,
-) -> Result<bool, ApiError> {
+) -> Result<Option<Send>, ApiError> {
     transition(
         app,
         campaign,
@@ -230,7 +240,7 @@ pub async fn mark_failed(
     campaign: CampaignId,
     contact: ContactId,
     reason: &str,
-) -> Result<bool, ApiError> {
+) -> Result<Option<Send>, ApiError> {
     transition(
         app,
         campaign,

@@ -1,0 +1,140 @@
+//! `campaign-dispatch`: one page of a campaign's recipients per message, each given its send row
+//! and queued in batches; a continuation message carries the rest.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::Utc;
+
+use super::complete::complete_if_done;
+use super::messages::{DispatchMessage, SendBatch, enqueue_batches, enqueue_dispatch};
+use crate::domain::{Campaign, CampaignStatus, Contact, ContactStatus};
+use crate::store::sends::{self, Send, SendStatus};
+use crate::store::team_list::{self, TeamQuery, Teams};
+use crate::store::{campaigns as store, suppression};
+use crate::{ApiError, App};
+
+/// Contacts read per dispatch message.
+pub const PAGE: usize = 500;
+
+/// What one dispatch message did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DispatchOutcome {
+    pub recipients: usize,
+    pub created: usize,
+    pub batches: usize,
+    pub continued: bool,
+}
+
+pub async fn dispatch(app: &App, message: &DispatchMessage) -> Result<DispatchOutcome, ApiError> {
+    let Some(campaign) = store::get(app, message.artist_id, message.campaign_id).await? else {
+        return Ok(DispatchOutcome::default());
+    };
+    // Paused or cancelled: nothing more is queued (resuming dispatches again from the start,
+    // which skips every row that exists).
+    if campaign.status != CampaignStatus::Sending {
+        return Ok(DispatchOutcome::default());
+    }
+    let page = team_list::list::<Contact>(
+        app,
+        &TeamQuery {
+            table: &app.config.contacts_table,
+            sk_prefix: "CONTACT#",
+            artist: campaign.artist_id,
+            teams: Teams::One(campaign.contact_role),
+            equals: vec![("status", ContactStatus::Active.as_str().to_owned())],
+            contains: Vec::new(),
+            limit: PAGE,
+            after: message.after.clone(),
+        },
+    )
+    .await?;
+    let recipients = reachable(app, &campaign, &page.items).await?;
+    let mut outcome = DispatchOutcome {
+        recipients: recipients.len(),
+        ..DispatchOutcome::default()
+    };
+    let now = Utc::now();
+    for contact in &recipients {
+        let send = Send {
+            send_id: uuid::Uuid::now_v7(),
+            artist_id: campaign.artist_id,
+            campaign_id: campaign.id,
+            contact_id: contact.id,
+            status: SendStatus::Pending,
+            created_at: now,
+            claimed_at: None,
+            sent_at: None,
+            ses_message_id: None,
+            error: None,
+        };
+        if sends::create(app, &send).await? {
+            outcome.created += 1;
+        }
+    }
+    // Every recipient is queued, new row or not: a replay re-queues rows a crash left unqueued,
+    // and the sender skips those already taken.
+    let batches: Vec<SendBatch> = recipients
+        .chunks(SendBatch::RECIPIENTS)
+        .map(|chunk| SendBatch {
+            artist_id: campaign.artist_id,
+            campaign_id: campaign.id,
+            contacts: chunk.iter().map(|c| c.id).collect(),
+        })
+        .collect();
+    outcome.batches = batches.len();
+    enqueue_batches(app, &batches).await?;
+    if outcome.created > 0 {
+        store::add_counters(
+            app,
+            campaign.artist_id,
+            campaign.id,
+            &[("recipient_count", outcome.created as u64)],
+            vec![],
+        )
+        .await?;
+    }
+    match page.next {
+        Some(after) => {
+            enqueue_dispatch(
+                app,
+                &DispatchMessage {
+                    after: Some(after),
+                    ..message.clone()
+                },
+            )
+            .await?;
+            outcome.continued = true;
+        }
+        None => {
+            let updated = store::add_counters(
+                app,
+                campaign.artist_id,
+                campaign.id,
+                &[],
+                vec![("dispatched", AttributeValue::Bool(true))],
+            )
+            .await?;
+            if let Some(updated) = updated {
+                complete_if_done(app, &updated).await?;
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+/// The page's contacts the campaign chooses and nobody has suppressed.
+async fn reachable<'a>(
+    app: &App,
+    campaign: &Campaign,
+    contacts: &'a [Contact],
+) -> Result<Vec<&'a Contact>, ApiError> {
+    let matching: Vec<&Contact> = contacts
+        .iter()
+        .filter(|c| campaign.recipients.matches(c))
+        .collect();
+    let emails: Vec<_> = matching.iter().map(|c| &c.email).collect();
+    let suppressed = suppression::suppressed(app, &emails).await?;
+    Ok(matching
+        .into_iter()
+        .filter(|c| !suppressed.contains(c.email.normalized()))
+        .collect())
+}

@@ -1,0 +1,78 @@
+//! What travels on the dispatch and send queues: ids only.
+
+use serde::{Deserialize, Serialize};
+
+use crate::cursor::Position;
+use crate::domain::{ArtistId, CampaignId, ContactId};
+use crate::{ApiError, App};
+
+/// Dispatch a campaign's recipients from `after` (the start when `None`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DispatchMessage {
+    pub artist_id: ArtistId,
+    pub campaign_id: CampaignId,
+    #[serde(default)]
+    pub after: Option<Position>,
+}
+
+/// Send the campaign to these contacts (each has its send row).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendBatch {
+    pub artist_id: ArtistId,
+    pub campaign_id: CampaignId,
+    pub contacts: Vec<ContactId>,
+}
+
+impl SendBatch {
+    /// Recipients per message: one invocation sends a message's worth within its timeout.
+    pub const RECIPIENTS: usize = 50;
+}
+
+pub async fn enqueue_dispatch(app: &App, message: &DispatchMessage) -> Result<(), ApiError> {
+    app.aws
+        .sqs
+        .send_message()
+        .queue_url(&app.config.dispatch_queue_url)
+        .message_body(serde_json::to_string(message).map_err(ApiError::internal)?)
+        .send()
+        .await
+        .map_err(|e| ApiError::internal(anyhow::Error::new(e).context("queueing a dispatch")))?;
+    Ok(())
+}
+
+/// Queues the batches ten per SendMessageBatch call. Entries SQS refuses are retried once, then
+/// reported: the dispatch message is then retried whole, which is harmless (rows exist).
+pub async fn enqueue_batches(app: &App, batches: &[SendBatch]) -> Result<usize, ApiError> {
+    let mut calls = 0;
+    for chunk in batches.chunks(10) {
+        let entries = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, batch)| {
+                aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(serde_json::to_string(batch).unwrap_or_default())
+                    .build()
+                    .map_err(ApiError::internal)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let output = app
+            .aws
+            .sqs
+            .send_message_batch()
+            .queue_url(&app.config.send_queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| ApiError::internal(anyhow::Error::new(e).context("queueing sends")))?;
+        calls += 1;
+        if !output.failed.is_empty() {
+            return Err(ApiError::internal(anyhow::anyhow!(
+                "SQS refused {} of {} send batches",
+                output.failed.len(),
+                chunk.len()
+            )));
+        }
+    }
+    Ok(calls)
+}

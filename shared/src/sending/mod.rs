@@ -1,0 +1,24 @@
+//! Sending a campaign: `start` checks it and sets it sending, `dispatch` creates one send row
+//! per recipient and queues them in batches, `sender` claims each row and hands the message to
+//! SES. Every step is idempotent: SQS delivers at least once.
+//!
+//! # Exactly once per person
+//!
+//! The send row (campaign, contact) is created only if absent, and claimed (`pending →
+//! claimed`) with a conditional write *before* SES is called. A duplicate message, a replayed
+//! dispatch or a second sender finds the row claimed or sent and skips it. A crash after SES
+//! accepted the message but before the row says `sent` leaves it `claimed`: it is never sent
+//! again. So an ambiguous crash falls on the side of *not* sending twice — a person may, rarely,
+//! miss a campaign (the row shows it), but never gets it twice: a duplicate is what recipients
+//! and spam filters punish, a missing press release is what a follow-up fixes.
+
+mod complete;
+mod dispatch;
+mod messages;
+mod sender;
+mod start;
+
+pub use dispatch::{DispatchOutcome, dispatch};
+pub use messages::{DispatchMessage, SendBatch, enqueue_dispatch};
+pub use sender::{BatchOutcome, send_batch};
+pub use start::start;

@@ -1,0 +1,168 @@
+//! Sending a campaign end to end through the emulator: send → dispatch → sender → SES.
+
+use std::collections::BTreeMap;
+
+use mailing::domain::CampaignId;
+use mailing::sending::DispatchMessage;
+use serde_json::{Value, json};
+
+use crate::support::{TestStack, presigned};
+
+/// What the emulated SES accepted from `domain`, by recipient: (count, raw MIME of the last).
+async fn outbox(domain: &str) -> BTreeMap<String, (usize, String)> {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
+    let (status, body) = presigned("GET", &format!("{endpoint}/moto-api/data.json"), b"").await;
+    assert_eq!(status, 200);
+    let data: Value = serde_json::from_slice(&body).unwrap();
+    let mut found = BTreeMap::new();
+    for message in data["ses"]["RawMessage"].as_array().into_iter().flatten() {
+        let source = message["source"].as_str().unwrap_or_default();
+        if !source.ends_with(&format!("@{domain}")) {
+            continue;
+        }
+        let raw = message["raw_data"].as_str().unwrap_or_default().to_owned();
+        // moto lists the envelope recipient and the parsed `To:`: the first is the envelope.
+        let to = message["destinations"]["ToAddresses"][0]
+            .as_str()
+            .or_else(|| message["destinations"][0].as_str())
+            .unwrap_or_default()
+            .to_owned();
+        let entry = found.entry(to).or_insert((0, String::new()));
+        entry.0 += 1;
+        entry.1 = raw;
+    }
+    found
+}
+
+struct Scene {
+    domain: String,
+    campaign: String,
+    expected: Vec<String>,
+}
+
+/// A press team with 20 contacts the campaign chooses and 9 it must not reach.
+async fn scene(stack: &TestStack) -> Scene {
+    let owner = stack.owner();
+    let domain = format!(
+        "news-{}.example",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    );
+    let registered = owner
+        .post(
+            "/api/email/domains",
+            &json!({ "artist_id": stack.artist.to_string(), "domain": domain }),
+        )
+        .await;
+    assert_eq!(registered.status, 201, "{:?}", registered.body);
+    let contacts = stack.contacts_url();
+    let mut expected = Vec::new();
+    for i in 0..29 {
+        let (tags, country) = match i {
+            0..20 => (json!(["radio"]), "FR"),
+            20..25 => (json!(["radio"]), "US"),
+            _ => (json!(["tv"]), "FR"),
+        };
+        let email = format!("journaliste{i}@media-{domain}");
+        owner
+            .create_contact(
+                &contacts,
+                json!({ "email": email, "contact_role": "press", "first_name": format!("Zoé{i}"), "tags": tags, "metadata": { "country": country } }),
+            )
+            .await;
+        if i < 20 {
+            expected.push(email);
+        }
+    }
+    // An unsubscribed and a suppressed contact who would otherwise match.
+    let gone = owner
+        .create_contact(&contacts, json!({ "email": format!("parti@media-{domain}"), "contact_role": "press", "tags": ["radio"], "metadata": { "country": "FR" } }))
+        .await;
+    let reply = owner
+        .put(
+            &format!("{contacts}/{gone}"),
+            &json!({ "status": "unsubscribed" }),
+        )
+        .await;
+    assert_eq!(reply.status, 200);
+    let bounced = format!("rebond@media-{domain}");
+    owner
+        .create_contact(&contacts, json!({ "email": bounced, "contact_role": "press", "tags": ["radio"], "metadata": { "country": "FR" } }))
+        .await;
+    mailing::store::suppression::suppress(
+        stack.app(),
+        &mailing::domain::EmailAddress::parse(&bounced).unwrap(),
+        mailing::store::suppression::SuppressionReason::HardBounce,
+    )
+    .await
+    .unwrap();
+    let campaign = owner
+        .post(
+            &format!("/api/artists/{}/campaigns", stack.artist),
+            &json!({
+                "contact_role": "press",
+                "name": "Soliloquy",
+                "subject": "Bonjour {{ contact.first_name }} : l'album sort le 14 mars",
+                "content": "<html><body><p>Bonjour {{ contact.first_name }},</p><p><a href=\"https://label.example/presse\">Dossier de presse</a></p><p><a href=\"{{ unsubscribe_url }}\">Se désabonner</a></p></body></html>",
+                "recipients": { "tags_any": ["radio"], "conditions": [{ "field": "metadata.country", "op": "eq", "value": "fr" }] },
+                "from_name": "Label Nova",
+                "from_email": format!("presse@{domain}"),
+            }),
+        )
+        .await;
+    assert_eq!(campaign.status, 201, "{:?}", campaign.body);
+    Scene {
+        domain,
+        campaign: campaign.body["id"].as_str().unwrap().to_owned(),
+        expected,
+    }
+}
+
+#[tokio::test]
+async fn a_campaign_reaches_each_chosen_contact_exactly_once_despite_duplicate_deliveries() {
+    let stack = TestStack::new().await;
+    let scene = scene(&stack).await;
+    let url = format!("/api/artists/{}/campaigns/{}", stack.artist, scene.campaign);
+    let started = stack.owner().post(&format!("{url}/send"), &json!({})).await;
+    assert_eq!(started.status, 202, "{:?}", started.body);
+    assert_eq!(started.body["status"], "sending");
+    let again = stack.owner().post(&format!("{url}/send"), &json!({})).await;
+    assert_eq!(again.status, 409, "a second send cannot start it twice");
+    assert_eq!(again.error_code(), "campaign_not_sendable");
+
+    // SQS delivers at least once: the dispatch arrives three times.
+    let replay = DispatchMessage {
+        artist_id: stack.artist,
+        campaign_id: scene.campaign.parse::<CampaignId>().unwrap(),
+        after: None,
+    };
+    for _ in 0..2 {
+        mailing::sending::enqueue_dispatch(stack.app(), &replay)
+            .await
+            .unwrap();
+    }
+    stack.drain_queues().await;
+    stack.drain_queues().await;
+
+    let outbox = outbox(&scene.domain).await;
+    let reached: Vec<&String> = outbox.keys().collect();
+    let mut expected: Vec<&String> = scene.expected.iter().collect();
+    expected.sort();
+    assert_eq!(reached, expected);
+    for (to, (count, raw)) in &outbox {
+        assert_eq!(*count, 1, "{to} got {count} messages");
+        assert!(
+            raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
+            "{raw}"
+        );
+        assert!(raw.contains("/api/email/track/click/"), "links are tracked");
+        assert!(raw.contains(&format!(
+            "Feedback-ID: {}:press:",
+            scene.campaign.replace('-', "")
+        )));
+    }
+    let campaign = stack.owner().get(&url).await.body;
+    assert_eq!(campaign["status"], "sent", "{campaign}");
+    assert_eq!(campaign["recipient_count"], 20);
+    assert_eq!(campaign["success_count"], 20);
+    assert_eq!(campaign["failed_count"], 0);
+}
