@@ -166,3 +166,181 @@ async fn a_campaign_reaches_each_chosen_contact_exactly_once_despite_duplicate_d
     assert_eq!(campaign["success_count"], 20);
     assert_eq!(campaign["failed_count"], 0);
 }
+
+#[tokio::test]
+async fn duplicate_batches_a_crash_after_ses_and_concurrent_sends_never_send_twice() {
+    let stack = TestStack::new().await;
+    let scene = scene(&stack).await;
+    let url = format!("/api/artists/{}/campaigns/{}", stack.artist, scene.campaign);
+    // Two send calls at once: one starts the campaign, the other is refused.
+    let owner = stack.owner();
+    let send_url = format!("{url}/send");
+    let empty = json!({});
+    let (a, b) = tokio::join!(owner.post(&send_url, &empty), owner.post(&send_url, &empty));
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [202, 409], "{:?} {:?}", a.body, b.body);
+
+    let campaign_id: CampaignId = scene.campaign.parse().unwrap();
+    // A sender crashed after SES accepted the first contact's message, before recording it: its
+    // row stays claimed.
+    let contacts = mailing::store::contacts::find_by_email(
+        stack.app(),
+        stack.artist,
+        mailing::domain::ContactRole::Press,
+        &mailing::domain::EmailAddress::parse(&scene.expected[0]).unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let dispatch = DispatchMessage {
+        artist_id: stack.artist,
+        campaign_id,
+        after: None,
+    };
+    mailing::sending::dispatch(stack.app(), &dispatch)
+        .await
+        .unwrap();
+    let claimed = mailing::store::sends::claim(stack.app(), campaign_id, contacts)
+        .await
+        .unwrap();
+    assert!(claimed.is_some());
+    // Every batch is delivered three times in all.
+    for _ in 0..2 {
+        mailing::sending::dispatch(stack.app(), &dispatch)
+            .await
+            .unwrap();
+    }
+    stack.drain_queues().await;
+    stack.drain_queues().await;
+
+    let outbox = outbox(&scene.domain).await;
+    assert!(
+        outbox.values().all(|(count, _)| *count == 1),
+        "{:?}",
+        outbox.values().map(|(c, _)| c).collect::<Vec<_>>()
+    );
+    assert!(
+        !outbox.contains_key(&scene.expected[0]),
+        "the ambiguous one is not sent again"
+    );
+    assert_eq!(outbox.len(), 19);
+    let campaign = owner.get(&url).await.body;
+    assert_eq!(campaign["success_count"], 19);
+    assert_eq!(campaign["recipient_count"], 20);
+    assert_eq!(
+        campaign["status"], "sending",
+        "one row is still in doubt: {campaign}"
+    );
+}
+
+#[tokio::test]
+async fn a_campaign_from_an_unregistered_domain_or_without_recipients_is_not_sent() {
+    let stack = TestStack::new().await;
+    let owner = stack.owner();
+    let campaigns = format!("/api/artists/{}/campaigns", stack.artist);
+    let body = |from: &str| {
+        json!({
+            "contact_role": "tour",
+            "name": "Dates",
+            "template_id": "0193a6f0-0000-7000-8000-000000000301",
+            "from_name": "Tour",
+            "from_email": from,
+        })
+    };
+    let unregistered = owner
+        .post(&campaigns, &body("tour@nowhere-registered.example"))
+        .await;
+    let id = unregistered.body["id"].as_str().unwrap();
+    let reply = owner
+        .post(&format!("{campaigns}/{id}/send"), &json!({}))
+        .await;
+    assert_eq!(reply.status, 422, "{:?}", reply.body);
+    assert_eq!(reply.error_code(), "sender_domain_unverified");
+    assert!(
+        reply.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("POST /api/email/domains")
+    );
+
+    let domain = format!(
+        "tour-{}.example",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    );
+    owner
+        .post(
+            "/api/email/domains",
+            &json!({ "artist_id": stack.artist.to_string(), "domain": domain }),
+        )
+        .await;
+    let registered = owner
+        .post(&campaigns, &body(&format!("tour@{domain}")))
+        .await;
+    let id = registered.body["id"].as_str().unwrap();
+    let reply = owner
+        .post(&format!("{campaigns}/{id}/send"), &json!({}))
+        .await;
+    assert_eq!(reply.status, 422, "{:?}", reply.body);
+    assert_eq!(reply.error_code(), "no_recipients");
+    assert_eq!(
+        owner.get(&format!("{campaigns}/{id}")).await.body["status"],
+        "draft"
+    );
+    let press = stack.team("press");
+    assert_eq!(
+        press
+            .post(&format!("{campaigns}/{id}/send"), &json!({}))
+            .await
+            .status,
+        404,
+        "another team's campaign"
+    );
+}
+
+#[tokio::test]
+async fn marketing_mail_without_an_unsubscribe_link_is_refused_with_the_check_explained() {
+    let stack = TestStack::new().await;
+    let owner = stack.owner();
+    let domain = format!(
+        "fans-{}.example",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    );
+    owner
+        .post(
+            "/api/email/domains",
+            &json!({ "artist_id": stack.artist.to_string(), "domain": domain }),
+        )
+        .await;
+    owner
+        .create_contact(
+            &stack.contacts_url(),
+            json!({ "email": format!("fan@{domain}"), "contact_role": "marketing" }),
+        )
+        .await;
+    let campaigns = format!("/api/artists/{}/campaigns", stack.artist);
+    let created = owner
+        .post(
+            &campaigns,
+            &json!({
+                "contact_role": "marketing", "name": "Promo", "subject": "Le nouvel album",
+                "content": "<p>Écoutez-le ici : <a href=\"https://label.example/ecouter\">écouter</a></p>",
+                "from_name": "Lou", "from_email": format!("news@{domain}"),
+            }),
+        )
+        .await;
+    let id = created.body["id"].as_str().unwrap();
+    let reply = owner
+        .post(&format!("{campaigns}/{id}/send"), &json!({}))
+        .await;
+    assert_eq!(reply.status, 422, "{:?}", reply.body);
+    assert_eq!(reply.error_code(), "content_check_failed");
+    let warnings = reply.body["error"]["details"]["warnings"]
+        .as_array()
+        .unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w["code"] == "missing_unsubscribe_link" && w["severity"] == "error")
+    );
+}

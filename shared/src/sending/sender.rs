@@ -272,3 +272,55 @@ async fn pause(app: &App, campaign: &Campaign, reason: &str) -> Result<(), ApiEr
     .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_sesv2::types::error::{
+        AccountSuspendedException, BadRequestException, LimitExceededException, MessageRejected,
+        SendingPausedException, TooManyRequestsException,
+    };
+
+    #[test]
+    fn ses_errors_retry_stop_the_campaign_or_fail_one_recipient() {
+        let kind = |answer: Answer| match answer {
+            Answer::Accepted(_) => "accepted",
+            Answer::Refused(_) => "refused",
+            Answer::Later(_) => "later",
+            Answer::Stop(_) => "stop",
+        };
+        for (error, expected) in [
+            (
+                SendEmailError::TooManyRequestsException(
+                    TooManyRequestsException::builder().build(),
+                ),
+                "later",
+            ),
+            (
+                SendEmailError::LimitExceededException(LimitExceededException::builder().build()),
+                "later",
+            ),
+            (
+                SendEmailError::AccountSuspendedException(
+                    AccountSuspendedException::builder().build(),
+                ),
+                "stop",
+            ),
+            (
+                SendEmailError::SendingPausedException(SendingPausedException::builder().build()),
+                "stop",
+            ),
+            (
+                SendEmailError::MessageRejected(MessageRejected::builder().build()),
+                "refused",
+            ),
+            (
+                SendEmailError::BadRequestException(BadRequestException::builder().build()),
+                "refused",
+            ),
+        ] {
+            let name = format!("{error:?}");
+            assert_eq!(kind(classify(error)), expected, "{name}");
+        }
+    }
+}
