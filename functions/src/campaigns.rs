@@ -354,3 +354,69 @@ pub async fn send(app: &App, request: Request) -> HttpResult {
     let id: CampaignId = http::path_id(&request, "campaignId", "campaign")?;
     http::json(202, &sending::start(app, &caller, artist, id).await?)
 }
+
+/// `POST /api/artists/{artistId}/campaigns/{campaignId}/schedule` with `{ "at": "<RFC 3339 with
+/// offset>" }`: checked now, sent then (within a minute). Scheduling again moves the time.
+pub async fn schedule(app: &App, request: Request) -> HttpResult {
+    let caller = http::caller(&request)?;
+    let artist: ArtistId = http::path_id(&request, "artistId", "artist")?;
+    let id: CampaignId = http::path_id(&request, "campaignId", "campaign")?;
+    let body = http::json_body::<ScheduleBody>(&request, http::JSON_LIMIT)?;
+    let mut f = Fields::default();
+    let at = f
+        .check(
+            "at",
+            chrono::DateTime::parse_from_rfc3339(&body.at).map_err(
+                |_| "must be an RFC 3339 time with its offset, like 2027-03-14T09:30:00+01:00",
+            ),
+        )
+        .map(|at| at.with_timezone(&chrono::Utc));
+    let now = chrono::Utc::now();
+    if let Some(at) = at {
+        if at <= now {
+            f.push("at", "must be in the future");
+        } else if at > now + chrono::Duration::days(365) {
+            f.push("at", "must be within a year");
+        }
+    }
+    let at = f.finish(|| at.expect("checked"))?;
+    http::json(200, &sending::schedule(app, &caller, artist, id, at).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScheduleBody {
+    at: String,
+}
+
+/// `POST /api/artists/{artistId}/campaigns/{campaignId}/pause`
+pub async fn pause(app: &App, request: Request) -> HttpResult {
+    let caller = http::caller(&request)?;
+    let artist: ArtistId = http::path_id(&request, "artistId", "artist")?;
+    let id: CampaignId = http::path_id(&request, "campaignId", "campaign")?;
+    http::json(200, &sending::pause(app, &caller, artist, id).await?)
+}
+
+/// `POST /api/artists/{artistId}/campaigns/{campaignId}/resume`
+pub async fn resume(app: &App, request: Request) -> HttpResult {
+    let caller = http::caller(&request)?;
+    let artist: ArtistId = http::path_id(&request, "artistId", "artist")?;
+    let id: CampaignId = http::path_id(&request, "campaignId", "campaign")?;
+    http::json(202, &sending::resume(app, &caller, artist, id).await?)
+}
+
+/// `POST /api/artists/{artistId}/campaigns/{campaignId}/cancel`: answers the campaign and
+/// `unsent`, how many of its recipients will not be sent to.
+pub async fn cancel(app: &App, request: Request) -> HttpResult {
+    let caller = http::caller(&request)?;
+    let artist: ArtistId = http::path_id(&request, "artistId", "artist")?;
+    let id: CampaignId = http::path_id(&request, "campaignId", "campaign")?;
+    let (campaign, unsent) = sending::cancel(app, &caller, artist, id).await?;
+    #[derive(Serialize)]
+    struct Cancelled {
+        #[serde(flatten)]
+        campaign: mailing::domain::Campaign,
+        unsent: u64,
+    }
+    http::json(200, &Cancelled { campaign, unsent })
+}

@@ -114,6 +114,30 @@ pub const ROUTES: &[Route] = &[
         "campaigns-send",
         campaigns::send
     ),
+    route!(
+        "POST",
+        "/api/artists/{artistId}/campaigns/{campaignId}/schedule",
+        "campaigns-schedule",
+        campaigns::schedule
+    ),
+    route!(
+        "POST",
+        "/api/artists/{artistId}/campaigns/{campaignId}/pause",
+        "campaigns-pause",
+        campaigns::pause
+    ),
+    route!(
+        "POST",
+        "/api/artists/{artistId}/campaigns/{campaignId}/resume",
+        "campaigns-resume",
+        campaigns::resume
+    ),
+    route!(
+        "POST",
+        "/api/artists/{artistId}/campaigns/{campaignId}/cancel",
+        "campaigns-cancel",
+        campaigns::cancel
+    ),
     route!("GET", "/api/email/domains", "domains-list", domains::list),
     route!(
         "POST",

@@ -65,10 +65,11 @@ where
     lambda_runtime::run(lambda_runtime::service_fn(|event| handler(app, event))).await
 }
 
-/// Serves one CloudFormation custom resource on the Lambda runtime.
-pub async fn serve_custom_resource<F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
+/// Serves one function of any other event (custom resource, schedule) on the Lambda runtime.
+pub async fn serve_event<E, F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
 where
-    F: Fn(&'static App, lambda_runtime::LambdaEvent<crate::custom_resource::Request>) -> Fut,
+    E: serde::de::DeserializeOwned,
+    F: Fn(&'static App, lambda_runtime::LambdaEvent<E>) -> Fut,
     Fut: Future<Output = Result<(), lambda_runtime::Error>> + Send,
 {
     init_tracing();

@@ -64,3 +64,14 @@ pub async fn send(
     }
     Ok(response)
 }
+
+/// `campaign-scheduler` (EventBridge, every minute): starts the campaigns that are due.
+pub async fn schedule_tick(
+    app: &App,
+    _event: LambdaEvent<aws_lambda_events::event::eventbridge::EventBridgeEvent>,
+) -> Result<(), lambda_runtime::Error> {
+    // Due by now, whenever EventBridge fired: a late tick catches up.
+    let started = sending::start_due(app, chrono::Utc::now()).await?;
+    tracing::info!(started, "scheduled campaigns started");
+    Ok(())
+}

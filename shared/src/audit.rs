@@ -41,6 +41,12 @@ pub enum AuditAction {
     CampaignSent,
     #[serde(rename = "campaign.paused")]
     CampaignPaused,
+    #[serde(rename = "campaign.resumed")]
+    CampaignResumed,
+    #[serde(rename = "campaign.cancelled")]
+    CampaignCancelled,
+    #[serde(rename = "campaign.scheduled")]
+    CampaignScheduled,
     /// A sending domain was registered for the artist (the target names the domain).
     #[serde(rename = "domain.registered")]
     DomainRegistered,

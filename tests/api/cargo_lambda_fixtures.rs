@@ -21,6 +21,10 @@ const EXPECTED: &[(&str, u16)] = &[
     ("apigw-campaigns-update.json", 404),
     ("apigw-campaigns-delete.json", 404),
     ("apigw-campaigns-send.json", 404),
+    ("apigw-campaigns-schedule.json", 404),
+    ("apigw-campaigns-pause.json", 404),
+    ("apigw-campaigns-resume.json", 404),
+    ("apigw-campaigns-cancel.json", 404),
     ("apigw-domains-create.json", 201),
     ("apigw-domains-list.json", 200),
     ("apigw-templates-list.json", 200),
@@ -52,6 +56,7 @@ async fn every_event_fixture_runs_through_its_handler() {
         .map(|(name, _)| *name)
         .chain(QUEUE_EXPECTED.iter().map(|(name, _, _)| *name))
         .chain(CUSTOM_RESOURCE_FIXTURES.iter().copied())
+        .chain(std::iter::once(SCHEDULER_FIXTURE))
         .map(str::to_owned)
         .collect();
     expected.sort();
@@ -108,4 +113,21 @@ async fn every_queue_fixture_runs_through_its_consumer() {
         .unwrap();
         assert_eq!(response.batch_item_failures.len(), *failures, "{name}");
     }
+}
+
+/// EventBridge Scheduler's tick for `campaign-scheduler`.
+const SCHEDULER_FIXTURE: &str = "eventbridge-campaign-scheduler.json";
+
+#[tokio::test]
+async fn the_scheduler_fixture_runs_through_its_handler() {
+    let stack = TestStack::new().await;
+    let text = std::fs::read_to_string(repo_root().join("events").join(SCHEDULER_FIXTURE)).unwrap();
+    let event: aws_lambda_events::event::eventbridge::EventBridgeEvent =
+        serde_json::from_str(&text).unwrap();
+    functions::sending::schedule_tick(
+        stack.app(),
+        lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default()),
+    )
+    .await
+    .expect("a tick with nothing due succeeds");
 }

@@ -344,3 +344,239 @@ async fn marketing_mail_without_an_unsubscribe_link_is_refused_with_the_check_ex
             .any(|w| w["code"] == "missing_unsubscribe_link" && w["severity"] == "error")
     );
 }
+
+async fn dispatch_now(stack: &TestStack, campaign: &str) -> Vec<mailing::domain::ContactId> {
+    let campaign_id: CampaignId = campaign.parse().unwrap();
+    mailing::sending::dispatch(
+        stack.app(),
+        &DispatchMessage {
+            artist_id: stack.artist,
+            campaign_id,
+            after: None,
+        },
+    )
+    .await
+    .unwrap();
+    let mut contacts = Vec::new();
+    let page = mailing::store::contacts::list(
+        stack.app(),
+        &mailing::store::contacts::ListQuery {
+            artist: stack.artist,
+            teams: mailing::store::contacts::Teams::All,
+            status: None,
+            tag: None,
+            limit: 200,
+            after: None,
+        },
+    )
+    .await
+    .unwrap();
+    for contact in page.items {
+        if mailing::store::sends::get(stack.app(), campaign_id, contact.id)
+            .await
+            .unwrap()
+            .is_some()
+        {
+            contacts.push(contact.id);
+        }
+    }
+    contacts
+}
+
+async fn send_some(stack: &TestStack, campaign: &str, contacts: &[mailing::domain::ContactId]) {
+    let outcome = mailing::sending::send_batch(
+        stack.app(),
+        &mailing::sending::SendBatch {
+            artist_id: stack.artist,
+            campaign_id: campaign.parse().unwrap(),
+            contacts: contacts.to_vec(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(outcome.sent, contacts.len());
+}
+
+#[tokio::test]
+async fn pausing_halfway_and_resuming_sends_to_each_contact_once() {
+    let stack = TestStack::new().await;
+    let scene = scene(&stack).await;
+    let owner = stack.owner();
+    let url = format!("/api/artists/{}/campaigns/{}", stack.artist, scene.campaign);
+    let not_sending = owner.post(&format!("{url}/pause"), &json!({})).await;
+    assert_eq!(not_sending.status, 409);
+    assert_eq!(not_sending.error_code(), "campaign_not_pausable");
+    assert_eq!(
+        owner.post(&format!("{url}/send"), &json!({})).await.status,
+        202
+    );
+    let recipients = dispatch_now(&stack, &scene.campaign).await;
+    assert_eq!(recipients.len(), 20);
+    send_some(&stack, &scene.campaign, &recipients[..10]).await;
+
+    let paused = owner.post(&format!("{url}/pause"), &json!({})).await;
+    assert_eq!(paused.status, 200, "{:?}", paused.body);
+    assert_eq!(paused.body["status"], "paused");
+    assert!(
+        paused.body["status_reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("paused by")
+    );
+    let not_paused = owner.post(&format!("{url}/send"), &json!({})).await;
+    assert_eq!(
+        not_paused.status, 409,
+        "a paused campaign is resumed, not sent"
+    );
+    stack.drain_queues().await;
+    assert_eq!(
+        outbox(&scene.domain).await.len(),
+        10,
+        "nothing goes out while paused"
+    );
+
+    let resumed = owner.post(&format!("{url}/resume"), &json!({})).await;
+    assert_eq!(resumed.status, 202, "{:?}", resumed.body);
+    assert_eq!(
+        owner
+            .post(&format!("{url}/resume"), &json!({}))
+            .await
+            .error_code(),
+        "campaign_not_paused"
+    );
+    stack.drain_queues().await;
+    stack.drain_queues().await;
+    let outbox = outbox(&scene.domain).await;
+    assert_eq!(outbox.len(), 20);
+    assert!(outbox.values().all(|(count, _)| *count == 1));
+    let campaign = owner.get(&url).await.body;
+    assert_eq!(campaign["status"], "sent", "{campaign}");
+    assert_eq!(campaign["success_count"], 20);
+}
+
+#[tokio::test]
+async fn cancelling_mid_flight_leaves_the_rest_unsent_and_says_how_many() {
+    let stack = TestStack::new().await;
+    let scene = scene(&stack).await;
+    let owner = stack.owner();
+    let url = format!("/api/artists/{}/campaigns/{}", stack.artist, scene.campaign);
+    assert_eq!(
+        owner.post(&format!("{url}/send"), &json!({})).await.status,
+        202
+    );
+    let recipients = dispatch_now(&stack, &scene.campaign).await;
+    send_some(&stack, &scene.campaign, &recipients[..5]).await;
+    let cancelled = owner.post(&format!("{url}/cancel"), &json!({})).await;
+    assert_eq!(cancelled.status, 200, "{:?}", cancelled.body);
+    assert_eq!(cancelled.body["status"], "cancelled");
+    assert_eq!(cancelled.body["unsent"], 15);
+    stack.drain_queues().await;
+    assert_eq!(outbox(&scene.domain).await.len(), 5);
+    let again = owner.post(&format!("{url}/cancel"), &json!({})).await;
+    assert_eq!(again.status, 409);
+    assert_eq!(again.error_code(), "campaign_not_cancellable");
+}
+
+#[tokio::test]
+async fn a_scheduled_campaign_starts_once_when_due_and_moves_or_cancels_before() {
+    let stack = TestStack::new().await;
+    let scene = scene(&stack).await;
+    let owner = stack.owner();
+    let url = format!("/api/artists/{}/campaigns/{}", stack.artist, scene.campaign);
+    let now = chrono::Utc::now();
+    for (at, problem) in [
+        ("2020-01-01T10:00:00+01:00", "must be in the future"),
+        ("2027-03-14T09:30:00", "RFC 3339"),
+        ("demain", "RFC 3339"),
+        ("2099-01-01T00:00:00Z", "within a year"),
+    ] {
+        let reply = owner
+            .post(&format!("{url}/schedule"), &json!({ "at": at }))
+            .await;
+        assert_eq!(reply.status, 422, "{at}: {:?}", reply.body);
+        assert!(
+            reply.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(problem),
+            "{at}: {:?}",
+            reply.body
+        );
+    }
+    let at = now + chrono::Duration::minutes(2);
+    // In Paris time: the offset is kept in meaning, stored in UTC.
+    let paris = at
+        .with_timezone(&chrono::FixedOffset::east_opt(3600).unwrap())
+        .to_rfc3339();
+    let scheduled = owner
+        .post(&format!("{url}/schedule"), &json!({ "at": paris }))
+        .await;
+    assert_eq!(scheduled.status, 200, "{:?}", scheduled.body);
+    assert_eq!(scheduled.body["status"], "scheduled");
+    let later = at + chrono::Duration::minutes(10);
+    let moved = owner
+        .post(
+            &format!("{url}/schedule"),
+            &json!({ "at": later.to_rfc3339() }),
+        )
+        .await;
+    assert_eq!(
+        moved.status, 200,
+        "rescheduling moves the time: {:?}",
+        moved.body
+    );
+
+    assert_eq!(
+        mailing::sending::start_due(stack.app(), at + chrono::Duration::minutes(1))
+            .await
+            .unwrap(),
+        0,
+        "not due at the old time"
+    );
+    let due = later + chrono::Duration::seconds(30);
+    let started: usize = mailing::sending::start_due(stack.app(), due).await.unwrap();
+    assert!(started >= 1);
+    assert_eq!(owner.get(&url).await.body["status"], "sending");
+    // A second tick (or a second scheduler) finds nothing to start.
+    let mine_again = mailing::store::campaigns::due(stack.app(), due, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.artist_id == stack.artist)
+        .count();
+    assert_eq!(mine_again, 0);
+    stack.drain_queues().await;
+    stack.drain_queues().await;
+    assert_eq!(outbox(&scene.domain).await.len(), 20);
+
+    // Another campaign, scheduled then cancelled: the scheduler never starts it.
+    let mut body = json!({
+        "contact_role": "press", "name": "Annulée", "template_id": "0193a6f0-0000-7000-8000-000000000201",
+        "recipients": { "tags_any": ["radio"] },
+        "from_name": "Label", "from_email": format!("presse@{}", scene.domain),
+    });
+    body["name"] = json!("Annulée");
+    let other = owner
+        .post(&format!("/api/artists/{}/campaigns", stack.artist), &body)
+        .await;
+    let other_url = format!(
+        "/api/artists/{}/campaigns/{}",
+        stack.artist,
+        other.body["id"].as_str().unwrap()
+    );
+    assert_eq!(
+        owner
+            .post(
+                &format!("{other_url}/schedule"),
+                &json!({ "at": at.to_rfc3339() })
+            )
+            .await
+            .status,
+        200
+    );
+    let cancelled = owner.post(&format!("{other_url}/cancel"), &json!({})).await;
+    assert_eq!(cancelled.body["status"], "cancelled");
+    assert_eq!(cancelled.body["unsent"], 0);
+    mailing::sending::start_due(stack.app(), due).await.unwrap();
+    assert_eq!(owner.get(&other_url).await.body["status"], "cancelled");
+}

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    functions::runtime::serve_custom_resource(functions::templates::install).await
+    functions::runtime::serve_event(functions::templates::install).await
 }

@@ -21,4 +21,4 @@ mod start;
 pub use dispatch::{DispatchOutcome, dispatch};
 pub use messages::{DispatchMessage, SendBatch, enqueue_dispatch};
 pub use sender::{BatchOutcome, send_batch};
-pub use start::start;
+pub use start::{cancel, pause, resume, schedule, start, start_due};

@@ -22,33 +22,19 @@ use crate::{ApiError, App, sender_domains};
 /// Contacts read looking for a first recipient before saying there is none.
 const SAMPLE_SEARCH_PAGES: usize = 5;
 
-pub async fn start(
-    app: &App,
-    caller: &Caller,
-    artist: ArtistId,
-    id: CampaignId,
-) -> Result<Campaign, ApiError> {
-    let campaign = campaigns::get(app, caller, artist, id).await?;
-    caller.require_team(artist, campaign.contact_role)?;
-    if !campaign.status.can_move_to(CampaignStatus::Sending)
-        || campaign.status == CampaignStatus::Paused
-    {
-        return Err(campaigns::status_conflict(
-            "campaign_not_sendable",
-            &campaign,
-            "only draft and scheduled campaigns can be sent (a paused one is resumed)",
-        ));
-    }
+/// The checks a campaign passes before it may go (now or at its scheduled time): content that
+/// compiles and passes the blocking checks on a real recipient, a verified sender domain.
+async fn check_ready(app: &App, caller: &Caller, campaign: &Campaign) -> Result<(), ApiError> {
     let resolved = campaigns::resolve_content(
         app,
         Some(caller),
-        artist,
+        campaign.artist_id,
         campaign.contact_role,
         &campaign.content,
     )
     .await?;
-    sender_domains::require_verified(app, artist, &campaign.sender.from_email).await?;
-    let sample = first_recipient(app, &campaign)
+    sender_domains::require_verified(app, campaign.artist_id, &campaign.sender.from_email).await?;
+    let sample = first_recipient(app, campaign)
         .await?
         .ok_or_else(|| ApiError::Unprocessable {
             code: "no_recipients",
@@ -56,44 +42,269 @@ pub async fn start(
                 .into(),
             details: json!({}),
         })?;
-    check_content(app, &campaign, &resolved, &sample).await?;
-    let moved = store::move_status(
-        app,
-        artist,
-        id,
-        (campaign.status, CampaignStatus::Sending),
-        vec![(
-            "sent_at",
-            aws_sdk_dynamodb::types::AttributeValue::S(Utc::now().to_rfc3339()),
-        )],
-        audit(&campaign, &caller.user, AuditAction::CampaignSendStarted),
-    )
-    .await?
-    .ok_or_else(|| ApiError::Conflict {
+    check_content(app, campaign, &resolved, &sample).await
+}
+
+/// A campaign of the caller's team that may make the move to `to`, else the 409 saying why.
+async fn movable(
+    app: &App,
+    caller: &Caller,
+    artist: ArtistId,
+    id: CampaignId,
+    to: CampaignStatus,
+    refusal: (&'static str, &str),
+) -> Result<Campaign, ApiError> {
+    let campaign = campaigns::get(app, caller, artist, id).await?;
+    caller.require_team(artist, campaign.contact_role)?;
+    if !campaign.status.can_move_to(to) {
+        return Err(campaigns::status_conflict(refusal.0, &campaign, refusal.1));
+    }
+    Ok(campaign)
+}
+
+fn moved_meanwhile() -> ApiError {
+    ApiError::Conflict {
         code: "concurrent_change",
         message: "the campaign was sent or changed meanwhile; read it again".into(),
         details: json!({}),
-    })?;
+    }
+}
+
+/// `send`: checks, sets the campaign sending, queues its dispatch.
+pub async fn start(
+    app: &App,
+    caller: &Caller,
+    artist: ArtistId,
+    id: CampaignId,
+) -> Result<Campaign, ApiError> {
+    let campaign = movable(
+        app,
+        caller,
+        artist,
+        id,
+        CampaignStatus::Sending,
+        (
+            "campaign_not_sendable",
+            "only draft and scheduled campaigns can be sent (a paused one is resumed)",
+        ),
+    )
+    .await?;
+    if campaign.status == CampaignStatus::Paused {
+        return Err(campaigns::status_conflict(
+            "campaign_not_sendable",
+            &campaign,
+            "a paused campaign is resumed, not sent again",
+        ));
+    }
+    check_ready(app, caller, &campaign).await?;
+    begin(
+        app,
+        &campaign,
+        &caller.user,
+        AuditAction::CampaignSendStarted,
+    )
+    .await?
+    .ok_or_else(moved_meanwhile)
+}
+
+/// Moves `campaign` (draft, scheduled or paused) to sending and queues a dispatch from the
+/// start; `None` when its status changed meanwhile. If the dispatch cannot be queued, the
+/// campaign goes back to where it was.
+pub(super) async fn begin(
+    app: &App,
+    campaign: &Campaign,
+    actor: &UserId,
+    action: AuditAction,
+) -> Result<Option<Campaign>, ApiError> {
+    let mut set = vec![];
+    if campaign.sent_at.is_none() {
+        set.push((
+            "sent_at",
+            aws_sdk_dynamodb::types::AttributeValue::S(Utc::now().to_rfc3339()),
+        ));
+    }
+    let Some(moved) = store::move_status(
+        app,
+        campaign.artist_id,
+        campaign.id,
+        (campaign.status, CampaignStatus::Sending),
+        set,
+        audit(campaign, actor, action),
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
     let message = DispatchMessage {
-        artist_id: artist,
-        campaign_id: id,
+        artist_id: campaign.artist_id,
+        campaign_id: campaign.id,
         after: None,
     };
     if let Err(error) = enqueue_dispatch(app, &message).await {
-        // Nothing was queued: put the campaign back so that sending again works.
+        let back = if campaign.status == CampaignStatus::Scheduled {
+            campaign
+                .scheduled_at
+                .map(|at| store::due_fields(at, campaign.id))
+                .unwrap_or_default()
+        } else {
+            vec![]
+        };
         store::move_status(
             app,
-            artist,
-            id,
+            campaign.artist_id,
+            campaign.id,
             (CampaignStatus::Sending, campaign.status),
-            vec![],
-            audit(&campaign, &caller.user, AuditAction::CampaignSendAborted),
+            back,
+            audit(campaign, actor, AuditAction::CampaignSendAborted),
         )
         .await?;
         return Err(error);
     }
-    tracing::info!(artist = %artist, campaign = %id, "campaign sending");
-    Ok(moved)
+    tracing::info!(artist = %campaign.artist_id, campaign = %campaign.id, "campaign sending");
+    Ok(Some(moved))
+}
+
+/// `schedule`: checks now, sends at `at` (the scheduler picks it up within a minute).
+pub async fn schedule(
+    app: &App,
+    caller: &Caller,
+    artist: ArtistId,
+    id: CampaignId,
+    at: chrono::DateTime<Utc>,
+) -> Result<Campaign, ApiError> {
+    let campaign = movable(
+        app,
+        caller,
+        artist,
+        id,
+        CampaignStatus::Scheduled,
+        (
+            "campaign_not_schedulable",
+            "only draft and scheduled campaigns can be scheduled",
+        ),
+    )
+    .await?;
+    check_ready(app, caller, &campaign).await?;
+    store::move_status(
+        app,
+        artist,
+        id,
+        (campaign.status, CampaignStatus::Scheduled),
+        store::due_fields(at, id),
+        audit(&campaign, &caller.user, AuditAction::CampaignScheduled),
+    )
+    .await?
+    .ok_or_else(moved_meanwhile)
+}
+
+/// `pause`: no SES call is made for the campaign after the batch in flight.
+pub async fn pause(
+    app: &App,
+    caller: &Caller,
+    artist: ArtistId,
+    id: CampaignId,
+) -> Result<Campaign, ApiError> {
+    let campaign = movable(
+        app,
+        caller,
+        artist,
+        id,
+        CampaignStatus::Paused,
+        (
+            "campaign_not_pausable",
+            "only a sending campaign can be paused",
+        ),
+    )
+    .await?;
+    store::move_status(
+        app,
+        artist,
+        id,
+        (CampaignStatus::Sending, CampaignStatus::Paused),
+        vec![(
+            "status_reason",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!(
+                "paused by {}",
+                caller.user.as_str()
+            )),
+        )],
+        audit(&campaign, &caller.user, AuditAction::CampaignPaused),
+    )
+    .await?
+    .ok_or_else(moved_meanwhile)
+}
+
+/// `resume`: sending again to whoever has not been sent to.
+pub async fn resume(
+    app: &App,
+    caller: &Caller,
+    artist: ArtistId,
+    id: CampaignId,
+) -> Result<Campaign, ApiError> {
+    let campaign = campaigns::get(app, caller, artist, id).await?;
+    caller.require_team(artist, campaign.contact_role)?;
+    if campaign.status != CampaignStatus::Paused {
+        return Err(campaigns::status_conflict(
+            "campaign_not_paused",
+            &campaign,
+            "only a paused campaign can be resumed",
+        ));
+    }
+    begin(app, &campaign, &caller.user, AuditAction::CampaignResumed)
+        .await?
+        .ok_or_else(moved_meanwhile)
+}
+
+/// `cancel`: nobody else is sent to; answers the campaign and how many were left unsent.
+pub async fn cancel(
+    app: &App,
+    caller: &Caller,
+    artist: ArtistId,
+    id: CampaignId,
+) -> Result<(Campaign, u64), ApiError> {
+    let campaign = movable(
+        app,
+        caller,
+        artist,
+        id,
+        CampaignStatus::Cancelled,
+        (
+            "campaign_not_cancellable",
+            "a sent campaign cannot be cancelled",
+        ),
+    )
+    .await?;
+    let moved = store::move_status(
+        app,
+        artist,
+        id,
+        (campaign.status, CampaignStatus::Cancelled),
+        vec![],
+        audit(&campaign, &caller.user, AuditAction::CampaignCancelled),
+    )
+    .await?
+    .ok_or_else(moved_meanwhile)?;
+    let counters = moved.counters;
+    let unsent = counters
+        .recipient_count
+        .saturating_sub(counters.success_count + counters.failed_count);
+    Ok((moved, unsent))
+}
+
+/// `campaign-scheduler`: every due campaign starts, once (the move is conditional on its being
+/// scheduled). Answers how many started.
+pub async fn start_due(app: &App, now: chrono::DateTime<Utc>) -> Result<usize, ApiError> {
+    let mut started = 0;
+    for campaign in store::due(app, now, 100).await? {
+        let actor = UserId::new(super::complete::SERVICE_ACTOR);
+        if begin(app, &campaign, &actor, AuditAction::CampaignSendStarted)
+            .await?
+            .is_some()
+        {
+            started += 1;
+        }
+    }
+    Ok(started)
 }
 
 pub(super) fn audit(campaign: &Campaign, actor: &UserId, action: AuditAction) -> AuditRecord {

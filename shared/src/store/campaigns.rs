@@ -30,6 +30,20 @@ struct CampaignItem {
     campaign: Campaign,
 }
 
+/// Fixed-width UTC text sorts as time; the id keeps two campaigns due together apart.
+fn due_at(at: DateTime<Utc>, id: CampaignId) -> String {
+    format!("{}#{id}", at.to_rfc3339_opts(SecondsFormat::Millis, true))
+}
+
+/// What puts a campaign in the `due` index for `at` (for [`move_status`] to `Scheduled`).
+pub fn due_fields(at: DateTime<Utc>, id: CampaignId) -> Vec<(&'static str, AttributeValue)> {
+    vec![
+        ("due_pk", AttributeValue::S(DUE_PK.to_owned())),
+        ("due_at", AttributeValue::S(due_at(at, id))),
+        ("scheduled_at", AttributeValue::S(at.to_rfc3339())),
+    ]
+}
+
 fn campaign_sk(id: CampaignId) -> String {
     format!("CAMPAIGN#{id}")
 }
@@ -44,14 +58,7 @@ fn to_item(campaign: &Campaign) -> CampaignItem {
         role_pk: role_pk(campaign.artist_id, campaign.contact_role),
         role_sk: campaign.id.to_string(),
         due_pk: due.map(|_| DUE_PK.to_owned()),
-        // Fixed-width UTC text sorts as time; the id keeps two campaigns due together apart.
-        due_at: due.map(|at| {
-            format!(
-                "{}#{}",
-                at.to_rfc3339_opts(SecondsFormat::Millis, true),
-                campaign.id
-            )
-        }),
+        due_at: due.map(|at| due_at(at, campaign.id)),
         campaign: campaign.clone(),
     }
 }

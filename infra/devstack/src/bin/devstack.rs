@@ -270,6 +270,24 @@ async fn up(args: &[String]) -> anyhow::Result<()> {
         let gateway = gateway.clone();
         tokio::spawn(async move { devstack::consumers::run(&gateway.app, local).await });
     }
+    {
+        // What EventBridge does for `campaign-scheduler`: a tick every minute.
+        let gateway = gateway.clone();
+        eprintln!("event source: every minute → campaign-scheduler");
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                ticks.tick().await;
+                let event = lambda_runtime::LambdaEvent::new(
+                    aws_lambda_events::event::eventbridge::EventBridgeEvent::default(),
+                    lambda_runtime::Context::default(),
+                );
+                if let Err(error) = functions::sending::schedule_tick(&gateway.app, event).await {
+                    eprintln!("campaign-scheduler failed: {error}");
+                }
+            }
+        });
+    }
     println!("READY {url}");
     println!("ARTIST={DEMO_ARTIST}");
     println!("TOKEN={token}");
