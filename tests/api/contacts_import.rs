@@ -202,9 +202,9 @@ async fn a_fresh_import_stays_within_its_dynamodb_request_budget() {
     let stack = TestStack::new().await;
     let target = target(&stack, ContactRole::Marketing);
     let n: u64 = 250;
-    let before = stack.dynamodb_requests.get();
+    let before = stack.requests.dynamodb();
     let (report, _) = import(&stack, &target, generated(n as usize)).await;
-    let fresh = stack.dynamodb_requests.get() - before;
+    let fresh = stack.requests.dynamodb() - before;
     assert_eq!(report.created, n);
     let budget = n.div_ceil(25) + n.div_ceil(100) + 3;
     assert!(
@@ -212,9 +212,9 @@ async fn a_fresh_import_stays_within_its_dynamodb_request_budget() {
         "{fresh} requests for {n} new contacts, budget {budget}"
     );
 
-    let before = stack.dynamodb_requests.get();
+    let before = stack.requests.dynamodb();
     let (again, _) = import(&stack, &target, generated(n as usize)).await;
-    let repeat = stack.dynamodb_requests.get() - before;
+    let repeat = stack.requests.dynamodb() - before;
     assert_eq!(again.unchanged, n);
     assert!(
         repeat <= 2 * n.div_ceil(100) + 3,

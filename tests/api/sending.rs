@@ -580,3 +580,113 @@ async fn a_scheduled_campaign_starts_once_when_due_and_moves_or_cancels_before()
     mailing::sending::start_due(stack.app(), due).await.unwrap();
     assert_eq!(owner.get(&other_url).await.body["status"], "cancelled");
 }
+
+/// Requests made between two snapshots, by (service, operation).
+fn spent(
+    before: &BTreeMap<(String, String), u64>,
+    after: &BTreeMap<(String, String), u64>,
+) -> BTreeMap<(String, String), u64> {
+    after
+        .iter()
+        .map(|(key, count)| (key.clone(), count - before.get(key).copied().unwrap_or(0)))
+        .filter(|(_, count)| *count > 0)
+        .collect()
+}
+
+#[tokio::test]
+async fn sending_to_a_thousand_contacts_stays_within_its_request_budget() {
+    const N: u64 = 1000;
+    let stack = TestStack::new().await;
+    let owner = stack.owner();
+    let domain = format!(
+        "bulk-{}.example",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    );
+    owner
+        .post(
+            "/api/email/domains",
+            &json!({ "artist_id": stack.artist.to_string(), "domain": domain }),
+        )
+        .await;
+    // Seeded fifty to a transaction, as imports write them (one contact at a time would make the
+    // emulator copy the table a thousand times).
+    let now = chrono::Utc::now();
+    for chunk in (0..N).collect::<Vec<_>>().chunks(50) {
+        let mut writes = Vec::new();
+        for i in chunk {
+            let contact = mailing::domain::Contact {
+                id: mailing::domain::ContactId::new(),
+                artist_id: stack.artist,
+                contact_role: mailing::domain::ContactRole::Marketing,
+                email: mailing::domain::EmailAddress::parse(&format!("fan{i}@fans-{domain}"))
+                    .unwrap(),
+                fields: mailing::domain::ContactFields::default(),
+                status: mailing::domain::ContactStatus::Active,
+                source: mailing::domain::ContactSource::Api,
+                consent: None,
+                engagement: Default::default(),
+                created_by: mailing::domain::UserId::new("seed"),
+                created_at: now,
+                updated_at: now,
+                version: 1,
+            };
+            writes.extend(mailing::store::contacts::put_new(stack.app(), &contact).unwrap());
+        }
+        assert_eq!(
+            mailing::store::transact(stack.app(), writes).await.unwrap(),
+            mailing::store::TransactOutcome::Written
+        );
+    }
+    let created = owner
+        .post(
+            &format!("/api/artists/{}/campaigns", stack.artist),
+            &json!({
+                "contact_role": "marketing", "name": "Tournée",
+                "template_id": "0193a6f0-0000-7000-8000-000000000101",
+                "from_name": "Lou", "from_email": format!("news@{domain}"),
+            }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let url = format!(
+        "/api/artists/{}/campaigns/{}",
+        stack.artist,
+        created.body["id"].as_str().unwrap()
+    );
+    let before = stack.requests.by_operation();
+    assert_eq!(
+        owner.post(&format!("{url}/send"), &json!({})).await.status,
+        202
+    );
+    stack.drain_queues().await;
+    stack.drain_queues().await;
+    let spent = spent(&before, &stack.requests.by_operation());
+    let count = |service: &str, operations: &[&str]| -> u64 {
+        spent
+            .iter()
+            .filter(|((s, o), _)| s == service && operations.contains(&o.as_str()))
+            .map(|(_, n)| n)
+            .sum()
+    };
+    let report = format!("{spent:?}");
+    assert_eq!(count("sesv2", &["SendEmail"]), N, "{report}");
+    assert!(
+        count("sqs", &["SendMessage", "SendMessageBatch"]) <= N.div_ceil(500) + 2,
+        "{report}"
+    );
+    assert_eq!(count("dynamodb", &["Scan"]), 0, "{report}");
+    // Per recipient: its send row created, claimed, marked sent; per batch of 50, one counter
+    // update; a few per page and per campaign.
+    let writes = count(
+        "dynamodb",
+        &[
+            "PutItem",
+            "UpdateItem",
+            "TransactWriteItems",
+            "BatchWriteItem",
+        ],
+    );
+    assert!(writes <= 3 * N + N / 50 + 10, "{writes} writes: {report}");
+    assert_eq!(outbox(&domain).await.len() as u64, N);
+    assert_eq!(owner.get(&url).await.body["status"], "sent");
+}

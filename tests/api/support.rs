@@ -17,7 +17,7 @@ pub fn repo_root() -> PathBuf {
 pub struct TestStack {
     pub gateway: Gateway,
     pub artist: ArtistId,
-    pub dynamodb_requests: devstack::counting::RequestCounter,
+    pub requests: devstack::counting::RequestCounter,
     pub consumers: Vec<devstack::consumers::LocalConsumer>,
 }
 
@@ -38,7 +38,7 @@ impl TestStack {
                 issuer: LocalIssuer::new(random_secret()),
             },
             artist: ArtistId::new(),
-            dynamodb_requests: stack.dynamodb_requests,
+            requests: stack.requests,
             consumers: stack.consumers,
         }
     }

@@ -1,20 +1,35 @@
-//! Counts DynamoDB requests (operations, not retries), so tests and benchmarks can hold the
-//! request budget of a flow.
+//! Counts AWS requests by service and operation (operations, not retries), so tests and
+//! benchmarks can hold the request budget of a flow.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
 use aws_sdk_dynamodb::error::BoxError;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use mailing::aws::Clients;
 
 #[derive(Debug, Clone, Default)]
-pub struct RequestCounter(Arc<AtomicU64>);
+pub struct RequestCounter(Arc<Mutex<BTreeMap<(String, String), u64>>>);
 
 impl RequestCounter {
-    pub fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+    /// Requests so far, by (service, operation): `("dynamodb", "PutItem")`.
+    pub fn by_operation(&self) -> BTreeMap<(String, String), u64> {
+        self.0
+            .lock()
+            .map(|counts| counts.clone())
+            .unwrap_or_default()
+    }
+
+    /// DynamoDB requests so far.
+    pub fn dynamodb(&self) -> u64 {
+        self.by_operation()
+            .iter()
+            .filter(|((service, _), _)| service == "dynamodb")
+            .map(|(_, count)| count)
+            .sum()
     }
 }
 
@@ -23,26 +38,44 @@ impl Intercept for RequestCounter {
         "RequestCounter"
     }
 
-    fn read_before_execution(
+    fn read_before_serialization(
         &self,
         _context: &BeforeSerializationInterceptorContextRef<'_>,
-        _cfg: &mut ConfigBag,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        self.0.fetch_add(1, Ordering::Relaxed);
+        let (service, operation) = cfg
+            .load::<Metadata>()
+            .map(|m| (m.service().to_ascii_lowercase(), m.name().to_owned()))
+            .unwrap_or_default();
+        if let Ok(mut counts) = self.0.lock() {
+            *counts.entry((service, operation)).or_default() += 1;
+        }
         Ok(())
     }
 }
 
-/// The clients from the environment, with DynamoDB requests counted.
+/// The clients from the environment, with DynamoDB, SQS and SES requests counted.
 pub async fn clients() -> (Clients, RequestCounter) {
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .load()
         .await;
     let counter = RequestCounter::default();
     let mut clients = Clients::new(&sdk);
-    let dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk)
-        .interceptor(counter.clone())
-        .build();
-    clients.dynamodb = aws_sdk_dynamodb::Client::from_conf(dynamodb);
+    clients.dynamodb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .interceptor(counter.clone())
+            .build(),
+    );
+    clients.sqs = aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::config::Builder::from(&sdk)
+            .interceptor(counter.clone())
+            .build(),
+    );
+    clients.sesv2 = aws_sdk_sesv2::Client::from_conf(
+        aws_sdk_sesv2::config::Builder::from(&sdk)
+            .interceptor(counter.clone())
+            .build(),
+    );
     (clients, counter)
 }

@@ -16,7 +16,7 @@ pub struct LocalStack {
     pub consumers: Vec<crate::consumers::LocalConsumer>,
     pub environment: BTreeMap<String, String>,
     pub provisioned: Provisioned,
-    pub dynamodb_requests: RequestCounter,
+    pub requests: RequestCounter,
 }
 
 /// What the template computes from deployment secrets and parameters, made up locally: fresh
@@ -58,7 +58,7 @@ impl LocalStack {
     ) -> anyhow::Result<Self> {
         require_local_endpoint()?;
         let template = Template::load(template_path)?;
-        let (clients, dynamodb_requests) = counting::clients().await;
+        let (clients, requests) = counting::clients().await;
         let provisioned = provision::provision(&template, prefix, &clients).await?;
         let environment = provision::environment(&template, &provisioned, &overrides)?;
         let app = provision::app(&environment, clients)?;
@@ -72,7 +72,7 @@ impl LocalStack {
             consumers,
             environment,
             provisioned,
-            dynamodb_requests,
+            requests,
         })
     }
 }

@@ -138,7 +138,7 @@ async fn import(args: &[String]) -> anyhow::Result<()> {
             RunError::Storage(storage) => anyhow::Error::new(storage),
         })?;
     println!("{}", serde_json::to_string_pretty(&progress.report)?);
-    eprintln!("{} DynamoDB requests", requests.get());
+    eprintln!("{} DynamoDB requests", requests.dynamodb());
     Ok(())
 }
 
