@@ -12,6 +12,7 @@ Copying each table once per transaction is the same rollback, so that is what ru
 
 SES identities verify at once here (there is no DNS to check), with Easy DKIM tokens shaped
 as AWS gives them, so the local stack shows the records a user would create and sends at once.
+What else SES does for us (configuration-set event publishing, the outbox) is in ses_local.py.
 
 usage: python infra/emulator.py PORT
 """
@@ -25,6 +26,7 @@ import threading
 
 import moto.dynamodb.models as dynamodb_models
 import moto.ses.models as ses_models
+import ses_local
 from moto.core.exceptions import JsonRESTError
 
 from werkzeug.serving import run_simple
@@ -124,7 +126,7 @@ def main():
     run_simple(
         "127.0.0.1",
         port,
-        SerializedDynamoDB(app),
+        ses_local.install(SerializedDynamoDB(app)),
         threaded=True,
         request_handler=MotoRequestHandler,
     )

@@ -6,30 +6,24 @@ use mailing::domain::CampaignId;
 use mailing::sending::DispatchMessage;
 use serde_json::{Value, json};
 
-use crate::support::{TestStack, presigned};
+use crate::support::TestStack;
 
-/// What the emulated SES accepted from `domain`, by recipient: (count, raw MIME of the last).
+/// What the emulated SES accepted from `domain`, by recipient: (count, raw MIME of the newest).
 async fn outbox(domain: &str) -> BTreeMap<String, (usize, String)> {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
-    let (status, body) = presigned("GET", &format!("{endpoint}/moto-api/data.json"), b"").await;
-    assert_eq!(status, 200);
-    let data: Value = serde_json::from_slice(&body).unwrap();
+    let accepted = devstack::outbox::accepted(&devstack::outbox::Filter {
+        from_domain: Some(domain.to_owned()),
+        limit: 100_000,
+        ..Default::default()
+    })
+    .await
+    .expect("the emulator lists its outbox");
     let mut found = BTreeMap::new();
-    for message in data["ses"]["RawMessage"].as_array().into_iter().flatten() {
-        let source = message["source"].as_str().unwrap_or_default();
-        if !source.ends_with(&format!("@{domain}")) {
-            continue;
-        }
-        let raw = message["raw_data"].as_str().unwrap_or_default().to_owned();
-        // moto lists the envelope recipient and the parsed `To:`: the first is the envelope.
-        let to = message["destinations"]["ToAddresses"][0]
-            .as_str()
-            .or_else(|| message["destinations"][0].as_str())
-            .unwrap_or_default()
-            .to_owned();
-        let entry = found.entry(to).or_insert((0, String::new()));
+    for message in accepted {
+        assert_eq!(message.destinations.len(), 1, "one recipient per message");
+        let entry = found
+            .entry(message.destinations[0].clone())
+            .or_insert_with(|| (0, String::from_utf8_lossy(&message.raw).into_owned()));
         entry.0 += 1;
-        entry.1 = raw;
     }
     found
 }
@@ -689,4 +683,160 @@ async fn sending_to_a_thousand_contacts_stays_within_its_request_budget() {
     assert!(writes <= 3 * N + N / 50 + 10, "{writes} writes: {report}");
     assert_eq!(outbox(&domain).await.len() as u64, N);
     assert_eq!(owner.get(&url).await.body["status"], "sent");
+}
+
+/// Every message waiting in `queue_url`, as SQS holds them (bodies), until it is empty.
+async fn receive_all(stack: &TestStack, queue_url: &str) -> Vec<String> {
+    let mut bodies = Vec::new();
+    loop {
+        let received = stack
+            .app()
+            .aws
+            .sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let messages = received.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return bodies;
+        }
+        for message in messages {
+            bodies.push(message.body.unwrap_or_default());
+            stack
+                .app()
+                .aws
+                .sqs
+                .delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(message.receipt_handle.unwrap_or_default())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn each_accepted_message_is_in_the_local_outbox_and_reaches_the_events_queue_as_ses_events() {
+    let stack = TestStack::new().await;
+    let scene = scene(&stack).await;
+    let url = format!("/api/artists/{}/campaigns/{}", stack.artist, scene.campaign);
+    assert_eq!(
+        stack
+            .owner()
+            .post(&format!("{url}/send"), &json!({}))
+            .await
+            .status,
+        202
+    );
+    stack.drain_queues().await;
+    stack.drain_queues().await;
+
+    // The outbox, as a developer reads it: no token needed, parsed and personalized.
+    let listed = stack
+        .anonymous()
+        .get(&format!(
+            "/_local/outbox?from_domain={}&limit=50",
+            scene.domain
+        ))
+        .await;
+    assert_eq!(listed.status, 200, "{:?}", listed.body);
+    let items = listed.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 20);
+    let mut message_ids = std::collections::BTreeSet::new();
+    for item in items {
+        let to = item["to"][0].as_str().unwrap();
+        let number = to
+            .strip_prefix("journaliste")
+            .and_then(|rest| rest.split('@').next())
+            .unwrap();
+        assert_eq!(
+            item["subject"],
+            format!("Bonjour Zoé{number} : l'album sort le 14 mars")
+        );
+        assert_eq!(
+            item["from"],
+            format!("Label Nova <presse@{}>", scene.domain)
+        );
+        assert!(
+            item["html"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("Bonjour Zo&#233;{number},")),
+            "the renderer writes non-ASCII HTML as character references: {}",
+            item["html"]
+        );
+        assert!(
+            item["text"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("Bonjour Zoé{number},"))
+        );
+        assert_eq!(
+            item["headers"]["List-Unsubscribe-Post"],
+            "List-Unsubscribe=One-Click"
+        );
+        assert!(
+            item["headers"]["List-Unsubscribe"]
+                .as_str()
+                .unwrap()
+                .contains("/api/email/unsubscribe/")
+        );
+        assert_eq!(item["tags"]["campaign"], scene.campaign.replace('-', ""));
+        message_ids.insert(item["message_id"].as_str().unwrap().to_owned());
+    }
+    let one = stack
+        .anonymous()
+        .get(&format!(
+            "/_local/outbox?to={}&limit=5",
+            scene.expected[3].to_uppercase()
+        ))
+        .await;
+    assert_eq!(one.body["items"].as_array().unwrap().len(), 1);
+    for bad in ["limit=0", "limit=many", "colour=blue"] {
+        let reply = stack
+            .anonymous()
+            .get(&format!("/_local/outbox?{bad}"))
+            .await;
+        assert_eq!(reply.status, 400, "{bad}");
+    }
+
+    // What SES publishes through the configuration set, wrapped by SNS for the events queue.
+    let bodies = receive_all(&stack, &stack.refs["EventsQueue"]).await;
+    let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for body in &bodies {
+        let envelope: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(envelope["Type"], "Notification");
+        assert_eq!(envelope["TopicArn"], stack.refs["EventsTopic"].as_str());
+        let event: Value = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+        let kind = event["eventType"].as_str().unwrap().to_owned();
+        match kind.as_str() {
+            "Send" => assert!(event["send"].is_object()),
+            "Delivery" => assert_eq!(
+                event["delivery"]["recipients"],
+                event["mail"]["destination"]
+            ),
+            other => panic!("unexpected {other}"),
+        }
+        let mail = &event["mail"];
+        assert_eq!(mail["tags"]["campaign"][0], scene.campaign.replace('-', ""));
+        assert!(mail["tags"]["ses:configuration-set"][0].is_string());
+        assert!(mail["tags"]["send"][0].is_string());
+        seen.entry(mail["messageId"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(kind);
+    }
+    assert_eq!(
+        seen.keys()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>(),
+        message_ids
+    );
+    for kinds in seen.values_mut() {
+        kinds.sort();
+        assert_eq!(kinds, &["Delivery", "Send"]);
+    }
 }

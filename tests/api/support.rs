@@ -19,6 +19,8 @@ pub struct TestStack {
     pub artist: ArtistId,
     pub requests: devstack::counting::RequestCounter,
     pub consumers: Vec<devstack::consumers::LocalConsumer>,
+    /// Logical id → local physical name (a table's name, a queue's URL, a topic's ARN).
+    pub refs: std::collections::BTreeMap<String, String>,
 }
 
 impl TestStack {
@@ -40,6 +42,7 @@ impl TestStack {
             artist: ArtistId::new(),
             requests: stack.requests,
             consumers: stack.consumers,
+            refs: stack.provisioned.refs,
         }
     }
 

@@ -38,6 +38,11 @@ impl Gateway {
             .target
             .split_once('?')
             .unwrap_or((request.target, ""));
+        // The local stack's own pages: not API Gateway routes, so no authorizer.
+        if request.method == "GET" && path == "/_local/outbox" {
+            let (status, body) = crate::outbox::respond(query).await;
+            return json_response(status, body);
+        }
         let Some((route, path_parameters)) = find_route(request.method, path) else {
             return gateway_error(404, "Not Found");
         };
@@ -167,7 +172,11 @@ fn event(
 
 /// API Gateway's own error bodies (`{"message": …}`), distinct from the functions' errors.
 fn gateway_error(status: u16, message: &str) -> Response<Body> {
-    let mut response = Response::new(Body::Text(json!({ "message": message }).to_string()));
+    json_response(status, json!({ "message": message }))
+}
+
+fn json_response(status: u16, body: Value) -> Response<Body> {
+    let mut response = Response::new(Body::Text(body.to_string()));
     *response.status_mut() =
         http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
     response.headers_mut().insert(

@@ -7,7 +7,9 @@ pub mod bench_render;
 pub mod consumers;
 pub mod counting;
 pub mod gateway;
+pub mod outbox;
 pub mod provision;
+pub mod provision_events;
 pub mod stack;
 pub mod template;
 

@@ -33,6 +33,9 @@ const EMULATED: &[&str] = &[
     "AWS::SQS::Queue",
     "AWS::S3::Bucket",
     "AWS::SES::ConfigurationSet",
+    "AWS::SES::ConfigurationSetEventDestination",
+    "AWS::SNS::Topic",
+    "AWS::SNS::Subscription",
 ];
 
 #[derive(Debug, Default)]
@@ -49,6 +52,7 @@ pub async fn provision(
     template: &Template,
     prefix: &str,
     clients: &Clients,
+    sns: &aws_sdk_sns::Client,
 ) -> anyhow::Result<Provisioned> {
     let mut provisioned = Provisioned::default();
     for resource in template.resources_of(&["AWS::DynamoDB::Table"]) {
@@ -136,6 +140,7 @@ pub async fn provision(
             .with_context(|| format!("creating configuration set {}", set.logical_id))?;
         provisioned.refs.insert(set.logical_id, name);
     }
+    crate::provision_events::provision(template, prefix, clients, sns, &mut provisioned).await?;
     for (id, kind) in template.resource_types() {
         if !EMULATED.contains(&kind.as_str()) && !NOT_EMULATED.contains(&kind.as_str()) {
             provisioned.skipped.push(format!("{id} ({kind})"));

@@ -59,7 +59,12 @@ impl LocalStack {
         require_local_endpoint()?;
         let template = Template::load(template_path)?;
         let (clients, requests) = counting::clients().await;
-        let provisioned = provision::provision(&template, prefix, &clients).await?;
+        let sns = aws_sdk_sns::Client::new(
+            &aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .load()
+                .await,
+        );
+        let provisioned = provision::provision(&template, prefix, &clients, &sns).await?;
         let environment = provision::environment(&template, &provisioned, &overrides)?;
         let app = provision::app(&environment, clients)?;
         // What the `BuiltInTemplates` custom resource does on deploy.

@@ -174,20 +174,21 @@ pub fn get_att(value: &Value) -> Option<(String, String)> {
     Some((resource.to_owned(), attribute.to_owned()))
 }
 
+/// `!Ref Target` (short or long form) as its target.
+pub fn ref_target(value: &Value) -> Option<String> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "Ref" => tagged.value.as_str().map(str::to_owned),
+        Value::Mapping(map) if map.len() == 1 => map.get("Ref")?.as_str().map(str::to_owned),
+        _ => None,
+    }
+}
+
 fn env_value(value: &Value) -> EnvValue {
     match value {
         Value::String(s) => EnvValue::Literal(s.clone()),
         Value::Number(n) => EnvValue::Literal(n.to_string()),
         Value::Bool(b) => EnvValue::Literal(b.to_string()),
-        Value::Tagged(tagged) if tagged.tag == "Ref" => match &tagged.value {
-            Value::String(target) => EnvValue::Ref(target.clone()),
-            _ => EnvValue::Computed,
-        },
-        Value::Mapping(map) if map.len() == 1 => match map.get("Ref") {
-            Some(Value::String(target)) => EnvValue::Ref(target.clone()),
-            _ => EnvValue::Computed,
-        },
-        _ => EnvValue::Computed,
+        other => ref_target(other).map_or(EnvValue::Computed, EnvValue::Ref),
     }
 }
 

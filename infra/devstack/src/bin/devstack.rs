@@ -295,6 +295,7 @@ async fn up(args: &[String]) -> anyhow::Result<()> {
         "# the token has scope {scope}; others: infra/dev token --scope artist:{DEMO_ARTIST}:press"
     );
     println!("# try: curl -H \"Authorization: Bearer $TOKEN\" {url}/api/artists/$ARTIST/contacts");
+    println!("# what SES accepted, newest first: curl {url}/_local/outbox?limit=5");
     gateway::serve(gateway, listener, shutdown()).await
 }
 
