@@ -69,6 +69,8 @@ pub struct Config {
     pub templates_table: String,
     /// The inbound mail domain: replies go to `r-{token}@` it, mailto unsubscribes to `u-{token}@`.
     pub reply_domain: String,
+    /// Messages an artist may send per UTC day, all teams together: a runaway stops there.
+    pub daily_send_quota: u64,
 }
 
 impl Config {
@@ -108,7 +110,17 @@ impl Config {
                 problem: "must be a domain name such as reply.example.com".into(),
             })?
             .to_string();
+        let daily_send_quota = get("DAILY_SEND_QUOTA")?
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|quota| *quota > 0)
+            .ok_or_else(|| ConfigError::Invalid {
+                name: "DAILY_SEND_QUOTA",
+                problem: "must be a positive whole number".into(),
+            })?;
         Ok(Self {
+            daily_send_quota,
             contacts_table: get("CONTACTS_TABLE")?,
             audit_table: get("AUDIT_TABLE")?,
             imports_bucket: get("IMPORTS_BUCKET")?,
@@ -156,6 +168,7 @@ mod tests {
             ("SEND_QUEUE_URL", "http://127.0.0.1:1/queue/send".to_owned()),
             ("SES_CONFIGURATION_SET", "mailing".to_owned()),
             ("REPLY_DOMAIN", "Reply.Mail.example".to_owned()),
+            ("DAILY_SEND_QUOTA", "50000".to_owned()),
         ])
     }
 
@@ -183,6 +196,7 @@ mod tests {
             "SEND_QUEUE_URL",
             "SES_CONFIGURATION_SET",
             "REPLY_DOMAIN",
+            "DAILY_SEND_QUOTA",
         ] {
             let mut env = complete();
             env.remove(name);

@@ -669,8 +669,8 @@ async fn sending_to_a_thousand_contacts_stays_within_its_request_budget() {
         "{report}"
     );
     assert_eq!(count("dynamodb", &["Scan"]), 0, "{report}");
-    // Per recipient: its send row created, claimed, marked sent; per batch of 50, one counter
-    // update; a few per page and per campaign.
+    // Per recipient: its send row created, claimed, marked sent; per batch of 50, the quota
+    // reserved and the counters added; a few per page and per campaign.
     let writes = count(
         "dynamodb",
         &[
@@ -680,7 +680,10 @@ async fn sending_to_a_thousand_contacts_stays_within_its_request_budget() {
             "BatchWriteItem",
         ],
     );
-    assert!(writes <= 3 * N + N / 50 + 10, "{writes} writes: {report}");
+    assert!(
+        writes <= 3 * N + 2 * N / 50 + 10,
+        "{writes} writes: {report}"
+    );
     assert_eq!(outbox(&domain).await.len() as u64, N);
     assert_eq!(owner.get(&url).await.body["status"], "sent");
 }
@@ -839,4 +842,96 @@ async fn each_accepted_message_is_in_the_local_outbox_and_reaches_the_events_que
         kinds.sort();
         assert_eq!(kinds, &["Delivery", "Send"]);
     }
+}
+
+#[tokio::test]
+async fn the_artists_daily_quota_pauses_a_campaign_that_would_pass_it_until_resumed() {
+    let stack = TestStack::new().await;
+    let scene = scene(&stack).await;
+    let owner = stack.owner();
+    let campaigns = format!("/api/artists/{}/campaigns", stack.artist);
+    let first = format!("{campaigns}/{}", scene.campaign);
+    let mut tight = stack.app().clone();
+    tight.config.daily_send_quota = 30;
+
+    assert_eq!(
+        owner
+            .post(&format!("{first}/send"), &json!({}))
+            .await
+            .status,
+        202
+    );
+    stack.drain_queues_with(&tight).await;
+    stack.drain_queues_with(&tight).await;
+    assert_eq!(owner.get(&first).await.body["status"], "sent");
+
+    // The same twenty again in a second campaign: ten are left in the day.
+    let original = owner.get(&first).await.body;
+    let copy = owner
+        .post(
+            &campaigns,
+            &json!({
+                "contact_role": "press", "name": "Relance",
+                "subject": original["subject"], "content": original["content"],
+                "recipients": original["recipients"],
+                "from_name": original["from_name"], "from_email": original["from_email"],
+            }),
+        )
+        .await;
+    assert_eq!(copy.status, 201, "{:?}", copy.body);
+    let second = format!("{campaigns}/{}", copy.body["id"].as_str().unwrap());
+    assert_eq!(
+        owner
+            .post(&format!("{second}/send"), &json!({}))
+            .await
+            .status,
+        202
+    );
+    stack.drain_queues_with(&tight).await;
+    stack.drain_queues_with(&tight).await;
+    let paused = owner.get(&second).await.body;
+    assert_eq!(paused["status"], "paused", "{paused}");
+    assert!(
+        paused["status_reason"]
+            .as_str()
+            .unwrap()
+            .contains("daily send quota (30)"),
+        "{paused}"
+    );
+    assert_eq!(paused["success_count"], 0);
+    assert_eq!(
+        outbox(&scene.domain)
+            .await
+            .values()
+            .map(|(n, _)| n)
+            .sum::<usize>(),
+        20
+    );
+    assert_eq!(
+        mailing::store::quota::used(stack.app(), stack.artist, chrono::Utc::now())
+            .await
+            .unwrap(),
+        20,
+        "a refused batch takes nothing from the day"
+    );
+
+    // A larger quota (a new day, or the parameter raised): resuming sends to the twenty.
+    let mut roomy = stack.app().clone();
+    roomy.config.daily_send_quota = 100;
+    assert_eq!(
+        owner
+            .post(&format!("{second}/resume"), &json!({}))
+            .await
+            .status,
+        202
+    );
+    stack.drain_queues_with(&roomy).await;
+    stack.drain_queues_with(&roomy).await;
+    assert_eq!(owner.get(&second).await.body["status"], "sent");
+    let outbox = outbox(&scene.domain).await;
+    assert_eq!(outbox.len(), 20);
+    assert!(
+        outbox.values().all(|(n, _)| *n == 2),
+        "once per campaign each"
+    );
 }

@@ -48,9 +48,14 @@ impl TestStack {
 
     /// Lets every SQS event source run until its queue is empty, as Lambda would.
     pub async fn drain_queues(&self) -> usize {
+        self.drain_queues_with(self.app()).await
+    }
+
+    /// [`Self::drain_queues`] with the functions seeing `app` (another configuration).
+    pub async fn drain_queues_with(&self, app: &mailing::App) -> usize {
         let mut total = 0;
         for local in &self.consumers {
-            total += devstack::consumers::drain(self.app(), local)
+            total += devstack::consumers::drain(app, local)
                 .await
                 .expect("the consumer runs");
         }

@@ -18,7 +18,7 @@ use crate::render::{
     Addressing, ContactVars, Mailbox, MessageIds, MessageTemplate, Recipient, TokenSigner,
     Tracking, feedback_id, message_tags,
 };
-use crate::store::{campaigns as store, contacts as contact_store, sends, suppression};
+use crate::store::{campaigns as store, contacts as contact_store, quota, sends, suppression};
 use crate::{ApiError, App};
 
 /// What one batch did.
@@ -87,6 +87,27 @@ pub async fn send_batch(app: &App, batch: &SendBatch) -> Result<BatchOutcome, Ap
     // Suppressed since dispatch (a hard bounce, a complaint): checked again, once per batch.
     let emails: Vec<_> = contacts.values().map(|c| &c.email).collect();
     let suppressed = suppression::suppressed(app, &emails).await?;
+    // The artist's daily quota, taken for the whole batch before any SES call; what is not
+    // sent is given back after it.
+    let today = chrono::Utc::now();
+    let reserved = batch.contacts.len() as u64;
+    if !quota::reserve(
+        app,
+        campaign.artist_id,
+        today,
+        reserved,
+        app.config.daily_send_quota,
+    )
+    .await?
+    {
+        let reason = format!(
+            "the artist's daily send quota ({}) is reached: resume the campaign tomorrow",
+            app.config.daily_send_quota
+        );
+        pause(app, &campaign, &reason).await?;
+        outcome.skipped = batch.contacts.len();
+        return Ok(outcome);
+    }
     for contact_id in &batch.contacts {
         let Some(send) = sends::claim(app, campaign.id, *contact_id).await? else {
             outcome.skipped += 1;
@@ -137,6 +158,13 @@ pub async fn send_batch(app: &App, batch: &SendBatch) -> Result<BatchOutcome, Ap
             }
         }
     }
+    quota::give_back(
+        app,
+        campaign.artist_id,
+        today,
+        reserved - outcome.sent as u64,
+    )
+    .await?;
     let counted = store::add_counters(
         app,
         campaign.artist_id,

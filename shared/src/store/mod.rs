@@ -39,6 +39,7 @@
 //! | get / update / delete / move a campaign by (artist, id) | GetItem strongly consistent; every write and status move conditional on `version` |
 //! | list an artist's campaigns newest first, by team, by status (`campaigns-list`) | `team_list`: Query `by_role` or `pk` with `begins_with(sk, "CAMPAIGN#")`, descending |
 //! | an artist's sending domains (`domains-list`, sending checks) | Query `pk` with `begins_with(sk, "DOMAIN#")`; items `sk` = `DOMAIN#{domain}` |
+//! | an artist's sends today, against `DAILY_SEND_QUOTA` (`email-send`, test sends) | conditional UpdateItem `ADD sent` on `pk`, `sk` = `QUOTA#{UTC date}`, once per batch |
 //! | due scheduled campaigns (`campaign-scheduler`, every minute) | Query the sparse GSI `due`: `due_pk = SCHEDULED AND due_at <= now` — only scheduled campaigns are in it |
 //!
 //! # Sends table (`SendsTable`, env `SENDS_TABLE`)
@@ -89,6 +90,7 @@ mod batch;
 pub mod campaigns;
 pub mod contacts;
 pub mod imports;
+pub mod quota;
 pub mod sends;
 pub mod suppression;
 pub mod team_list;
