@@ -5,8 +5,8 @@ use mailing::campaigns::{
     self, CampaignChanges, DEFAULT_PAGE, ListRequest, MAX_PAGE, NAME_MAX, NewCampaign,
 };
 use mailing::domain::{
-    ArtistId, CampaignContent, CampaignId, CampaignStatus, Condition, ConditionOp, ContactRole,
-    EmailAddress, Recipients, Sender, Tags, TemplateId,
+    ArtistId, CampaignContent, CampaignId, CampaignStatus, Condition, ConditionOp, ContactId,
+    ContactRole, EmailAddress, Recipients, Sender, Tags, TemplateId,
 };
 use mailing::templates::{CONTENT_MAX, SUBJECT_MAX, TEXT_MAX};
 use mailing::{ApiError, App, sending};
@@ -419,4 +419,52 @@ pub async fn cancel(app: &App, request: Request) -> HttpResult {
         unsent: u64,
     }
     http::json(200, &Cancelled { campaign, unsent })
+}
+
+/// `POST /api/artists/{artistId}/campaigns/{campaignId}/test` with `{ "to": [addresses],
+/// "contact_id"?: id }`: the campaign as that contact (or its first recipient) would get it,
+/// to up to five addresses, marked as a test. Answers one result per address.
+pub async fn test(app: &App, request: Request) -> HttpResult {
+    let caller = http::caller(&request)?;
+    let artist: ArtistId = http::path_id(&request, "artistId", "artist")?;
+    let id: CampaignId = http::path_id(&request, "campaignId", "campaign")?;
+    let body = http::json_body::<TestBody>(&request, http::JSON_LIMIT)?;
+    let mut f = Fields::default();
+    let mut to: Vec<EmailAddress> = Vec::new();
+    if body.to.is_empty() || body.to.len() > sending::MAX_TEST_RECIPIENTS {
+        f.push(
+            "to",
+            format!("give from 1 to {} addresses", sending::MAX_TEST_RECIPIENTS),
+        );
+    }
+    for (i, raw) in body.to.iter().enumerate() {
+        if let Some(address) = f.check(&format!("to[{i}]"), EmailAddress::parse(raw)) {
+            if to
+                .iter()
+                .any(|seen| seen.normalized() == address.normalized())
+            {
+                f.push(&format!("to[{i}]"), "repeats an earlier address");
+            } else {
+                to.push(address);
+            }
+        }
+    }
+    let contact = body
+        .contact_id
+        .and_then(|raw| f.check("contact_id", raw.parse::<ContactId>()));
+    let request = f.finish(|| sending::TestRequest { to, contact })?;
+    #[derive(Serialize)]
+    struct Tested {
+        items: Vec<sending::TestResult>,
+    }
+    let items = sending::send_test(app, &caller, artist, id, request).await?;
+    http::json(200, &Tested { items })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TestBody {
+    to: Vec<String>,
+    #[serde(default)]
+    contact_id: Option<String>,
 }

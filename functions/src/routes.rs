@@ -138,6 +138,12 @@ pub const ROUTES: &[Route] = &[
         "campaigns-cancel",
         campaigns::cancel
     ),
+    route!(
+        "POST",
+        "/api/artists/{artistId}/campaigns/{campaignId}/test",
+        "campaigns-test",
+        campaigns::test
+    ),
     route!("GET", "/api/email/domains", "domains-list", domains::list),
     route!(
         "POST",

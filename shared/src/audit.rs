@@ -47,6 +47,9 @@ pub enum AuditAction {
     CampaignCancelled,
     #[serde(rename = "campaign.scheduled")]
     CampaignScheduled,
+    /// Test messages of the campaign were sent to addresses the caller gave.
+    #[serde(rename = "campaign.test_sent")]
+    CampaignTestSent,
     /// A sending domain was registered for the artist (the target names the domain).
     #[serde(rename = "domain.registered")]
     DomainRegistered,

@@ -249,6 +249,22 @@ async fn callers_without_the_team_grant_neither_see_nor_change_campaigns() {
     ] {
         assert_eq!(reply.status, 404, "{:?}", reply.body);
     }
+    // Every sending action, the same.
+    let actions = [
+        ("send", json!({})),
+        (
+            "schedule",
+            json!({ "at": (Utc::now() + Duration::days(1)).to_rfc3339() }),
+        ),
+        ("pause", json!({})),
+        ("resume", json!({})),
+        ("cancel", json!({})),
+        ("test", json!({ "to": ["lea@label.example"] })),
+    ];
+    for (action, body) in &actions {
+        let reply = press.post(&format!("{url}/{id}/{action}"), body).await;
+        assert_eq!(reply.status, 404, "{action}: {:?}", reply.body);
+    }
     assert_eq!(press.post(&url, &finance_body).await.status, 403);
     assert_eq!(
         press
@@ -273,6 +289,10 @@ async fn callers_without_the_team_grant_neither_see_nor_change_campaigns() {
         stranger.delete(&format!("{url}/{id}")).await,
     ] {
         assert_eq!(reply.status, 403, "{:?}", reply.body);
+    }
+    for (action, body) in &actions {
+        let reply = stranger.post(&format!("{url}/{id}/{action}"), body).await;
+        assert_eq!(reply.status, 403, "{action}: {:?}", reply.body);
     }
     assert_eq!(
         stack.owner().get(&format!("{url}/{id}")).await.body["version"],

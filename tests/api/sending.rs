@@ -935,3 +935,88 @@ async fn the_artists_daily_quota_pauses_a_campaign_that_would_pass_it_until_resu
         "once per campaign each"
     );
 }
+
+#[tokio::test]
+async fn a_test_send_reaches_only_the_given_addresses_marked_as_a_test() {
+    let stack = TestStack::new().await;
+    let scene = scene(&stack).await;
+    let owner = stack.owner();
+    let url = format!("/api/artists/{}/campaigns/{}", stack.artist, scene.campaign);
+    let test = format!("{url}/test");
+    let six: Vec<String> = (0..6).map(|i| format!("t{i}@label.example")).collect();
+    for (body, field) in [
+        (json!({ "to": [] }), "to"),
+        (json!({ "to": six }), "to"),
+        (json!({ "to": ["not an address"] }), "to[0]"),
+        (
+            json!({ "to": ["lea@label.example", "LEA@label.example"] }),
+            "to[1]",
+        ),
+        (
+            json!({ "to": ["lea@label.example"], "contact_id": "nope" }),
+            "contact_id",
+        ),
+    ] {
+        let reply = owner.post(&test, &body).await;
+        assert_eq!(reply.status, 422, "{body}: {:?}", reply.body);
+        assert!(
+            reply.body["error"]["details"]["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["field"] == field),
+            "{body}: {:?}",
+            reply.body
+        );
+    }
+    let unknown = owner
+        .post(&test, &json!({ "to": ["lea@label.example"], "contact_id": mailing::domain::ContactId::new().to_string() }))
+        .await;
+    assert_eq!(unknown.status, 404);
+    assert_eq!(owner.post(&test, &json!({ "bcc": [] })).await.status, 422);
+
+    let reply = owner
+        .post(
+            &test,
+            &json!({ "to": ["lea.martin@label.example", "dir@label.example"] }),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    let items = reply.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert!(
+        items
+            .iter()
+            .all(|i| i["status"] == "sent" && i["message_id"].is_string())
+    );
+
+    let listed = stack
+        .anonymous()
+        .get("/_local/outbox?to=lea.martin@label.example&limit=5")
+        .await;
+    let message = &listed.body["items"][0];
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+    // Personalized as the campaign's first recipient would see it, and said to be a test.
+    let subject = message["subject"].as_str().unwrap();
+    assert!(subject.starts_with("[TEST] Bonjour Zoé"), "{subject}");
+    assert_eq!(message["to"], json!(["lea.martin@label.example"]));
+    assert_eq!(message["tags"]["test"], "true");
+    assert_eq!(message["tags"]["campaign"], scene.campaign.replace('-', ""));
+
+    // Nothing about the campaign moved, and nobody on its list got anything.
+    let campaign = owner.get(&url).await.body;
+    assert_eq!(campaign["status"], "draft");
+    assert_eq!(campaign["recipient_count"], 0);
+    let outbox = outbox(&scene.domain).await;
+    assert_eq!(
+        outbox.keys().collect::<Vec<_>>(),
+        ["dir@label.example", "lea.martin@label.example"]
+    );
+    assert_eq!(
+        mailing::store::quota::used(stack.app(), stack.artist, chrono::Utc::now())
+            .await
+            .unwrap(),
+        2,
+        "tests count in the day's quota"
+    );
+}

@@ -13,12 +13,15 @@
 //! and spam filters punish, a missing press release is what a follow-up fixes.
 
 mod complete;
+mod deliver;
 mod dispatch;
 mod messages;
 mod sender;
 mod start;
+mod test_send;
 
 pub use dispatch::{DispatchOutcome, dispatch};
 pub use messages::{DispatchMessage, SendBatch, enqueue_dispatch};
 pub use sender::{BatchOutcome, send_batch};
 pub use start::{cancel, pause, resume, schedule, start, start_due};
+pub use test_send::{MAX_TEST_RECIPIENTS, TestRequest, TestResult, send_test};

@@ -4,20 +4,12 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_sesv2::operation::send_email::SendEmailError;
-use aws_sdk_sesv2::primitives::Blob;
-use aws_sdk_sesv2::types::{EmailContent, MessageTag as SesTag, RawMessage};
-
 use super::complete::{SERVICE_ACTOR, complete_if_done};
+use super::deliver::{Answer, Compiled, Outgoing, compile, deliver};
 use super::messages::SendBatch;
-use super::start::{shared, signature};
 use crate::audit::AuditAction;
-use crate::campaigns::resolve_content;
 use crate::domain::{Campaign, CampaignStatus, Contact, ContactStatus, UserId};
-use crate::render::{
-    Addressing, ContactVars, Mailbox, MessageIds, MessageTemplate, Recipient, TokenSigner,
-    Tracking, feedback_id, message_tags,
-};
+use crate::render::{ContactVars, Mailbox, MessageIds};
 use crate::store::{campaigns as store, contacts as contact_store, quota, sends, suppression};
 use crate::{ApiError, App};
 
@@ -32,17 +24,6 @@ pub struct BatchOutcome {
     pub retry: bool,
 }
 
-/// How SES answered one message.
-enum Answer {
-    Accepted(String),
-    /// This address, for good.
-    Refused(String),
-    /// Throttled or unavailable: retry later.
-    Later(String),
-    /// The account cannot send at all: the campaign pauses with the reason.
-    Stop(String),
-}
-
 pub async fn send_batch(app: &App, batch: &SendBatch) -> Result<BatchOutcome, ApiError> {
     let mut outcome = BatchOutcome::default();
     let campaign = match store::get(app, batch.artist_id, batch.campaign_id).await? {
@@ -53,31 +34,10 @@ pub async fn send_batch(app: &App, batch: &SendBatch) -> Result<BatchOutcome, Ap
             return Ok(outcome);
         }
     };
-    let resolved = resolve_content(
-        app,
-        None,
-        campaign.artist_id,
-        campaign.contact_role,
-        &campaign.content,
-    )
-    .await?;
-    let signature = signature(app, &campaign, &resolved).await?;
-    let template = MessageTemplate::compile(
-        &resolved.source(),
-        signature.as_deref(),
-        Tracking {
-            base_url: app.config.public_base_url.clone(),
-            links: campaign.track_clicks,
-            open_pixel: campaign.track_opens,
-            utm: campaign
-                .utm_campaign
-                .clone()
-                .map(|name| ("artisthub".to_owned(), "email".to_owned(), name)),
-        },
-        TokenSigner::new(&app.config.signing_key),
-    )
-    .map_err(crate::templates::invalid_template)?;
-    let shared_context = MessageTemplate::shared_context(&shared(&campaign));
+    let Compiled {
+        template,
+        shared_context,
+    } = compile(app, None, &campaign).await?;
     let contacts: HashMap<_, Contact> =
         contact_store::get_many(app, campaign.artist_id, &batch.contacts)
             .await?
@@ -127,13 +87,26 @@ pub async fn send_batch(app: &App, batch: &SendBatch) -> Result<BatchOutcome, Ap
             outcome.failed += 1;
             continue;
         };
+        let vars = ContactVars::from_contact(contact.email.as_str(), &contact.fields);
         let answer = deliver(
             app,
-            &campaign,
-            &template,
-            &shared_context,
-            contact,
-            send.send_id,
+            &Outgoing {
+                template: &template,
+                shared_context: &shared_context,
+                contact: &vars,
+                to: contact.email.ascii(),
+                from: Mailbox {
+                    name: Some(&campaign.sender.from_name),
+                    address: campaign.sender.from_email.ascii(),
+                },
+                ids: MessageIds {
+                    artist: campaign.artist_id,
+                    role: campaign.contact_role,
+                    campaign: Some(campaign.id.as_uuid()),
+                    send: send.send_id,
+                },
+                test: false,
+            },
         )
         .await;
         match answer {
@@ -182,103 +155,6 @@ pub async fn send_batch(app: &App, batch: &SendBatch) -> Result<BatchOutcome, Ap
     Ok(outcome)
 }
 
-async fn deliver(
-    app: &App,
-    campaign: &Campaign,
-    template: &MessageTemplate,
-    shared_context: &minijinja::Value,
-    contact: &Contact,
-    send: uuid::Uuid,
-) -> Answer {
-    let vars = ContactVars::from_contact(contact.email.as_str(), &contact.fields);
-    let recipient = Recipient {
-        send,
-        contact: &vars,
-        to: Mailbox {
-            name: Some(&vars.full_name)
-                .filter(|name| **name != vars.email)
-                .map(String::as_str),
-            address: contact.email.ascii(),
-        },
-    };
-    let rendered = match template.render(shared_context, &recipient) {
-        Ok(rendered) => rendered,
-        Err(error) => return Answer::Refused(format!("the message does not render: {error}")),
-    };
-    let ids = MessageIds {
-        artist: campaign.artist_id,
-        role: campaign.contact_role,
-        campaign: Some(campaign.id.as_uuid()),
-        send,
-    };
-    let feedback = feedback_id(&ids);
-    let mime = template.mime(
-        &rendered,
-        &recipient,
-        &Addressing {
-            from: Mailbox {
-                name: Some(&campaign.sender.from_name),
-                address: campaign.sender.from_email.ascii(),
-            },
-            reply_domain: &app.config.reply_domain,
-            feedback_id: &feedback,
-        },
-        chrono::Utc::now(),
-    );
-    let tags: Vec<SesTag> = message_tags(&ids)
-        .into_iter()
-        .filter_map(|tag| {
-            SesTag::builder()
-                .name(tag.name)
-                .value(tag.value)
-                .build()
-                .ok()
-        })
-        .collect();
-    let raw = match RawMessage::builder().data(Blob::new(mime)).build() {
-        Ok(raw) => raw,
-        Err(error) => return Answer::Refused(format!("the message could not be built: {error}")),
-    };
-    let result = app
-        .aws
-        .sesv2
-        .send_email()
-        .from_email_address(campaign.sender.from_email.ascii())
-        .destination(
-            aws_sdk_sesv2::types::Destination::builder()
-                .to_addresses(contact.email.ascii())
-                .build(),
-        )
-        .content(EmailContent::builder().raw(raw).build())
-        .configuration_set_name(&app.config.configuration_set)
-        .set_email_tags(Some(tags))
-        .send()
-        .await;
-    match result {
-        Ok(output) => Answer::Accepted(output.message_id.unwrap_or_default()),
-        Err(error) => classify(error.into_service_error()),
-    }
-}
-
-fn classify(error: SendEmailError) -> Answer {
-    match error {
-        SendEmailError::TooManyRequestsException(e) => Answer::Later(format!("throttled: {e}")),
-        SendEmailError::LimitExceededException(e) => Answer::Later(format!("limit exceeded: {e}")),
-        SendEmailError::AccountSuspendedException(_) => {
-            Answer::Stop("SES suspended the account's sending".into())
-        }
-        SendEmailError::SendingPausedException(_) => {
-            Answer::Stop("sending is paused for the account or its configuration set".into())
-        }
-        SendEmailError::MailFromDomainNotVerifiedException(_) => {
-            Answer::Stop("the sender's MAIL FROM domain is not verified".into())
-        }
-        SendEmailError::MessageRejected(e) => Answer::Refused(format!("SES refused it: {e}")),
-        SendEmailError::BadRequestException(e) => Answer::Refused(format!("SES refused it: {e}")),
-        other => Answer::Later(format!("SES failed: {other}")),
-    }
-}
-
 /// Pauses the campaign with SES's reason: resuming it later sends to whoever is left.
 async fn pause(app: &App, campaign: &Campaign, reason: &str) -> Result<(), ApiError> {
     tracing::error!(campaign = %campaign.id, reason, "SES cannot send: campaign paused");
@@ -299,56 +175,4 @@ async fn pause(app: &App, campaign: &Campaign, reason: &str) -> Result<(), ApiEr
     )
     .await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use aws_sdk_sesv2::types::error::{
-        AccountSuspendedException, BadRequestException, LimitExceededException, MessageRejected,
-        SendingPausedException, TooManyRequestsException,
-    };
-
-    #[test]
-    fn ses_errors_retry_stop_the_campaign_or_fail_one_recipient() {
-        let kind = |answer: Answer| match answer {
-            Answer::Accepted(_) => "accepted",
-            Answer::Refused(_) => "refused",
-            Answer::Later(_) => "later",
-            Answer::Stop(_) => "stop",
-        };
-        for (error, expected) in [
-            (
-                SendEmailError::TooManyRequestsException(
-                    TooManyRequestsException::builder().build(),
-                ),
-                "later",
-            ),
-            (
-                SendEmailError::LimitExceededException(LimitExceededException::builder().build()),
-                "later",
-            ),
-            (
-                SendEmailError::AccountSuspendedException(
-                    AccountSuspendedException::builder().build(),
-                ),
-                "stop",
-            ),
-            (
-                SendEmailError::SendingPausedException(SendingPausedException::builder().build()),
-                "stop",
-            ),
-            (
-                SendEmailError::MessageRejected(MessageRejected::builder().build()),
-                "refused",
-            ),
-            (
-                SendEmailError::BadRequestException(BadRequestException::builder().build()),
-                "refused",
-            ),
-        ] {
-            let name = format!("{error:?}");
-            assert_eq!(kind(classify(error)), expected, "{name}");
-        }
-    }
 }

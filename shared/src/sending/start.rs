@@ -320,7 +320,10 @@ pub(super) fn audit(campaign: &Campaign, actor: &UserId, action: AuditAction) ->
 
 /// The first active, unsuppressed contact the campaign would reach: the sample its content is
 /// checked on.
-async fn first_recipient(app: &App, campaign: &Campaign) -> Result<Option<Contact>, ApiError> {
+pub(super) async fn first_recipient(
+    app: &App,
+    campaign: &Campaign,
+) -> Result<Option<Contact>, ApiError> {
     let mut after = None;
     for _ in 0..SAMPLE_SEARCH_PAGES {
         let page = team_list::list::<Contact>(
