@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::http::{self, Fields, HttpResult};
 
 /// Campaign bodies carry whole HTML documents.
-const CAMPAIGN_BODY_LIMIT: usize = 2 * (CONTENT_MAX + TEXT_MAX);
+pub(crate) const CAMPAIGN_BODY_LIMIT: usize = 2 * (CONTENT_MAX + TEXT_MAX);
 
 /// `GET /api/artists/{artistId}/campaigns?contact_role=&status=&limit=&cursor=`
 pub async fn list(app: &App, request: Request) -> HttpResult {
@@ -148,7 +148,24 @@ impl RecipientsBody {
     }
 }
 
-fn sender(
+/// A message's content as a campaign or an individual email takes it: a template, its own
+/// subject and HTML (and text), or a template with its own subject.
+pub(crate) fn content(
+    f: &mut Fields,
+    template_id: Option<String>,
+    subject: Option<String>,
+    content: Option<String>,
+    text_content: Option<String>,
+) -> CampaignContent {
+    CampaignContent {
+        template_id: template_id.and_then(|raw| f.check("template_id", raw.parse::<TemplateId>())),
+        subject: optional_source(f, "subject", subject, SUBJECT_MAX, true),
+        content: optional_source(f, "content", content, CONTENT_MAX, false),
+        text_content: optional_source(f, "text_content", text_content, TEXT_MAX, false),
+    }
+}
+
+pub(crate) fn sender(
     f: &mut Fields,
     from_name: &str,
     from_email: &str,
@@ -212,21 +229,13 @@ impl CreateBody {
         if name.is_none() && self.name.trim().is_empty() {
             f.push("name", "must not be empty");
         }
-        let template_id = self
-            .template_id
-            .and_then(|raw| f.check("template_id", raw.parse::<TemplateId>()));
-        let content = CampaignContent {
-            template_id,
-            subject: optional_source(&mut f, "subject", self.subject, SUBJECT_MAX, true),
-            content: optional_source(&mut f, "content", self.content, CONTENT_MAX, false),
-            text_content: optional_source(
-                &mut f,
-                "text_content",
-                self.text_content,
-                TEXT_MAX,
-                false,
-            ),
-        };
+        let content = content(
+            &mut f,
+            self.template_id,
+            self.subject,
+            self.content,
+            self.text_content,
+        );
         let recipients = self.recipients.parse(&mut f);
         let sender = sender(
             &mut f,

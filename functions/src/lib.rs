@@ -8,6 +8,7 @@ pub mod campaigns;
 pub mod contacts;
 pub mod custom_resource;
 pub mod domains;
+pub mod emails;
 pub mod http;
 pub mod imports;
 pub mod routes;

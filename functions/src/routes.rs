@@ -10,7 +10,7 @@ use lambda_runtime::LambdaEvent;
 use mailing::App;
 
 use crate::http::HttpResult;
-use crate::{campaigns, contacts, domains, imports, sending, signatures, templates};
+use crate::{campaigns, contacts, domains, emails, imports, sending, signatures, templates};
 
 pub type Handler =
     for<'a> fn(&'a App, Request) -> Pin<Box<dyn Future<Output = HttpResult> + Send + 'a>>;
@@ -77,6 +77,12 @@ pub const ROUTES: &[Route] = &[
         "/api/artists/{artistId}/contacts/{contactId}",
         "contacts-delete",
         contacts::delete
+    ),
+    route!(
+        "POST",
+        "/api/artists/{artistId}/contacts/{contactId}/emails",
+        "contact-emails-send",
+        emails::send
     ),
     route!(
         "GET",

@@ -47,6 +47,9 @@ pub enum AuditAction {
     CampaignCancelled,
     #[serde(rename = "campaign.scheduled")]
     CampaignScheduled,
+    /// One email to one contact was queued (the target is the contact).
+    #[serde(rename = "contact.emailed")]
+    ContactEmailed,
     /// Test messages of the campaign were sent to addresses the caller gave.
     #[serde(rename = "campaign.test_sent")]
     CampaignTestSent,

@@ -7,8 +7,8 @@ use serde_json::json;
 use crate::audit::{AuditAction, AuditRecord};
 use crate::auth::{Caller, RoleAccess};
 use crate::domain::{
-    ArtistId, Campaign, CampaignContent, CampaignCounters, CampaignId, CampaignStatus, ContactRole,
-    Recipients, Sender, TemplateId,
+    ArtistId, Campaign, CampaignContent, CampaignCounters, CampaignId, CampaignKind,
+    CampaignStatus, ContactRole, Recipients, Sender, TemplateId,
 };
 use crate::render::{MessageTemplate, TemplateSource, TokenSigner, Tracking};
 use crate::store::campaigns::{self as store, ListQuery};
@@ -158,6 +158,7 @@ pub async fn create(app: &App, caller: &Caller, new: NewCampaign) -> Result<Camp
         id: CampaignId::new(),
         artist_id: new.artist,
         contact_role: new.contact_role,
+        kind: CampaignKind::Bulk,
         name: new.name,
         content: new.content,
         recipients: new.recipients,

@@ -15,6 +15,7 @@ const EXPECTED: &[(&str, u16)] = &[
     ("apigw-contacts-get.json", 404),
     ("apigw-contacts-update.json", 404),
     ("apigw-contacts-delete.json", 404),
+    ("apigw-contact-emails-send.json", 404),
     ("apigw-campaigns-list.json", 200),
     ("apigw-campaigns-create.json", 201),
     ("apigw-campaigns-get.json", 404),

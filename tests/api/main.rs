@@ -14,6 +14,7 @@ mod contacts_get_update_delete;
 mod contacts_import;
 mod contacts_list;
 mod domains;
+mod emails;
 mod import_files;
 mod imports_flow;
 mod sending;

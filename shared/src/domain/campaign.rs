@@ -234,11 +234,32 @@ pub struct CampaignCounters {
     pub unsubscribe_count: u64,
 }
 
+/// A campaign proper, or one email to one contact (`POST …/contacts/{id}/emails`), which
+/// travels the same pipeline as a campaign of one and stays out of campaign lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignKind {
+    #[default]
+    Bulk,
+    Individual,
+}
+
+impl CampaignKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CampaignKind::Bulk => "bulk",
+            CampaignKind::Individual => "individual",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Campaign {
     pub id: CampaignId,
     pub artist_id: ArtistId,
     pub contact_role: ContactRole,
+    #[serde(default)]
+    pub kind: CampaignKind,
     pub name: String,
     #[serde(flatten)]
     pub content: CampaignContent,

@@ -8,8 +8,8 @@ mod role;
 mod template;
 
 pub use campaign::{
-    CONDITION_FIELDS, Campaign, CampaignContent, CampaignCounters, CampaignStatus, Condition,
-    ConditionOp, Recipients, Sender,
+    CONDITION_FIELDS, Campaign, CampaignContent, CampaignCounters, CampaignKind, CampaignStatus,
+    Condition, ConditionOp, Recipients, Sender,
 };
 pub use contact::{
     Consent, ConsentBasis, Contact, ContactFields, ContactSource, ContactStatus, EngagementSummary,

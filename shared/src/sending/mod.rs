@@ -15,13 +15,15 @@
 mod complete;
 mod deliver;
 mod dispatch;
+mod individual;
 mod messages;
 mod sender;
 mod start;
 mod test_send;
 
 pub use dispatch::{DispatchOutcome, dispatch};
-pub use messages::{DispatchMessage, SendBatch, enqueue_dispatch};
+pub use individual::{NewEmail, send_email};
+pub use messages::{DispatchMessage, SendBatch, enqueue_batches, enqueue_dispatch};
 pub use sender::{BatchOutcome, send_batch};
 pub use start::{cancel, pause, resume, schedule, start, start_due};
 pub use test_send::{MAX_TEST_RECIPIENTS, TestRequest, TestResult, send_test};

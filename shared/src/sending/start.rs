@@ -399,7 +399,7 @@ pub(super) async fn signature(
 }
 
 /// The content checks of #4 on the sample: errors stop the send, with every warning shown.
-async fn check_content(
+pub(super) async fn check_content(
     app: &App,
     campaign: &Campaign,
     resolved: &ResolvedContent,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::team_list::{self, Page, TeamQuery, Teams, artist_pk, key, role_pk};
 use crate::cursor::Position;
-use crate::domain::{ArtistId, Campaign, CampaignId, CampaignStatus};
+use crate::domain::{ArtistId, Campaign, CampaignId, CampaignKind, CampaignStatus};
 use crate::{ApiError, App};
 
 /// The sparse index of scheduled campaigns, by the time they are due.
@@ -157,10 +157,13 @@ pub async fn list(app: &App, query: &ListQuery) -> Result<Page<Campaign>, ApiErr
             sk_prefix: "CAMPAIGN#",
             artist: query.artist,
             teams: query.teams.clone(),
-            equals: query
-                .status
-                .map(|status| ("status", status.as_str().to_owned()))
-                .into_iter()
+            // Individual emails share the pipeline, not the lists.
+            equals: std::iter::once(("kind", CampaignKind::Bulk.as_str().to_owned()))
+                .chain(
+                    query
+                        .status
+                        .map(|status| ("status", status.as_str().to_owned())),
+                )
                 .collect(),
             contains: Vec::new(),
             limit: query.limit,

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -79,19 +79,33 @@ fn key(campaign: CampaignId, contact: ContactId) -> HashMap<String, AttributeVal
     ])
 }
 
-/// Creates the pending row; `false` when one exists already (a replayed dispatch).
-pub async fn create(app: &App, send: &Send) -> Result<bool, ApiError> {
-    let item = SendItem {
+fn to_item(send: &Send) -> Result<HashMap<String, AttributeValue>, ApiError> {
+    Ok(serde_dynamo::to_item(SendItem {
         pk: format!("CAMPAIGN#{}", send.campaign_id),
         sk: format!("CONTACT#{}", send.contact_id),
         send: send.clone(),
-    };
+    })?)
+}
+
+/// The pending row, in a transaction (an individual email writes it with its record).
+pub fn put_new(app: &App, send: &Send) -> Result<TransactWriteItem, ApiError> {
+    let put = Put::builder()
+        .table_name(&app.config.sends_table)
+        .set_item(Some(to_item(send)?))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .map_err(ApiError::internal)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// Creates the pending row; `false` when one exists already (a replayed dispatch).
+pub async fn create(app: &App, send: &Send) -> Result<bool, ApiError> {
     let result = app
         .aws
         .dynamodb
         .put_item()
         .table_name(&app.config.sends_table)
-        .set_item(Some(serde_dynamo::to_item(item)?))
+        .set_item(Some(to_item(send)?))
         .condition_expression("attribute_not_exists(pk)")
         .send()
         .await;
