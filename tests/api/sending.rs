@@ -602,35 +602,15 @@ async fn sending_to_a_thousand_contacts_stays_within_its_request_budget() {
             &json!({ "artist_id": stack.artist.to_string(), "domain": domain }),
         )
         .await;
-    // Seeded fifty to a transaction, as imports write them (one contact at a time would make the
-    // emulator copy the table a thousand times).
-    let now = chrono::Utc::now();
-    for chunk in (0..N).collect::<Vec<_>>().chunks(50) {
-        let mut writes = Vec::new();
-        for i in chunk {
-            let contact = mailing::domain::Contact {
-                id: mailing::domain::ContactId::new(),
-                artist_id: stack.artist,
-                contact_role: mailing::domain::ContactRole::Marketing,
-                email: mailing::domain::EmailAddress::parse(&format!("fan{i}@fans-{domain}"))
-                    .unwrap(),
-                fields: mailing::domain::ContactFields::default(),
-                status: mailing::domain::ContactStatus::Active,
-                source: mailing::domain::ContactSource::Api,
-                consent: None,
-                engagement: Default::default(),
-                created_by: mailing::domain::UserId::new("seed"),
-                created_at: now,
-                updated_at: now,
-                version: 1,
-            };
-            writes.extend(mailing::store::contacts::put_new(stack.app(), &contact).unwrap());
-        }
-        assert_eq!(
-            mailing::store::transact(stack.app(), writes).await.unwrap(),
-            mailing::store::TransactOutcome::Written
-        );
-    }
+    devstack::seed::contacts(
+        stack.app(),
+        stack.artist,
+        mailing::domain::ContactRole::Marketing,
+        N as usize,
+        &format!("fans-{domain}"),
+    )
+    .await
+    .unwrap();
     let created = owner
         .post(
             &format!("/api/artists/{}/campaigns", stack.artist),

@@ -18,7 +18,19 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         [flag, n] if flag == "--messages" => n.parse().context("--messages: a number")?,
         _ => bail!("usage: devstack bench-render [--messages N]"),
     };
-    let html = std::fs::read_to_string(crate::repo_root().join("infra/bench/newsletter.html"))?;
+    println!("{}", measure(messages)?);
+    Ok(())
+}
+
+/// The benchmark newsletter's HTML.
+pub fn newsletter() -> anyhow::Result<String> {
+    let path = crate::repo_root().join("infra/bench/newsletter.html");
+    std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Renders the newsletter to MIME for `messages` contacts; the report as JSON.
+pub fn measure(messages: usize) -> anyhow::Result<serde_json::Value> {
+    let html = newsletter()?;
     let signer = TokenSigner::new(&SigningKey::new(vec![7u8; 32]).map_err(anyhow::Error::msg)?);
     let compile_started = Instant::now();
     let template = MessageTemplate::compile(
@@ -93,9 +105,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             .len();
     }
     let seconds = started.elapsed().as_secs_f64();
-    println!(
-        "{}",
-        serde_json::json!({
+    Ok(serde_json::json!({
             "messages": messages,
             "seconds": seconds,
             "messages_per_second": (messages as f64 / seconds).round(),
@@ -106,7 +116,5 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             "html_bytes_per_message": html_bytes / messages.max(1),
             "text_bytes_per_message": text_bytes / messages.max(1),
             "compile_micros": compile_micros.round(),
-        })
-    );
-    Ok(())
+    }))
 }

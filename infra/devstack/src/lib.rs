@@ -4,12 +4,15 @@
 
 pub mod auth;
 pub mod bench_render;
+pub mod bench_send;
 pub mod consumers;
 pub mod counting;
 pub mod gateway;
 pub mod outbox;
 pub mod provision;
 pub mod provision_events;
+pub mod replay;
+pub mod seed;
 pub mod stack;
 pub mod template;
 

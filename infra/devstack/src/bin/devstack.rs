@@ -25,8 +25,9 @@ async fn main() -> anyhow::Result<()> {
         Some("import") => import(&args[1..]).await,
         Some("generate-contacts") => generate_contacts(&args[1..]),
         Some("bench-render") => devstack::bench_render::run(&args[1..]),
+        Some("bench-send") => devstack::bench_send::run(&args[1..]).await,
         _ => bail!(
-            "usage: devstack up [--port N] | devstack token --scope SCOPE... [--sub USER] [--hours H] | devstack env --prefix P | devstack import --dry-run --artist ID --role ROLE [--sheet NAME] FILE | devstack bench-render [--messages N]"
+            "usage: devstack up [--port N] | devstack token --scope SCOPE... [--sub USER] [--hours H] | devstack env --prefix P | devstack import --dry-run --artist ID --role ROLE [--sheet NAME] FILE | devstack bench-render [--messages N] | devstack bench-send [--recipients N]"
         ),
     }
 }

@@ -1,0 +1,217 @@
+//! `devstack bench-send [--recipients N]`: the CPU the sender (`email-send`) spends per
+//! recipient, network excluded. A campaign of the benchmark newsletter to one batch of seeded
+//! contacts is sent through the emulator once, recording every AWS answer (`replay`); then the
+//! same batch is sent again and again with those answers replayed from memory while the
+//! process's CPU time (user + system, every thread) is read before and after: reading the
+//! campaign and contacts, claiming, rendering, MIME, the SDK's requests (serialized and
+//! signed) and responses (parsed) — everything but sockets. The renderer alone on the same
+//! newsletter, in the same process, is the baseline. Prints one JSON line.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use mailing::App;
+use mailing::aws::Clients;
+use mailing::domain::{ArtistId, ContactRole};
+use mailing::sending::SendBatch;
+use serde_json::{Value, json};
+
+use crate::auth::{LocalIssuer, random_secret};
+use crate::gateway::{Gateway, HttpRequest};
+use crate::replay::Recordings;
+use crate::stack::{LocalStack, local_overrides};
+
+pub async fn run(args: &[String]) -> anyhow::Result<()> {
+    let recipients: usize = match args {
+        [] => 5_000,
+        [flag, n] if flag == "--recipients" => n.parse().context("--recipients: a number")?,
+        _ => bail!("usage: devstack bench-send [--recipients N]"),
+    };
+    let prefix = format!("bsend{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let stack = LocalStack::start(
+        &crate::repo_root().join("template.yaml"),
+        &prefix,
+        local_overrides("http://127.0.0.1:9"),
+    )
+    .await?;
+    let artist = ArtistId::new();
+    let domain = format!("{prefix}.example");
+    crate::seed::contacts(
+        &stack.app,
+        artist,
+        ContactRole::Marketing,
+        SendBatch::RECIPIENTS,
+        &format!("fans.{domain}"),
+    )
+    .await?;
+    let consumer = |name: &str| {
+        stack
+            .consumers
+            .iter()
+            .find(|local| local.consumer.function == name)
+            .with_context(|| format!("no consumer {name}"))
+    };
+    let (dispatch, sender) = (consumer("campaign-dispatch")?, consumer("email-send")?);
+    let gateway = Gateway {
+        app: stack.app.clone(),
+        issuer: LocalIssuer::new(random_secret()),
+    };
+    let token = gateway.issuer.mint(
+        "bench",
+        &[format!("artist:{artist}:*")],
+        Duration::from_secs(3600),
+    );
+    let call = |method: &'static str, target: String, body: Value| {
+        let token = token.clone();
+        let gateway = &gateway;
+        async move {
+            let response = gateway
+                .handle(HttpRequest {
+                    method,
+                    target: &target,
+                    headers: vec![("authorization".into(), format!("Bearer {token}"))],
+                    body: body.to_string().into_bytes(),
+                })
+                .await;
+            let status = response.status().as_u16();
+            let body: Value = match response.body() {
+                lambda_http::Body::Text(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+                _ => Value::Null,
+            };
+            if status >= 300 {
+                bail!("{method} {target}: {status} {body}");
+            }
+            Ok(body)
+        }
+    };
+    call(
+        "POST",
+        "/api/email/domains".into(),
+        json!({ "artist_id": artist.to_string(), "domain": domain }),
+    )
+    .await?;
+    let campaign = call(
+        "POST",
+        format!("/api/artists/{artist}/campaigns"),
+        json!({
+            "contact_role": "marketing", "name": "Nouvel album",
+            "subject": "{{ contact.first_name|default('Bonjour') }}, le nouvel album et la tournée 2027",
+            "content": crate::bench_render::newsletter()?,
+            "from_name": "Artiste Example", "from_email": format!("news@{domain}"),
+            "utm_campaign": "album-2027",
+        }),
+    )
+    .await?;
+    let id = campaign["id"].as_str().context("a campaign id")?.to_owned();
+    call(
+        "POST",
+        format!("/api/artists/{artist}/campaigns/{id}/send"),
+        json!({}),
+    )
+    .await?;
+    crate::consumers::drain(&stack.app, dispatch).await?;
+    let batch = queued_batch(&stack.app, &sender.queue_url).await?;
+
+    // Once through the emulator, recording its answers.
+    let recordings = Recordings::default();
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let mut clients = Clients::new(&sdk);
+    clients.dynamodb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .interceptor(recordings.clone())
+            .build(),
+    );
+    clients.sesv2 = aws_sdk_sesv2::Client::from_conf(
+        aws_sdk_sesv2::config::Builder::from(&sdk)
+            .interceptor(recordings.clone())
+            .build(),
+    );
+    let recording = App::new(stack.app.config.clone(), clients);
+    let cpu_before = cpu_time();
+    let first = mailing::sending::send_batch(&recording, &batch).await?;
+    let through_emulator = cpu_time() - cpu_before;
+    if first.sent != batch.contacts.len() {
+        bail!("the recorded batch did not send to everyone: {first:?}");
+    }
+
+    // Then again and again from memory.
+    let replayed = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(recordings)
+        .load()
+        .await;
+    let replaying = App::new(stack.app.config.clone(), Clients::new(&replayed));
+    let rounds = recipients.div_ceil(batch.contacts.len()).max(1);
+    mailing::sending::send_batch(&replaying, &batch).await?;
+    let cpu_before = cpu_time();
+    let started = Instant::now();
+    for _ in 0..rounds {
+        let outcome = mailing::sending::send_batch(&replaying, &batch).await?;
+        if outcome.sent != batch.contacts.len() {
+            bail!("a replayed batch did not send to everyone: {outcome:?}");
+        }
+    }
+    let cpu = cpu_time() - cpu_before;
+    let wall = started.elapsed();
+    let sends = (rounds * batch.contacts.len()) as f64;
+    let per_recipient = cpu.as_secs_f64() * 1e6 / sends;
+    let baseline = crate::bench_render::measure(rounds * batch.contacts.len())?;
+    let render = baseline["micros_per_message"].as_f64().unwrap_or(f64::NAN);
+    let round = |x: f64| (x * 10.0).round() / 10.0;
+    println!(
+        "{}",
+        json!({
+            "recipients": sends,
+            "batch": batch.contacts.len(),
+            "sender_cpu_micros_per_recipient": round(per_recipient),
+            "sender_wall_micros_per_recipient": round(wall.as_secs_f64() * 1e6 / sends),
+            "render_micros_per_message": render,
+            "sender_over_render": (per_recipient / render * 100.0).round() / 100.0,
+            "with_loopback_http_cpu_micros_per_recipient":
+                round(through_emulator.as_secs_f64() * 1e6 / batch.contacts.len() as f64),
+        })
+    );
+    Ok(())
+}
+
+/// The one send batch the dispatch queued, taken off the queue.
+async fn queued_batch(app: &App, queue_url: &str) -> anyhow::Result<SendBatch> {
+    let received = app
+        .aws
+        .sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(1)
+        .wait_time_seconds(1)
+        .send()
+        .await?;
+    let message = received
+        .messages
+        .unwrap_or_default()
+        .into_iter()
+        .next()
+        .context("the dispatch queued no batch")?;
+    app.aws
+        .sqs
+        .delete_message()
+        .queue_url(queue_url)
+        .set_receipt_handle(message.receipt_handle)
+        .send()
+        .await?;
+    Ok(serde_json::from_str(
+        message.body.as_deref().unwrap_or_default(),
+    )?)
+}
+
+/// User plus system CPU time of the whole process so far.
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage writes the struct it is given and nothing else.
+    let usage = unsafe {
+        let mut usage = std::mem::zeroed::<libc::rusage>();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
+}
