@@ -7,7 +7,7 @@ use chrono::Utc;
 use super::complete::complete_if_done;
 use super::messages::{DispatchMessage, SendBatch, enqueue_batches, enqueue_dispatch};
 use crate::domain::{Campaign, CampaignStatus, Contact, ContactStatus};
-use crate::store::sends::{self, Send, SendStatus};
+use crate::store::sends::{self, Send};
 use crate::store::team_list::{self, TeamQuery, Teams};
 use crate::store::{campaigns as store, suppression};
 use crate::{ApiError, App};
@@ -53,23 +53,11 @@ pub async fn dispatch(app: &App, message: &DispatchMessage) -> Result<DispatchOu
         ..DispatchOutcome::default()
     };
     let now = Utc::now();
-    for contact in &recipients {
-        let send = Send {
-            send_id: uuid::Uuid::now_v7(),
-            artist_id: campaign.artist_id,
-            campaign_id: campaign.id,
-            contact_id: contact.id,
-            status: SendStatus::Pending,
-            created_at: now,
-            claimed_at: None,
-            sent_at: None,
-            ses_message_id: None,
-            error: None,
-        };
-        if sends::create(app, &send).await? {
-            outcome.created += 1;
-        }
-    }
+    let rows: Vec<Send> = recipients
+        .iter()
+        .map(|contact| Send::pending(campaign.artist_id, campaign.id, contact.id, now))
+        .collect();
+    outcome.created = sends::create_many(app, &rows).await?;
     // Every recipient is queued, new row or not: a replay re-queues rows a crash left unqueued,
     // and the sender skips those already taken.
     let batches: Vec<SendBatch> = recipients

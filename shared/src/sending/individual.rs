@@ -14,7 +14,7 @@ use crate::domain::{
     ArtistId, Campaign, CampaignContent, CampaignCounters, CampaignId, CampaignKind,
     CampaignStatus, ContactId, ContactStatus, Recipients, Sender,
 };
-use crate::store::sends::{self, Send, SendStatus};
+use crate::store::sends::{self, Send};
 use crate::store::{self as stores, TransactOutcome, campaigns as store, suppression};
 use crate::{ApiError, App, campaigns, contacts, sender_domains};
 
@@ -93,18 +93,7 @@ pub async fn send_email(app: &App, caller: &Caller, new: NewEmail) -> Result<Cam
         version: 1,
     };
     check_content(app, &email, &resolved, &contact).await?;
-    let send = Send {
-        send_id: uuid::Uuid::now_v7(),
-        artist_id: email.artist_id,
-        campaign_id: email.id,
-        contact_id: contact.id,
-        status: SendStatus::Pending,
-        created_at: now,
-        claimed_at: None,
-        sent_at: None,
-        ses_message_id: None,
-        error: None,
-    };
+    let send = Send::pending(email.artist_id, email.id, contact.id, now);
     let record = AuditRecord::new(
         email.artist_id,
         &caller.user,

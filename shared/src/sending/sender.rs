@@ -1,8 +1,16 @@
-//! `email-send`: for each recipient of a batch, claim the send row, render, hand the MIME to
-//! SES with the configuration set and the message's tags, record the outcome; counters once
-//! per batch.
+//! `email-send`: claim the batch's send rows together, then for each recipient render and hand
+//! the MIME to SES with the configuration set and the message's tags; record the outcomes
+//! together, and the counters once per batch.
+//!
+//! Which side an ambiguous crash falls on: a row is claimed before its SES call and its
+//! outcome recorded after, so a process that dies between them leaves rows `claimed`, and a
+//! claimed row is never sent again. Its person gets the email at most once — possibly not at
+//! all — rather than possibly twice: a second copy cannot be taken back, a missing one shows
+//! (the campaign stays `sending` with rows in doubt). The time budget below keeps Lambda's
+//! timeout from being such a crash.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use super::complete::{SERVICE_ACTOR, complete_if_done};
 use super::deliver::{Answer, Compiled, Outgoing, compile, deliver};
@@ -10,8 +18,14 @@ use super::messages::SendBatch;
 use crate::audit::AuditAction;
 use crate::domain::{Campaign, CampaignStatus, Contact, ContactStatus, UserId};
 use crate::render::{ContactVars, Mailbox, MessageIds};
-use crate::store::{campaigns as store, contacts as contact_store, quota, sends, suppression};
+use crate::store::sends::{self, Outcome, Send};
+use crate::store::{campaigns as store, contacts as contact_store, quota, suppression};
 use crate::{ApiError, App};
+
+/// No SES call starts later than this into a batch: the function's timeout is 60 s, and what is
+/// claimed but unsent must be released (and the batch retried) before Lambda stops us, or those
+/// rows would stay claimed, never sent.
+const TIME_BUDGET: Duration = Duration::from_secs(40);
 
 /// What one batch did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,6 +39,7 @@ pub struct BatchOutcome {
 }
 
 pub async fn send_batch(app: &App, batch: &SendBatch) -> Result<BatchOutcome, ApiError> {
+    let started = Instant::now();
     let mut outcome = BatchOutcome::default();
     let campaign = match store::get(app, batch.artist_id, batch.campaign_id).await? {
         Some(campaign) if campaign.status == CampaignStatus::Sending => campaign,
@@ -34,32 +49,44 @@ pub async fn send_batch(app: &App, batch: &SendBatch) -> Result<BatchOutcome, Ap
             return Ok(outcome);
         }
     };
+    let mut wanted = batch.contacts.clone();
+    wanted.sort_unstable();
+    wanted.dedup();
+    // Everything that can fail before SES is read before the claims: a claimed row must reach
+    // its SES call or be released.
     let Compiled {
         template,
         shared_context,
     } = compile(app, None, &campaign).await?;
-    let contacts: HashMap<_, Contact> =
-        contact_store::get_many(app, campaign.artist_id, &batch.contacts)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c))
-            .collect();
+    let contacts: HashMap<_, Contact> = contact_store::get_many(app, campaign.artist_id, &wanted)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
     // Suppressed since dispatch (a hard bounce, a complaint): checked again, once per batch.
     let emails: Vec<_> = contacts.values().map(|c| &c.email).collect();
     let suppressed = suppression::suppressed(app, &emails).await?;
+    let claimed = sends::claim(app, campaign.id, &wanted).await?;
+    outcome.skipped = batch.contacts.len() - claimed.len();
+    if claimed.is_empty() {
+        return Ok(outcome);
+    }
     // The artist's daily quota, taken for the whole batch before any SES call; what is not
     // sent is given back after it.
     let today = chrono::Utc::now();
-    let reserved = batch.contacts.len() as u64;
-    if !quota::reserve(
+    let reserved = claimed.len() as u64;
+    let within_quota = quota::reserve(
         app,
         campaign.artist_id,
         today,
         reserved,
         app.config.daily_send_quota,
     )
-    .await?
-    {
+    .await;
+    if !matches!(within_quota, Ok(true)) {
+        let released: Vec<_> = claimed.iter().map(|c| (*c, Outcome::Released)).collect();
+        sends::record(app, campaign.id, &released).await?;
+        within_quota?;
         let reason = format!(
             "the artist's daily send quota ({}) is reached: resume the campaign tomorrow",
             app.config.daily_send_quota
@@ -68,23 +95,29 @@ pub async fn send_batch(app: &App, batch: &SendBatch) -> Result<BatchOutcome, Ap
         outcome.skipped = batch.contacts.len();
         return Ok(outcome);
     }
-    for contact_id in &batch.contacts {
-        let Some(send) = sends::claim(app, campaign.id, *contact_id).await? else {
-            outcome.skipped += 1;
+    let mut stop = None;
+    let mut outcomes = Vec::with_capacity(claimed.len());
+    for contact_id in claimed {
+        if outcome.retry || stop.is_some() {
+            outcomes.push((contact_id, Outcome::Released));
             continue;
-        };
-        let reachable = contacts.get(contact_id).filter(|c| {
+        }
+        if started.elapsed() > TIME_BUDGET {
+            tracing::warn!(campaign = %campaign.id, "out of time: the rest of the batch comes back");
+            outcome.retry = true;
+            outcomes.push((contact_id, Outcome::Released));
+            continue;
+        }
+        let reachable = contacts.get(&contact_id).filter(|c| {
             c.status == ContactStatus::Active && !suppressed.contains(c.email.normalized())
         });
         let Some(contact) = reachable else {
-            sends::mark_failed(
-                app,
-                campaign.id,
-                *contact_id,
-                "the contact was removed, unsubscribed or suppressed before sending",
-            )
-            .await?;
-            outcome.failed += 1;
+            outcomes.push((
+                contact_id,
+                Outcome::Failed(
+                    "the contact was removed, unsubscribed or suppressed before sending".into(),
+                ),
+            ));
             continue;
         };
         let vars = ContactVars::from_contact(contact.email.as_str(), &contact.fields);
@@ -103,41 +136,49 @@ pub async fn send_batch(app: &App, batch: &SendBatch) -> Result<BatchOutcome, Ap
                     artist: campaign.artist_id,
                     role: campaign.contact_role,
                     campaign: Some(campaign.id.as_uuid()),
-                    send: send.send_id,
+                    send: Send::id_for(campaign.id, contact_id),
                 },
                 test: false,
             },
         )
         .await;
-        match answer {
-            Answer::Accepted(message_id) => {
-                sends::mark_sent(app, campaign.id, *contact_id, &message_id).await?;
-                outcome.sent += 1;
-            }
-            Answer::Refused(reason) => {
-                sends::mark_failed(app, campaign.id, *contact_id, &reason).await?;
-                outcome.failed += 1;
-            }
-            Answer::Later(reason) => {
-                tracing::warn!(campaign = %campaign.id, reason, "SES asks to retry later");
-                sends::release(app, campaign.id, *contact_id).await?;
-                outcome.retry = true;
-                break;
-            }
-            Answer::Stop(reason) => {
-                sends::release(app, campaign.id, *contact_id).await?;
-                pause(app, &campaign, &reason).await?;
-                break;
-            }
+        outcomes.push((
+            contact_id,
+            match answer {
+                Answer::Accepted(message_id) => Outcome::Sent(message_id),
+                Answer::Refused(reason) => Outcome::Failed(reason),
+                Answer::Later(reason) => {
+                    tracing::warn!(campaign = %campaign.id, reason, "SES asks to retry later");
+                    outcome.retry = true;
+                    Outcome::Released
+                }
+                Answer::Stop(reason) => {
+                    stop = Some(reason);
+                    Outcome::Released
+                }
+            },
+        ));
+    }
+    sends::record(app, campaign.id, &outcomes).await?;
+    for (_, recorded) in &outcomes {
+        match recorded {
+            Outcome::Sent(_) => outcome.sent += 1,
+            Outcome::Failed(_) => outcome.failed += 1,
+            Outcome::Released => {}
         }
     }
-    quota::give_back(
-        app,
-        campaign.artist_id,
-        today,
-        reserved - outcome.sent as u64,
-    )
-    .await?;
+    if let Some(reason) = stop {
+        pause(app, &campaign, &reason).await?;
+    }
+    if reserved > outcome.sent as u64 {
+        quota::give_back(
+            app,
+            campaign.artist_id,
+            today,
+            reserved - outcome.sent as u64,
+        )
+        .await?;
+    }
     let counted = store::add_counters(
         app,
         campaign.artist_id,

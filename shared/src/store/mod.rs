@@ -97,4 +97,4 @@ pub mod team_list;
 pub mod templates;
 mod transact;
 
-pub use transact::{TransactOutcome, transact};
+pub use transact::{TransactOutcome, transact, write_each};

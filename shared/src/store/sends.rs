@@ -2,17 +2,19 @@
 //!
 //! A row moves `pending → claimed → sent | failed`, each step a conditional write: the dispatcher
 //! creates it only if absent, the sender claims it only if pending, so however often a message
-//! is delivered, one SES call at most is made per row.
+//! is delivered, one SES call at most is made per row. The writes of a batch go together, one
+//! transaction of conditional writes for all its rows (`store::write_each`): a transaction, not
+//! BatchWriteItem, because only a transaction carries conditions, and it costs two write units
+//! per row instead of one, which is cents per million emails beside SES's dollars.
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::write_each;
 use crate::domain::{ArtistId, CampaignId, ContactId};
 use crate::{ApiError, App};
 
@@ -58,6 +60,37 @@ pub struct Send {
     pub error: Option<String>,
 }
 
+impl Send {
+    /// A pending row of `campaign` for `contact`.
+    pub fn pending(
+        artist: ArtistId,
+        campaign: CampaignId,
+        contact: ContactId,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            send_id: Self::id_for(campaign, contact),
+            artist_id: artist,
+            campaign_id: campaign,
+            contact_id: contact,
+            status: SendStatus::Pending,
+            created_at: now,
+            claimed_at: None,
+            sent_at: None,
+            ses_message_id: None,
+            error: None,
+        }
+    }
+
+    /// The send's id, derived from what it is for (a UUID v5 named by the contact within the
+    /// campaign): a replayed dispatch and the sender, which claims rows without reading them,
+    /// arrive at the same id as the row. Tokens carrying it are signed, so being derivable
+    /// gives nobody anything.
+    pub fn id_for(campaign: CampaignId, contact: ContactId) -> Uuid {
+        Uuid::new_v5(&campaign.as_uuid(), contact.as_uuid().as_bytes())
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct SendItem {
     pk: String,
@@ -98,26 +131,14 @@ pub fn put_new(app: &App, send: &Send) -> Result<TransactWriteItem, ApiError> {
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
-/// Creates the pending row; `false` when one exists already (a replayed dispatch).
-pub async fn create(app: &App, send: &Send) -> Result<bool, ApiError> {
-    let result = app
-        .aws
-        .dynamodb
-        .put_item()
-        .table_name(&app.config.sends_table)
-        .set_item(Some(to_item(send)?))
-        .condition_expression("attribute_not_exists(pk)")
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(error) => match error.into_service_error() {
-            PutItemError::ConditionalCheckFailedException(_) => Ok(false),
-            other => Err(ApiError::internal(
-                anyhow::Error::new(other).context("creating a send"),
-            )),
-        },
-    }
+/// Creates the pending rows that do not exist yet (a replayed dispatch finds them all);
+/// answers how many were new.
+pub async fn create_many(app: &App, sends: &[Send]) -> Result<usize, ApiError> {
+    let puts = sends
+        .iter()
+        .map(|send| put_new(app, send))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(write_each(app, puts).await?.len())
 }
 
 pub async fn get(
@@ -140,128 +161,101 @@ pub async fn get(
     }
 }
 
-/// Moves the row from `from` to `to`, setting `set` too; the row after, or `None` when it was
-/// not in `from`.
-async fn transition(
+/// The conditional update moving one row from `from` to `to`, setting `set` too.
+fn transition(
     app: &App,
     campaign: CampaignId,
     contact: ContactId,
-    from: SendStatus,
-    to: SendStatus,
+    (from, to): (SendStatus, SendStatus),
     mut set: Vec<(&'static str, AttributeValue)>,
-) -> Result<Option<Send>, ApiError> {
+) -> Result<TransactWriteItem, ApiError> {
     let status = |s: SendStatus| AttributeValue::S(s.as_str().to_owned());
     set.push(("status", status(to)));
-    let assignments: Vec<String> = set
-        .iter()
-        .enumerate()
-        .map(|(i, _)| format!("#f{i} = :v{i}"))
-        .collect();
-    let mut request = app
-        .aws
-        .dynamodb
-        .update_item()
+    let assignments: Vec<String> = (0..set.len()).map(|i| format!("#f{i} = :v{i}")).collect();
+    let mut update = Update::builder()
         .table_name(&app.config.sends_table)
         .set_key(Some(key(campaign, contact)))
         .update_expression(format!("SET {}", assignments.join(", ")))
         .condition_expression("#status = :from")
         .expression_attribute_names("#status", "status")
-        .expression_attribute_values(":from", status(from))
-        .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+        .expression_attribute_values(":from", status(from));
     for (i, (name, value)) in set.into_iter().enumerate() {
-        request = request
+        update = update
             .expression_attribute_names(format!("#f{i}"), name)
             .expression_attribute_values(format!(":v{i}"), value);
     }
-    match request.send().await {
-        Ok(output) => Ok(output
-            .attributes
-            .map(serde_dynamo::from_item::<_, SendItem>)
-            .transpose()?
-            .map(|item| item.send)),
-        Err(error) => match error.into_service_error() {
-            UpdateItemError::ConditionalCheckFailedException(_) => Ok(None),
-            other => Err(ApiError::internal(
-                anyhow::Error::new(other).context("moving a send"),
-            )),
-        },
-    }
+    Ok(TransactWriteItem::builder()
+        .update(update.build().map_err(ApiError::internal)?)
+        .build())
 }
 
 fn time(at: DateTime<Utc>) -> AttributeValue {
     AttributeValue::S(at.to_rfc3339())
 }
 
-/// Takes a pending row for sending; `None` when another delivery took it or it is done.
+/// Takes the pending rows of `contacts` for sending, all in one transaction when no other
+/// delivery holds any; answers those taken, in order (the others are taken or done already).
 pub async fn claim(
     app: &App,
     campaign: CampaignId,
-    contact: ContactId,
-) -> Result<Option<Send>, ApiError> {
-    transition(
-        app,
-        campaign,
-        contact,
-        SendStatus::Pending,
-        SendStatus::Claimed,
-        vec![("claimed_at", time(Utc::now()))],
-    )
-    .await
+    contacts: &[ContactId],
+) -> Result<Vec<ContactId>, ApiError> {
+    let claimed_at = time(Utc::now());
+    let claims = contacts
+        .iter()
+        .map(|contact| {
+            transition(
+                app,
+                campaign,
+                *contact,
+                (SendStatus::Pending, SendStatus::Claimed),
+                vec![("claimed_at", claimed_at.clone())],
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let written = write_each(app, claims).await?;
+    Ok(written.into_iter().map(|at| contacts[at]).collect())
 }
 
-/// Gives a claimed row back (SES throttled us before accepting anything): a retry may send it.
-pub async fn release(
-    app: &App,
-    campaign: CampaignId,
-    contact: ContactId,
-) -> Result<Option<Send>, ApiError> {
-    transition(
-        app,
-        campaign,
-        contact,
-        SendStatus::Claimed,
-        SendStatus::Pending,
-        vec![],
-    )
-    .await
+/// What became of a claimed row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// SES accepted the message under this id.
+    Sent(String),
+    /// Never to be sent, for this reason.
+    Failed(String),
+    /// No SES call was made for it (throttled, paused, out of time): pending again, so a retry
+    /// or a resume sends it.
+    Released,
 }
 
-pub async fn mark_sent(
+/// Records the outcomes of claimed rows together; a row no longer claimed is left as it is.
+/// Answers how many were recorded.
+pub async fn record(
     app: &App,
     campaign: CampaignId,
-    contact: ContactId,
-    ses_message_id: &str,
-) -> Result<Option<Send>, ApiError> {
-    transition(
-        app,
-        campaign,
-        contact,
-        SendStatus::Claimed,
-        SendStatus::Sent,
-        vec![
-            ("sent_at", time(Utc::now())),
-            (
-                "ses_message_id",
-                AttributeValue::S(ses_message_id.to_owned()),
-            ),
-        ],
-    )
-    .await
-}
-
-pub async fn mark_failed(
-    app: &App,
-    campaign: CampaignId,
-    contact: ContactId,
-    reason: &str,
-) -> Result<Option<Send>, ApiError> {
-    transition(
-        app,
-        campaign,
-        contact,
-        SendStatus::Claimed,
-        SendStatus::Failed,
-        vec![("error", AttributeValue::S(reason.to_owned()))],
-    )
-    .await
+    outcomes: &[(ContactId, Outcome)],
+) -> Result<usize, ApiError> {
+    let now = time(Utc::now());
+    let updates = outcomes
+        .iter()
+        .map(|(contact, outcome)| {
+            let (to, set) = match outcome {
+                Outcome::Sent(message_id) => (
+                    SendStatus::Sent,
+                    vec![
+                        ("sent_at", now.clone()),
+                        ("ses_message_id", AttributeValue::S(message_id.clone())),
+                    ],
+                ),
+                Outcome::Failed(reason) => (
+                    SendStatus::Failed,
+                    vec![("error", AttributeValue::S(reason.clone()))],
+                ),
+                Outcome::Released => (SendStatus::Pending, vec![]),
+            };
+            transition(app, campaign, *contact, (SendStatus::Claimed, to), set)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(write_each(app, updates).await?.len())
 }
