@@ -2,16 +2,23 @@
 
 use crate::aws::Clients;
 use crate::config::{Config, ConfigError};
+use crate::sending::CompiledTemplates;
 
 #[derive(Debug, Clone)]
 pub struct App {
     pub config: Config,
     pub aws: Clients,
+    /// Kept while the container is warm.
+    pub compiled: CompiledTemplates,
 }
 
 impl App {
     pub fn new(config: Config, aws: Clients) -> Self {
-        Self { config, aws }
+        Self {
+            config,
+            aws,
+            compiled: CompiledTemplates::default(),
+        }
     }
 
     pub async fn from_env() -> Result<Self, ConfigError> {

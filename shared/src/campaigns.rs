@@ -63,6 +63,7 @@ pub struct CampaignPage {
 
 /// The sources a campaign sends: its template's, with its own subject over the template's, or
 /// its own subject and content.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolvedContent {
     pub subject: String,
     pub html: String,

@@ -156,6 +156,7 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
     let wall = started.elapsed();
     let sends = (rounds * batch.contacts.len()) as f64;
     let per_recipient = cpu.as_secs_f64() * 1e6 / sends;
+    let ses_call = ses_call_alone(&replaying, &domain, rounds * batch.contacts.len()).await?;
     let baseline = crate::bench_render::measure(rounds * batch.contacts.len())?;
     let render = baseline["micros_per_message"].as_f64().unwrap_or(f64::NAN);
     let round = |x: f64| (x * 10.0).round() / 10.0;
@@ -168,11 +169,60 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
             "sender_wall_micros_per_recipient": round(wall.as_secs_f64() * 1e6 / sends),
             "render_micros_per_message": render,
             "sender_over_render": (per_recipient / render * 100.0).round() / 100.0,
+            "ses_call_alone_micros_per_message": round(ses_call),
             "with_loopback_http_cpu_micros_per_recipient":
                 round(through_emulator.as_secs_f64() * 1e6 / batch.contacts.len() as f64),
         })
     );
     Ok(())
+}
+
+/// CPU per call of SES's SendEmail alone, through the same replaying client, for one of the
+/// messages just sent (its raw MIME as SES received it, its tags): what the sender cannot do
+/// without, one call per recipient, before rendering anything.
+async fn ses_call_alone(app: &App, domain: &str, messages: usize) -> anyhow::Result<f64> {
+    use aws_sdk_sesv2::primitives::Blob;
+    use aws_sdk_sesv2::types::{Destination, EmailContent, MessageTag, RawMessage};
+    let sent = crate::outbox::accepted(&crate::outbox::Filter {
+        from_domain: Some(domain.to_owned()),
+        limit: 1,
+        ..Default::default()
+    })
+    .await?
+    .into_iter()
+    .next()
+    .context("the recorded batch left nothing in the local outbox")?;
+    let tags = sent
+        .tags
+        .iter()
+        .map(|(name, value)| MessageTag::builder().name(name).value(value).build())
+        .collect::<Result<Vec<_>, _>>()?;
+    let cpu_before = cpu_time();
+    for _ in 0..messages {
+        app.aws
+            .sesv2
+            .send_email()
+            .from_email_address(&sent.source)
+            .destination(
+                Destination::builder()
+                    .set_to_addresses(Some(sent.destinations.clone()))
+                    .build(),
+            )
+            .content(
+                EmailContent::builder()
+                    .raw(
+                        RawMessage::builder()
+                            .data(Blob::new(sent.raw.clone()))
+                            .build()?,
+                    )
+                    .build(),
+            )
+            .configuration_set_name(&app.config.configuration_set)
+            .set_email_tags(Some(tags.clone()))
+            .send()
+            .await?;
+    }
+    Ok((cpu_time() - cpu_before).as_secs_f64() * 1e6 / messages as f64)
 }
 
 /// The one send batch the dispatch queued, taken off the queue.

@@ -37,7 +37,7 @@ impl TemplateSource<'_> {
 }
 
 /// How the message is tracked, and where its public links point.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tracking {
     /// Public base URL of the tracking, unsubscribe and web view endpoints.
     pub base_url: String,

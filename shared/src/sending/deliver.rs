@@ -6,6 +6,9 @@ use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, MessageTag as SesTag, RawMessage};
 
+use std::sync::Arc;
+
+use super::compiled::Key;
 use super::start::{shared, signature};
 use crate::auth::Caller;
 use crate::campaigns::resolve_content;
@@ -21,7 +24,7 @@ pub const TEST_SUBJECT_PREFIX: &str = "[TEST] ";
 
 /// A campaign's content compiled once for all its messages.
 pub struct Compiled {
-    pub template: MessageTemplate,
+    pub template: Arc<MessageTemplate>,
     pub shared_context: minijinja::Value,
 }
 
@@ -42,10 +45,10 @@ pub async fn compile(
     )
     .await?;
     let signature = signature(app, campaign, &resolved).await?;
-    let template = MessageTemplate::compile(
-        &resolved.source(),
-        signature.as_deref(),
-        Tracking {
+    let key = Key {
+        content: resolved,
+        signature,
+        tracking: Tracking {
             base_url: app.config.public_base_url.clone(),
             links: campaign.track_clicks,
             open_pixel: campaign.track_opens,
@@ -54,9 +57,18 @@ pub async fn compile(
                 .clone()
                 .map(|name| ("artisthub".to_owned(), "email".to_owned(), name)),
         },
-        TokenSigner::new(&app.config.signing_key),
-    )
-    .map_err(crate::templates::invalid_template)?;
+    };
+    let template = app
+        .compiled
+        .get_or_compile(key, |key| {
+            MessageTemplate::compile(
+                &key.content.source(),
+                key.signature.as_deref(),
+                key.tracking.clone(),
+                TokenSigner::new(&app.config.signing_key),
+            )
+        })
+        .map_err(crate::templates::invalid_template)?;
     Ok(Compiled {
         template,
         shared_context: MessageTemplate::shared_context(&shared(campaign)),

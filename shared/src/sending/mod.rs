@@ -12,6 +12,7 @@
 //! miss a campaign (the row shows it), but never gets it twice: a duplicate is what recipients
 //! and spam filters punish, a missing press release is what a follow-up fixes.
 
+mod compiled;
 mod complete;
 mod deliver;
 mod dispatch;
@@ -21,6 +22,7 @@ mod sender;
 mod start;
 mod test_send;
 
+pub use compiled::CompiledTemplates;
 pub use dispatch::{DispatchOutcome, dispatch};
 pub use individual::{NewEmail, send_email};
 pub use messages::{DispatchMessage, SendBatch, enqueue_batches, enqueue_dispatch};
