@@ -59,6 +59,12 @@ pub struct Config {
     pub campaigns_table: String,
     /// One row per campaign and contact (see `store::sends`).
     pub sends_table: String,
+    /// Contacts' timelines and first-time marks (see `store::interactions`).
+    pub interactions_table: String,
+    /// Engagement counters per campaign, link, team and day, contact (see `store::stats`).
+    pub stats_table: String,
+    /// Feeds `ses-events`: SES's events through SNS, and our tracking endpoints' own.
+    pub events_queue_url: String,
     /// Feeds `campaign-dispatch`: one message per campaign to dispatch, and its continuations.
     pub dispatch_queue_url: String,
     /// Feeds `email-send`: batches of recipients to send to.
@@ -132,6 +138,9 @@ impl Config {
             templates_table: get("TEMPLATES_TABLE")?,
             campaigns_table: get("CAMPAIGNS_TABLE")?,
             sends_table: get("SENDS_TABLE")?,
+            interactions_table: get("INTERACTIONS_TABLE")?,
+            stats_table: get("STATS_TABLE")?,
+            events_queue_url: get("EVENTS_QUEUE_URL")?,
             dispatch_queue_url: get("DISPATCH_QUEUE_URL")?,
             send_queue_url: get("SEND_QUEUE_URL")?,
             configuration_set: get("SES_CONFIGURATION_SET")?,
@@ -161,6 +170,12 @@ mod tests {
             ("TEMPLATES_TABLE", "templates".to_owned()),
             ("CAMPAIGNS_TABLE", "campaigns".to_owned()),
             ("SENDS_TABLE", "sends".to_owned()),
+            ("INTERACTIONS_TABLE", "interactions".to_owned()),
+            ("STATS_TABLE", "stats".to_owned()),
+            (
+                "EVENTS_QUEUE_URL",
+                "http://127.0.0.1:1/queue/events".to_owned(),
+            ),
             (
                 "DISPATCH_QUEUE_URL",
                 "http://127.0.0.1:1/queue/dispatch".to_owned(),
@@ -192,6 +207,9 @@ mod tests {
             "TEMPLATES_TABLE",
             "CAMPAIGNS_TABLE",
             "SENDS_TABLE",
+            "INTERACTIONS_TABLE",
+            "STATS_TABLE",
+            "EVENTS_QUEUE_URL",
             "DISPATCH_QUEUE_URL",
             "SEND_QUEUE_URL",
             "SES_CONFIGURATION_SET",

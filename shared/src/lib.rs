@@ -22,6 +22,7 @@ pub mod sending;
 pub mod signatures;
 pub mod store;
 pub mod templates;
+pub mod tracking;
 
 pub use app::App;
 pub use error::{ApiError, FieldError};

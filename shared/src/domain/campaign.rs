@@ -293,7 +293,7 @@ pub struct Campaign {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{ContactFields, ContactId, ContactSource, ContactStatus, Tags};
+    use crate::domain::{ContactFields, Tags};
     use CampaignStatus::*;
     use serde_json::json;
 
@@ -339,9 +339,6 @@ mod tests {
 
     fn contact(tags: &[&str], company: Option<&str>, metadata: serde_json::Value) -> Contact {
         Contact {
-            id: ContactId::new(),
-            artist_id: ArtistId::new(),
-            contact_role: ContactRole::Press,
             email: EmailAddress::parse("a@b.example").unwrap(),
             fields: ContactFields {
                 company: company.map(str::to_owned),
@@ -349,14 +346,7 @@ mod tests {
                 metadata: metadata.as_object().cloned().unwrap_or_default(),
                 ..ContactFields::default()
             },
-            status: ContactStatus::Active,
-            source: ContactSource::Manual,
-            consent: None,
-            engagement: Default::default(),
-            created_by: UserId::new("u"),
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
-            version: 1,
+            ..Contact::example()
         }
     }
 

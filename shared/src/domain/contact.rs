@@ -268,6 +268,28 @@ pub struct Contact {
 }
 
 #[cfg(test)]
+impl Contact {
+    /// An active press contact of a new artist, for tests.
+    pub fn example() -> Self {
+        Self {
+            id: ContactId::new(),
+            artist_id: ArtistId::new(),
+            contact_role: ContactRole::Press,
+            email: EmailAddress::parse("jeanne@radio.example").expect("a valid address"),
+            fields: ContactFields::default(),
+            status: ContactStatus::Active,
+            source: ContactSource::Manual,
+            consent: None,
+            engagement: EngagementSummary::default(),
+            created_by: UserId::new("u"),
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+            version: 1,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

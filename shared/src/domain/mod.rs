@@ -4,6 +4,7 @@ mod campaign;
 mod contact;
 mod email;
 mod ids;
+mod interaction;
 mod role;
 mod template;
 
@@ -17,5 +18,6 @@ pub use contact::{
 };
 pub use email::{AddressParts, DomainName, EmailAddress, EmailError};
 pub use ids::{ArtistId, AuditId, CampaignId, ContactId, IdError, ImportId, TemplateId, UserId};
+pub use interaction::{Interaction, InteractionType, MachineReason};
 pub use role::{ContactRole, UnknownRole};
 pub use template::{EmailTemplate, Language, Signature, TemplateSummary};

@@ -128,7 +128,7 @@ pub struct Addressing<'a> {
 }
 
 /// A link of one message: the id its click token carries and where it leads.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Link {
     pub id: u16,
     pub url: String,

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::domain::{ArtistId, ContactRole};
+use crate::domain::{ArtistId, ContactId, ContactRole};
 
 /// The ids of one message.
 #[derive(Debug, Clone, Copy)]
@@ -13,6 +13,8 @@ pub struct MessageIds {
     pub role: ContactRole,
     /// `None` for an individual send.
     pub campaign: Option<Uuid>,
+    /// `None` for a test or a preview, which go to no contact.
+    pub contact: Option<ContactId>,
     pub send: Uuid,
 }
 
@@ -24,7 +26,11 @@ pub struct MessageTag {
 }
 
 pub fn message_tags(ids: &MessageIds) -> Vec<MessageTag> {
-    vec![
+    let contact = ids.contact.map(|contact| MessageTag {
+        name: "contact",
+        value: contact.to_string(),
+    });
+    let mut tags = vec![
         MessageTag {
             name: "artist",
             value: ids.artist.to_string(),
@@ -37,11 +43,13 @@ pub fn message_tags(ids: &MessageIds) -> Vec<MessageTag> {
             name: "campaign",
             value: campaign(ids),
         },
-        MessageTag {
-            name: "send",
-            value: ids.send.hyphenated().to_string(),
-        },
-    ]
+    ];
+    tags.extend(contact);
+    tags.push(MessageTag {
+        name: "send",
+        value: ids.send.hyphenated().to_string(),
+    });
+    tags
 }
 
 /// `campaign:team:artist:artisthub`: Gmail's Postmaster Tools report complaints per value.
@@ -65,16 +73,24 @@ mod tests {
 
     #[test]
     fn tags_name_ids_only_in_the_characters_ses_accepts() {
-        for campaign in [None, Some(Uuid::now_v7())] {
+        for (campaign, contact, names) in [
+            (None, None, &["artist", "role", "campaign", "send"][..]),
+            (
+                Some(Uuid::now_v7()),
+                Some(ContactId::new()),
+                &["artist", "role", "campaign", "contact", "send"][..],
+            ),
+        ] {
             let ids = MessageIds {
                 artist: ArtistId::new(),
                 role: ContactRole::Press,
                 campaign,
+                contact,
                 send: Uuid::now_v7(),
             };
             let tags = message_tags(&ids);
-            let names: Vec<&str> = tags.iter().map(|t| t.name).collect();
-            assert_eq!(names, ["artist", "role", "campaign", "send"]);
+            let found: Vec<&str> = tags.iter().map(|t| t.name).collect();
+            assert_eq!(found, names);
             for tag in &tags {
                 assert!((1..=256).contains(&tag.value.len()));
                 assert!(

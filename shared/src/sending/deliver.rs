@@ -14,7 +14,7 @@ use crate::auth::Caller;
 use crate::campaigns::resolve_content;
 use crate::domain::Campaign;
 use crate::render::{
-    Addressing, ContactVars, Mailbox, MessageIds, MessageTemplate, Recipient, TokenSigner,
+    Addressing, ContactVars, Link, Mailbox, MessageIds, MessageTemplate, Recipient, TokenSigner,
     Tracking, feedback_id, message_tags,
 };
 use crate::{ApiError, App};
@@ -90,7 +90,8 @@ pub struct Outgoing<'a> {
 
 /// How SES answered one message.
 pub enum Answer {
-    Accepted(String),
+    /// SES's message id, and the links the message carried (where its click tokens lead).
+    Accepted(String, Vec<Link>),
     /// This address, for good.
     Refused(String),
     /// Throttled or unavailable: retry later.
@@ -164,7 +165,7 @@ pub async fn deliver(app: &App, outgoing: &Outgoing<'_>) -> Answer {
         .send()
         .await;
     match result {
-        Ok(output) => Answer::Accepted(output.message_id.unwrap_or_default()),
+        Ok(output) => Answer::Accepted(output.message_id.unwrap_or_default(), rendered.links),
         Err(error) => classify(error.into_service_error()),
     }
 }
@@ -192,7 +193,7 @@ impl Answer {
     /// The reason, for a message SES did not accept.
     pub fn refusal(&self) -> Option<&str> {
         match self {
-            Answer::Accepted(_) => None,
+            Answer::Accepted(..) => None,
             Answer::Refused(reason) | Answer::Later(reason) | Answer::Stop(reason) => Some(reason),
         }
     }
@@ -208,7 +209,7 @@ mod tests {
     #[test]
     fn ses_errors_retry_stop_the_campaign_or_fail_one_recipient() {
         let kind = |answer: Answer| match answer {
-            Answer::Accepted(_) => "accepted",
+            Answer::Accepted(..) => "accepted",
             Answer::Refused(_) => "refused",
             Answer::Later(_) => "later",
             Answer::Stop(_) => "stop",

@@ -55,7 +55,15 @@ pub async fn dispatch(app: &App, message: &DispatchMessage) -> Result<DispatchOu
     let now = Utc::now();
     let rows: Vec<Send> = recipients
         .iter()
-        .map(|contact| Send::pending(campaign.artist_id, campaign.id, contact.id, now))
+        .map(|contact| {
+            Send::pending(
+                campaign.artist_id,
+                campaign.contact_role,
+                campaign.id,
+                contact.id,
+                now,
+            )
+        })
         .collect();
     outcome.created = sends::create_many(app, &rows).await?;
     // Every recipient is queued, new row or not: a replay re-queues rows a crash left unqueued,
@@ -120,7 +128,7 @@ async fn reachable<'a>(
         .filter(|c| campaign.recipients.matches(c))
         .collect();
     let emails: Vec<_> = matching.iter().map(|c| &c.email).collect();
-    let suppressed = suppression::suppressed(app, &emails).await?;
+    let suppressed = suppression::suppressed(app, campaign.artist_id, &emails).await?;
     Ok(matching
         .into_iter()
         .filter(|c| !suppressed.contains(c.email.normalized()))

@@ -45,7 +45,7 @@ pub async fn send_email(app: &App, caller: &Caller, new: NewEmail) -> Result<Cam
         ContactStatus::Bounced => return Err(unreachable("their address bounced")),
         ContactStatus::Invalid => return Err(unreachable("their address is marked invalid")),
     }
-    if !suppression::suppressed(app, &[&contact.email])
+    if !suppression::suppressed(app, contact.artist_id, &[&contact.email])
         .await?
         .is_empty()
     {
@@ -93,7 +93,13 @@ pub async fn send_email(app: &App, caller: &Caller, new: NewEmail) -> Result<Cam
         version: 1,
     };
     check_content(app, &email, &resolved, &contact).await?;
-    let send = Send::pending(email.artist_id, email.id, contact.id, now);
+    let send = Send::pending(
+        email.artist_id,
+        email.contact_role,
+        email.id,
+        contact.id,
+        now,
+    );
     let record = AuditRecord::new(
         email.artist_id,
         &caller.user,

@@ -23,9 +23,10 @@ mod start;
 mod test_send;
 
 pub use compiled::CompiledTemplates;
+pub use complete::SERVICE_ACTOR;
 pub use dispatch::{DispatchOutcome, dispatch};
 pub use individual::{NewEmail, send_email};
 pub use messages::{DispatchMessage, SendBatch, enqueue_batches, enqueue_dispatch};
-pub use sender::{BatchOutcome, send_batch};
+pub use sender::{BatchOutcome, pause_with_reason, send_batch};
 pub use start::{cancel, pause, resume, schedule, start, start_due};
 pub use test_send::{MAX_TEST_RECIPIENTS, TestRequest, TestResult, send_test};

@@ -65,7 +65,7 @@ pub async fn send_batch(app: &App, batch: &SendBatch) -> Result<BatchOutcome, Ap
         .collect();
     // Suppressed since dispatch (a hard bounce, a complaint): checked again, once per batch.
     let emails: Vec<_> = contacts.values().map(|c| &c.email).collect();
-    let suppressed = suppression::suppressed(app, &emails).await?;
+    let suppressed = suppression::suppressed(app, campaign.artist_id, &emails).await?;
     let claimed = sends::claim(app, campaign.id, &wanted).await?;
     outcome.skipped = batch.contacts.len() - claimed.len();
     if claimed.is_empty() {
@@ -91,7 +91,7 @@ pub async fn send_batch(app: &App, batch: &SendBatch) -> Result<BatchOutcome, Ap
             "the artist's daily send quota ({}) is reached: resume the campaign tomorrow",
             app.config.daily_send_quota
         );
-        pause(app, &campaign, &reason).await?;
+        pause_with_reason(app, &campaign, &reason).await?;
         outcome.skipped = batch.contacts.len();
         return Ok(outcome);
     }
@@ -136,6 +136,7 @@ pub async fn send_batch(app: &App, batch: &SendBatch) -> Result<BatchOutcome, Ap
                     artist: campaign.artist_id,
                     role: campaign.contact_role,
                     campaign: Some(campaign.id.as_uuid()),
+                    contact: Some(contact_id),
                     send: Send::id_for(campaign.id, contact_id),
                 },
                 test: false,
@@ -145,7 +146,7 @@ pub async fn send_batch(app: &App, batch: &SendBatch) -> Result<BatchOutcome, Ap
         outcomes.push((
             contact_id,
             match answer {
-                Answer::Accepted(message_id) => Outcome::Sent(message_id),
+                Answer::Accepted(message_id, links) => Outcome::Sent(message_id, links),
                 Answer::Refused(reason) => Outcome::Failed(reason),
                 Answer::Later(reason) => {
                     tracing::warn!(campaign = %campaign.id, reason, "SES asks to retry later");
@@ -162,13 +163,13 @@ pub async fn send_batch(app: &App, batch: &SendBatch) -> Result<BatchOutcome, Ap
     sends::record(app, campaign.id, &outcomes).await?;
     for (_, recorded) in &outcomes {
         match recorded {
-            Outcome::Sent(_) => outcome.sent += 1,
+            Outcome::Sent(..) => outcome.sent += 1,
             Outcome::Failed(_) => outcome.failed += 1,
             Outcome::Released => {}
         }
     }
     if let Some(reason) = stop {
-        pause(app, &campaign, &reason).await?;
+        pause_with_reason(app, &campaign, &reason).await?;
     }
     if reserved > outcome.sent as u64 {
         quota::give_back(
@@ -196,8 +197,13 @@ pub async fn send_batch(app: &App, batch: &SendBatch) -> Result<BatchOutcome, Ap
     Ok(outcome)
 }
 
-/// Pauses the campaign with SES's reason: resuming it later sends to whoever is left.
-async fn pause(app: &App, campaign: &Campaign, reason: &str) -> Result<(), ApiError> {
+/// Pauses a sending campaign with the reason (SES refusing, a guardrail): resuming it later
+/// sends to whoever is left.
+pub async fn pause_with_reason(
+    app: &App,
+    campaign: &Campaign,
+    reason: &str,
+) -> Result<(), ApiError> {
     tracing::error!(campaign = %campaign.id, reason, "SES cannot send: campaign paused");
     store::move_status(
         app,

@@ -346,7 +346,7 @@ pub(super) async fn first_recipient(
             .filter(|c| campaign.recipients.matches(c))
             .collect();
         let emails: Vec<_> = matching.iter().map(|c| &c.email).collect();
-        let suppressed = suppression::suppressed(app, &emails).await?;
+        let suppressed = suppression::suppressed(app, campaign.artist_id, &emails).await?;
         if let Some(found) = matching
             .into_iter()
             .find(|c| !suppressed.contains(c.email.normalized()))
@@ -428,6 +428,7 @@ pub(super) async fn check_content(
             artist: campaign.artist_id,
             role: campaign.contact_role,
             campaign: Some(campaign.id.as_uuid()),
+            contact: None,
             send: uuid::Uuid::now_v7(),
         },
         base_url: &app.config.public_base_url,

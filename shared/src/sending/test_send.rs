@@ -92,6 +92,7 @@ pub async fn send_test(
                     artist,
                     role: campaign.contact_role,
                     campaign: Some(campaign.id.as_uuid()),
+                    contact: None,
                     send: uuid::Uuid::now_v7(),
                 },
                 test: true,
@@ -99,7 +100,7 @@ pub async fn send_test(
         )
         .await;
         results.push(match answer {
-            Answer::Accepted(message_id) => TestResult {
+            Answer::Accepted(message_id, _) => TestResult {
                 to: to.as_str().to_owned(),
                 status: "sent",
                 message_id: Some(message_id),

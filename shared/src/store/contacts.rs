@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
 use crate::cursor::Position;
@@ -216,6 +216,55 @@ pub fn delete(
         .build()
         .map_err(ApiError::internal)?;
     Ok(TransactWriteItem::builder().delete(delete).build())
+}
+
+/// Moves a contact to `to` if its status is one of `from`, without reading it first (delivery
+/// events and unsubscribes). The version moves on, so a team member's edit based on the old
+/// status fails its version check instead of undoing this.
+pub fn set_status(
+    app: &App,
+    artist: ArtistId,
+    contact: ContactId,
+    from: &[ContactStatus],
+    to: ContactStatus,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<TransactWriteItem, ApiError> {
+    let allowed: Vec<String> = (0..from.len()).map(|i| format!(":from{i}")).collect();
+    let mut update = Update::builder()
+        .table_name(&app.config.contacts_table)
+        .set_key(Some(key(artist_pk(artist), contact_sk(contact))))
+        .update_expression("SET #status = :to, updated_at = :at ADD version :one")
+        .condition_expression(format!(
+            "attribute_exists(pk) AND #status IN ({})",
+            allowed.join(", ")
+        ))
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":to", AttributeValue::S(to.as_str().to_owned()))
+        .expression_attribute_values(":at", AttributeValue::S(at.to_rfc3339()))
+        .expression_attribute_values(":one", AttributeValue::N("1".to_owned()));
+    for (name, status) in allowed.iter().zip(from) {
+        update =
+            update.expression_attribute_values(name, AttributeValue::S(status.as_str().to_owned()));
+    }
+    Ok(TransactWriteItem::builder()
+        .update(update.build().map_err(ApiError::internal)?)
+        .build())
+}
+
+/// The contacts of `artist` with `email`, one per team that has one: one BatchGetItem on the
+/// guards.
+pub async fn ids_in_every_team(
+    app: &App,
+    artist: ArtistId,
+    email: &EmailAddress,
+) -> Result<Vec<ContactId>, ApiError> {
+    let keys = ContactRole::ALL
+        .iter()
+        .map(|role| key(artist_pk(artist), guard_sk(*role, email)))
+        .collect();
+    let items = super::batch::get_many(app, &app.config.contacts_table, keys).await?;
+    let guards: Vec<EmailGuard> = serde_dynamo::from_items(items)?;
+    Ok(guards.into_iter().map(|guard| guard.contact_id).collect())
 }
 
 /// A conditional put into the contacts table (which also holds import jobs), for a transaction.

@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::write_each;
-use crate::domain::{ArtistId, CampaignId, ContactId};
+use crate::domain::{ArtistId, CampaignId, ContactId, ContactRole};
+use crate::render::Link;
 use crate::{ApiError, App};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +47,7 @@ impl SendStatus {
 pub struct Send {
     pub send_id: Uuid,
     pub artist_id: ArtistId,
+    pub contact_role: ContactRole,
     pub campaign_id: CampaignId,
     pub contact_id: ContactId,
     pub status: SendStatus,
@@ -58,12 +60,43 @@ pub struct Send {
     pub ses_message_id: Option<String>,
     #[serde(default)]
     pub error: Option<String>,
+    /// The message's tracked links: where a click token's link id leads.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<Link>,
+    /// What happened to the message after SES took it, from its events.
+    #[serde(default, flatten)]
+    pub engagement: SendEngagement,
+}
+
+/// When each thing first happened to a sent message. Each is set once (`if_not_exists`), so a
+/// late or replayed event never moves one back; the seed's send status is the furthest reached.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendEngagement {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// The person's first open (machine opens are left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opened_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clicked_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bounced_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complained_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsubscribed_at: Option<DateTime<Utc>>,
+    /// The latest click, any kind, for the click-burst rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_click_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_click_link: Option<u16>,
 }
 
 impl Send {
     /// A pending row of `campaign` for `contact`.
     pub fn pending(
         artist: ArtistId,
+        role: ContactRole,
         campaign: CampaignId,
         contact: ContactId,
         now: DateTime<Utc>,
@@ -71,6 +104,7 @@ impl Send {
         Self {
             send_id: Self::id_for(campaign, contact),
             artist_id: artist,
+            contact_role: role,
             campaign_id: campaign,
             contact_id: contact,
             status: SendStatus::Pending,
@@ -79,6 +113,8 @@ impl Send {
             sent_at: None,
             ses_message_id: None,
             error: None,
+            links: Vec::new(),
+            engagement: SendEngagement::default(),
         }
     }
 
@@ -220,8 +256,8 @@ pub async fn claim(
 /// What became of a claimed row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// SES accepted the message under this id.
-    Sent(String),
+    /// SES accepted the message under this id; it carried these links.
+    Sent(String, Vec<Link>),
     /// Never to be sent, for this reason.
     Failed(String),
     /// No SES call was made for it (throttled, paused, out of time): pending again, so a retry
@@ -241,13 +277,16 @@ pub async fn record(
         .iter()
         .map(|(contact, outcome)| {
             let (to, set) = match outcome {
-                Outcome::Sent(message_id) => (
-                    SendStatus::Sent,
-                    vec![
+                Outcome::Sent(message_id, links) => {
+                    let mut set = vec![
                         ("sent_at", now.clone()),
                         ("ses_message_id", AttributeValue::S(message_id.clone())),
-                    ],
-                ),
+                    ];
+                    if !links.is_empty() {
+                        set.push(("links", serde_dynamo::to_attribute_value(links)?));
+                    }
+                    (SendStatus::Sent, set)
+                }
                 Outcome::Failed(reason) => (
                     SendStatus::Failed,
                     vec![("error", AttributeValue::S(reason.clone()))],
@@ -258,4 +297,95 @@ pub async fn record(
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(write_each(app, updates).await?.len())
+}
+
+/// The index from a send's id to its row: tracking tokens carry the id alone.
+const BY_SEND_INDEX: &str = "by_send";
+
+/// The send a tracking token names: one Query of the `by_send` index.
+pub async fn by_id(app: &App, send_id: Uuid) -> Result<Option<Send>, ApiError> {
+    let output = app
+        .aws
+        .dynamodb
+        .query()
+        .table_name(&app.config.sends_table)
+        .index_name(BY_SEND_INDEX)
+        .key_condition_expression("send_id = :id")
+        .expression_attribute_values(":id", AttributeValue::S(send_id.hyphenated().to_string()))
+        .limit(1)
+        .send()
+        .await?;
+    match output.items.unwrap_or_default().into_iter().next() {
+        Some(item) => Ok(Some(serde_dynamo::from_item::<_, SendItem>(item)?.send)),
+        None => Ok(None),
+    }
+}
+
+/// The rows of `keys` that exist (strongly consistent): one BatchGetItem per 100.
+pub async fn get_many(app: &App, keys: &[(CampaignId, ContactId)]) -> Result<Vec<Send>, ApiError> {
+    let keys = keys
+        .iter()
+        .map(|(campaign, contact)| key(*campaign, *contact))
+        .collect();
+    let items = super::batch::get_many(app, &app.config.sends_table, keys).await?;
+    let items: Vec<SendItem> = serde_dynamo::from_items(items)?;
+    Ok(items.into_iter().map(|item| item.send).collect())
+}
+
+/// Sets the engagement times not set yet, and the latest click; repeating it changes nothing.
+pub async fn note_engagement(
+    app: &App,
+    campaign: CampaignId,
+    contact: ContactId,
+    engagement: &SendEngagement,
+) -> Result<(), ApiError> {
+    let first = [
+        ("delivered_at", engagement.delivered_at),
+        ("opened_at", engagement.opened_at),
+        ("clicked_at", engagement.clicked_at),
+        ("bounced_at", engagement.bounced_at),
+        ("complained_at", engagement.complained_at),
+        ("unsubscribed_at", engagement.unsubscribed_at),
+    ];
+    let mut assignments = Vec::new();
+    let mut update = app
+        .aws
+        .dynamodb
+        .update_item()
+        .table_name(&app.config.sends_table)
+        .set_key(Some(key(campaign, contact)))
+        // An event for a row that is gone (the contact was erased) must not recreate it.
+        .condition_expression("attribute_exists(pk)");
+    for (i, (name, at)) in first.into_iter().enumerate() {
+        if let Some(at) = at {
+            assignments.push(format!("#f{i} = if_not_exists(#f{i}, :v{i})"));
+            update = update
+                .expression_attribute_names(format!("#f{i}"), name)
+                .expression_attribute_values(format!(":v{i}"), time(at));
+        }
+    }
+    if let (Some(at), Some(link)) = (engagement.last_click_at, engagement.last_click_link) {
+        assignments.push("last_click_at = :click_at, last_click_link = :click_link".to_owned());
+        update = update
+            .expression_attribute_values(":click_at", time(at))
+            .expression_attribute_values(":click_link", AttributeValue::N(link.to_string()));
+    }
+    if assignments.is_empty() {
+        return Ok(());
+    }
+    let result = update
+        .update_expression(format!("SET {}", assignments.join(", ")))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(())
+        }
+        Err(error) => Err(error.into()),
+    }
 }

@@ -11,7 +11,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::domain::EmailAddress;
+use crate::domain::{ArtistId, EmailAddress};
 use crate::{ApiError, App};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,6 +21,8 @@ pub enum SuppressionReason {
     Complaint,
     GlobalUnsubscribe,
     Erasure,
+    /// Unsubscribed from everything of one artist (the item's hash names the artist).
+    ArtistUnsubscribe,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -32,10 +34,30 @@ struct SuppressionItem {
 
 /// HMAC-SHA256 of the normalized address under the deployment's hash key, hex.
 pub fn address_hash(app: &App, email: &EmailAddress) -> String {
+    keyed_hash(app, &[b"suppression", email.normalized().as_bytes()])
+}
+
+/// The hash of the address within one artist: someone who left everything from that artist
+/// (and only that artist).
+fn artist_hash(app: &App, artist: ArtistId, email: &EmailAddress) -> String {
+    keyed_hash(
+        app,
+        &[
+            b"artist-unsubscribe",
+            artist.to_string().as_bytes(),
+            email.normalized().as_bytes(),
+        ],
+    )
+}
+
+fn keyed_hash(app: &App, parts: &[&[u8]]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(app.config.email_hash_key.as_bytes())
         .expect("HMAC accepts any key length");
-    mac.update(b"suppression\0");
-    mac.update(email.normalized().as_bytes());
+    for part in parts {
+        // NUL-separated: no two lists of parts hash alike.
+        mac.update(part);
+        mac.update(b"\0");
+    }
     mac.finalize()
         .into_bytes()
         .iter()
@@ -49,8 +71,26 @@ pub async fn suppress(
     email: &EmailAddress,
     reason: SuppressionReason,
 ) -> Result<(), ApiError> {
+    put(app, address_hash(app, email), reason).await
+}
+
+/// Keeps `artist`'s teams, all of them, from writing to the address again.
+pub async fn suppress_for_artist(
+    app: &App,
+    artist: ArtistId,
+    email: &EmailAddress,
+) -> Result<(), ApiError> {
+    put(
+        app,
+        artist_hash(app, artist, email),
+        SuppressionReason::ArtistUnsubscribe,
+    )
+    .await
+}
+
+async fn put(app: &App, hash: String, reason: SuppressionReason) -> Result<(), ApiError> {
     let item = SuppressionItem {
-        hash: address_hash(app, email),
+        hash,
         reason,
         at: Utc::now(),
     };
@@ -77,11 +117,22 @@ pub async fn suppress(
     }
 }
 
-/// Which of `emails` are suppressed, by normalized address: one BatchGetItem per 100.
-pub async fn suppressed(app: &App, emails: &[&EmailAddress]) -> Result<HashSet<String>, ApiError> {
+/// Which of `emails` `artist` may not write to, by normalized address: suppressed for
+/// everyone, or unsubscribed from everything of this artist. One BatchGetItem per 50
+/// addresses.
+pub async fn suppressed(
+    app: &App,
+    artist: ArtistId,
+    emails: &[&EmailAddress],
+) -> Result<HashSet<String>, ApiError> {
     let by_hash: HashMap<String, &str> = emails
         .iter()
-        .map(|email| (address_hash(app, email), email.normalized()))
+        .flat_map(|email| {
+            [
+                (address_hash(app, email), email.normalized()),
+                (artist_hash(app, artist, email), email.normalized()),
+            ]
+        })
         .collect();
     let keys = by_hash
         .keys()

@@ -265,6 +265,7 @@ mod tests {
                     artist: crate::domain::ArtistId::new(),
                     role: t.contact_role,
                     campaign: None,
+                    contact: None,
                     send: uuid::Uuid::now_v7(),
                 },
                 base_url: "https://t.example",

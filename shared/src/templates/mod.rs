@@ -478,6 +478,7 @@ pub async fn preview(
             artist: request.artist,
             role: template.contact_role,
             campaign: None,
+            contact: None,
             send: uuid::Uuid::now_v7(),
         },
         base_url: &app.config.public_base_url,

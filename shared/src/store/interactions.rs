@@ -1,0 +1,119 @@
+//! Contacts' timelines and the marks that make "first" counts exact (layout in `store`'s docs).
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::cursor::Position;
+use crate::domain::{ContactId, Interaction};
+use crate::{ApiError, App};
+
+#[derive(Serialize, Deserialize)]
+struct InteractionItem {
+    pk: String,
+    sk: String,
+    artist_pk: String,
+    #[serde(flatten)]
+    interaction: Interaction,
+}
+
+fn contact_pk(contact: ContactId) -> String {
+    format!("CONTACT#{contact}")
+}
+
+/// Milliseconds, fixed width: the sort key orders by time as text.
+fn timeline_sk(interaction: &Interaction) -> String {
+    format!(
+        "T#{}#{}",
+        interaction.created_at.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+        interaction.id
+    )
+}
+
+fn conditional_put(
+    app: &App,
+    item: HashMap<String, AttributeValue>,
+) -> Result<TransactWriteItem, ApiError> {
+    let put = Put::builder()
+        .table_name(&app.config.interactions_table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .map_err(ApiError::internal)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// The interaction, written only if it is not there yet: its condition failing means the event
+/// was recorded before.
+pub fn put_new(app: &App, interaction: &Interaction) -> Result<TransactWriteItem, ApiError> {
+    let item = InteractionItem {
+        pk: contact_pk(interaction.contact_id),
+        sk: timeline_sk(interaction),
+        artist_pk: format!("ARTIST#{}", interaction.artist_id),
+        interaction: interaction.clone(),
+    };
+    conditional_put(app, serde_dynamo::to_item(item)?)
+}
+
+/// The mark that `what` happened to the send for the first time (`open`, `click`,
+/// `click#3`): its condition failing means it had happened before.
+pub fn first_mark(app: &App, send: Uuid, what: &str) -> Result<TransactWriteItem, ApiError> {
+    let item = HashMap::from([
+        ("pk".to_owned(), AttributeValue::S(format!("SEND#{send}"))),
+        ("sk".to_owned(), AttributeValue::S(format!("FIRST#{what}"))),
+    ]);
+    conditional_put(app, item)
+}
+
+pub struct TimelinePage {
+    pub items: Vec<Interaction>,
+    pub next: Option<Position>,
+}
+
+/// A contact's interactions, newest first.
+pub async fn timeline(
+    app: &App,
+    contact: ContactId,
+    limit: usize,
+    after: Option<Position>,
+) -> Result<TimelinePage, ApiError> {
+    let start = after.map(|position| {
+        position
+            .into_iter()
+            .map(|(name, value)| (name, AttributeValue::S(value)))
+            .collect()
+    });
+    let output = app
+        .aws
+        .dynamodb
+        .query()
+        .table_name(&app.config.interactions_table)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :timeline)")
+        .expression_attribute_values(":pk", AttributeValue::S(contact_pk(contact)))
+        .expression_attribute_values(":timeline", AttributeValue::S("T#".to_owned()))
+        .scan_index_forward(false)
+        .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+        .set_exclusive_start_key(start)
+        .send()
+        .await?;
+    let items: Vec<InteractionItem> = serde_dynamo::from_items(output.items.unwrap_or_default())?;
+    let next = match output.last_evaluated_key {
+        Some(key) => Some(
+            key.into_iter()
+                .map(|(name, value)| match value {
+                    AttributeValue::S(text) => Ok((name, text)),
+                    _ => Err(ApiError::internal(anyhow::anyhow!(
+                        "a timeline key that is not a string"
+                    ))),
+                })
+                .collect::<Result<Position, _>>()?,
+        ),
+        None => None,
+    };
+    Ok(TimelinePage {
+        items: items.into_iter().map(|item| item.interaction).collect(),
+        next,
+    })
+}

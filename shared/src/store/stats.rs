@@ -1,0 +1,206 @@
+//! Engagement counters (layout in `store`'s docs). A batch of events adds up its changes per
+//! item first and writes each item once, in the transaction that records the events: a
+//! campaign opened by thousands in a minute is a few writes, and a replayed batch adds nothing.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use chrono::NaiveDate;
+
+use crate::domain::{ArtistId, CampaignId, ContactId, ContactRole};
+use crate::{ApiError, App};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StatsKey {
+    Campaign(CampaignId),
+    /// One link of a campaign, by its id in the messages.
+    Link(CampaignId, u16),
+    /// An artist's team, one UTC day.
+    TeamDay(ArtistId, ContactRole, NaiveDate),
+    Contact(ContactId),
+}
+
+impl StatsKey {
+    fn key(&self) -> HashMap<String, AttributeValue> {
+        let (pk, sk) = match self {
+            Self::Campaign(campaign) => (format!("CAMPAIGN#{campaign}"), "TOTAL".to_owned()),
+            Self::Link(campaign, link) => {
+                (format!("CAMPAIGN#{campaign}"), format!("LINK#{link:05}"))
+            }
+            Self::TeamDay(artist, role, day) => {
+                (format!("TEAM#{artist}#{role}"), format!("DAY#{day}"))
+            }
+            Self::Contact(contact) => (format!("CONTACT#{contact}"), "TOTAL".to_owned()),
+        };
+        HashMap::from([
+            ("pk".to_owned(), AttributeValue::S(pk)),
+            ("sk".to_owned(), AttributeValue::S(sk)),
+        ])
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Add(u64),
+    /// Start again from this value (a streak broken).
+    Set(u64),
+}
+
+/// Changes to counters, per item and counter name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes(BTreeMap<StatsKey, BTreeMap<&'static str, Change>>);
+
+impl Changes {
+    pub fn add(&mut self, key: StatsKey, counter: &'static str, amount: u64) {
+        let change = self
+            .0
+            .entry(key)
+            .or_default()
+            .entry(counter)
+            .or_insert(Change::Add(0));
+        *change = match *change {
+            Change::Add(n) => Change::Add(n + amount),
+            Change::Set(n) => Change::Set(n + amount),
+        };
+    }
+
+    pub fn reset(&mut self, key: StatsKey, counter: &'static str) {
+        self.0
+            .entry(key)
+            .or_default()
+            .insert(counter, Change::Set(0));
+    }
+
+    pub fn items(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &StatsKey> {
+        self.0.keys()
+    }
+
+    pub fn merge(&mut self, other: &Changes) {
+        for (key, counters) in &other.0 {
+            for (counter, change) in counters {
+                match change {
+                    Change::Add(n) => self.add(*key, counter, *n),
+                    Change::Set(n) => {
+                        self.reset(*key, counter);
+                        self.add(*key, counter, *n);
+                    }
+                }
+            }
+        }
+    }
+
+    /// One update per item, for the transaction.
+    pub fn updates(&self, app: &App) -> Result<Vec<TransactWriteItem>, ApiError> {
+        self.0
+            .iter()
+            .map(|(key, counters)| {
+                let mut adds = Vec::new();
+                let mut sets = Vec::new();
+                let mut update = Update::builder()
+                    .table_name(&app.config.stats_table)
+                    .set_key(Some(key.key()));
+                for (i, (name, change)) in counters.iter().enumerate() {
+                    let value = match change {
+                        Change::Add(n) => {
+                            adds.push(format!("#c{i} :v{i}"));
+                            n
+                        }
+                        Change::Set(n) => {
+                            sets.push(format!("#c{i} = :v{i}"));
+                            n
+                        }
+                    };
+                    update = update
+                        .expression_attribute_names(format!("#c{i}"), *name)
+                        .expression_attribute_values(
+                            format!(":v{i}"),
+                            AttributeValue::N(value.to_string()),
+                        );
+                }
+                let mut expression = Vec::new();
+                if !sets.is_empty() {
+                    expression.push(format!("SET {}", sets.join(", ")));
+                }
+                if !adds.is_empty() {
+                    expression.push(format!("ADD {}", adds.join(", ")));
+                }
+                let update = update
+                    .update_expression(expression.join(" "))
+                    .build()
+                    .map_err(ApiError::internal)?;
+                Ok(TransactWriteItem::builder().update(update).build())
+            })
+            .collect()
+    }
+}
+
+/// Counter values of one item (absent counters are zero).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counters(HashMap<String, u64>);
+
+impl Counters {
+    pub fn get(&self, name: &str) -> u64 {
+        self.0.get(name).copied().unwrap_or(0)
+    }
+
+    fn from_item(item: HashMap<String, AttributeValue>) -> Self {
+        Self(
+            item.into_iter()
+                .filter_map(|(name, value)| match value {
+                    AttributeValue::N(n) => n.parse().ok().map(|n| (name, n)),
+                    _ => None,
+                })
+                .collect(),
+        )
+    }
+}
+
+/// The counters of each of `keys` (strongly consistent), in their order.
+pub async fn get_many(app: &App, keys: &[StatsKey]) -> Result<Vec<Counters>, ApiError> {
+    let wanted: Vec<_> = keys.iter().map(StatsKey::key).collect();
+    let items = super::batch::get_many(app, &app.config.stats_table, wanted.clone()).await?;
+    let mut by_key: HashMap<(String, String), Counters> = items
+        .into_iter()
+        .map(|item| {
+            let text = |name: &str| match item.get(name) {
+                Some(AttributeValue::S(s)) => s.clone(),
+                _ => String::new(),
+            };
+            ((text("pk"), text("sk")), Counters::from_item(item))
+        })
+        .collect();
+    Ok(wanted
+        .iter()
+        .map(|key| {
+            let text = |name: &str| match key.get(name) {
+                Some(AttributeValue::S(s)) => s.clone(),
+                _ => String::new(),
+            };
+            by_key.remove(&(text("pk"), text("sk"))).unwrap_or_default()
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_to_one_item_add_up_and_a_reset_starts_the_count_again() {
+        let contact = StatsKey::Contact(ContactId::new());
+        let mut changes = Changes::default();
+        changes.add(contact, "soft_bounce_streak", 1);
+        changes.add(contact, "delivered", 1);
+        changes.reset(contact, "soft_bounce_streak");
+        changes.add(contact, "soft_bounce_streak", 1);
+        changes.add(contact, "delivered", 2);
+        assert_eq!(changes.items(), 1);
+        let counters = &changes.0[&contact];
+        assert_eq!(counters["soft_bounce_streak"], Change::Set(1));
+        assert_eq!(counters["delivered"], Change::Add(3));
+    }
+}

@@ -1,0 +1,95 @@
+//! Tracking: what happened to each message after SES took it.
+//!
+//! Two sources feed one queue (`EventsQueue`, consumed by `ses-events`): SES's configuration-set
+//! event publishing through SNS (`ses`), and our public endpoints (the open pixel, click
+//! redirects, unsubscribes: `public`), which answer the person at once and queue what they saw
+//! as an [`EmailEvent`]. `record` writes a batch of events exactly once; `machine` tells the
+//! person's opens and clicks from proxies' and scanners'; `guardrails` pauses campaigns that
+//! bounce or draw complaints; `unsubscribe` applies a person's choice.
+
+pub mod event;
+pub mod guardrails;
+pub mod history;
+pub mod machine;
+pub mod pages;
+pub mod public;
+pub mod record;
+pub mod ses;
+pub mod unsubscribe;
+
+pub use event::{EmailEvent, EventKind, SendRef, UnsubscribeScope};
+pub use record::{Recorded, record};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ApiError, App};
+
+/// How our endpoints put an event on the events queue, beside SES's SNS notifications.
+#[derive(Serialize, Deserialize)]
+struct TrackingMessage {
+    tracking_event: EmailEvent,
+}
+
+/// Queues an event seen by one of our endpoints.
+pub async fn enqueue(app: &App, event: EmailEvent) -> Result<(), ApiError> {
+    let body = serde_json::to_string(&TrackingMessage {
+        tracking_event: event,
+    })
+    .map_err(ApiError::internal)?;
+    app.aws
+        .sqs
+        .send_message()
+        .queue_url(&app.config.events_queue_url)
+        .message_body(body)
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// Reads one message of the events queue: an event, nothing to record, or an error for a
+/// message that is neither ours nor SES's (poison).
+pub fn parse_message(body: &str) -> Result<ses::Parsed, String> {
+    if let Ok(message) = serde_json::from_str::<TrackingMessage>(body) {
+        return Ok(ses::Parsed::Event(message.tracking_event));
+    }
+    ses::parse(body)
+}
+
+/// Records a batch of queue messages `(id, body)`; answers the ids to retry. A message that
+/// cannot be read is retried until the queue gives it to its dead-letter queue; when writing
+/// fails, every readable message is retried (recording is idempotent).
+pub async fn consume(app: &App, messages: &[(String, String)]) -> Vec<String> {
+    let mut failed = Vec::new();
+    let mut events = Vec::new();
+    let mut readable = Vec::new();
+    for (id, body) in messages {
+        match parse_message(body) {
+            Ok(ses::Parsed::Event(event)) => {
+                events.push(event);
+                readable.push(id.clone());
+            }
+            Ok(ses::Parsed::Ignored(reason)) => {
+                tracing::info!(message = %id, reason, "event ignored");
+            }
+            Err(problem) => {
+                tracing::error!(message = %id, problem, "unreadable event message");
+                failed.push(id.clone());
+            }
+        }
+    }
+    match record(app, events).await {
+        Ok(recorded) => {
+            tracing::info!(
+                new = recorded.new,
+                duplicates = recorded.duplicates,
+                unattributed = recorded.unattributed,
+                "events recorded"
+            );
+        }
+        Err(error) => {
+            tracing::error!(error = ?error, "recording events failed: the batch comes back");
+            failed.extend(readable);
+        }
+    }
+    failed
+}

@@ -1,0 +1,131 @@
+//! What the public endpoints do with a token: the open pixel, click redirects, the unsubscribe
+//! page and its one-click POST. Each verifies the token's signature (constant time) before any
+//! read, reads the send once (the `by_send` index), and queues what it saw for `ses-events`
+//! rather than writing counters on the person's request path.
+//!
+//! A token that does not verify, names another kind, or names no send is answered like any
+//! other miss: nothing tells a prober which part was wrong.
+
+use chrono::Utc;
+
+use super::event::{EmailEvent, EventKind, SendRef, UnsubscribeScope, clip_user_agent};
+use super::{enqueue, unsubscribe};
+use crate::domain::{Contact, ContactStatus};
+use crate::render::{Token, TokenKind, TokenSigner};
+use crate::store::{self, sends, sends::Send};
+use crate::{ApiError, App};
+
+/// The send a token of `kind` names, if it is one of ours.
+async fn resolve(
+    app: &App,
+    text: &str,
+    kind: TokenKind,
+) -> Result<Option<(Token, Send)>, ApiError> {
+    let Some(token) = TokenSigner::new(&app.config.signing_key).verify(text) else {
+        return Ok(None);
+    };
+    if token.kind != kind {
+        return Ok(None);
+    }
+    Ok(sends::by_id(app, token.send)
+        .await?
+        .map(|send| (token, send)))
+}
+
+fn send_ref(send: &Send) -> SendRef {
+    SendRef {
+        artist: send.artist_id,
+        role: send.contact_role,
+        campaign: send.campaign_id,
+        contact: send.contact_id,
+    }
+}
+
+/// Queues the event; a queue failure is logged, never shown to the person (the pixel is
+/// served, the redirect made, the unsubscribe already applied).
+async fn tell(app: &App, send: &Send, kind: EventKind) {
+    let event = EmailEvent {
+        send: send_ref(send),
+        kind,
+        at: Utc::now(),
+        address: None,
+    };
+    if let Err(error) = enqueue(app, event).await {
+        tracing::error!(send = %send.send_id, error = ?error, "a tracking event could not be queued");
+    }
+}
+
+/// The open pixel was fetched.
+pub async fn open(app: &App, token: &str, user_agent: Option<&str>) -> Result<(), ApiError> {
+    if let Some((_, send)) = resolve(app, token, TokenKind::Open).await? {
+        let user_agent = user_agent.map(clip_user_agent);
+        tell(app, &send, EventKind::Open { user_agent }).await;
+    }
+    Ok(())
+}
+
+/// A tracked link was followed: where it leads, if the token is one of ours.
+pub async fn click(
+    app: &App,
+    token: &str,
+    user_agent: Option<&str>,
+) -> Result<Option<String>, ApiError> {
+    let Some((token, send)) = resolve(app, token, TokenKind::Click).await? else {
+        return Ok(None);
+    };
+    let Some(url) = send
+        .links
+        .iter()
+        .find(|link| link.id == token.link)
+        .map(|link| link.url.clone())
+    else {
+        return Ok(None);
+    };
+    let user_agent = user_agent.map(clip_user_agent);
+    tell(
+        app,
+        &send,
+        EventKind::Click {
+            link: Some(token.link),
+            url: None,
+            user_agent,
+        },
+    )
+    .await;
+    Ok(Some(url))
+}
+
+/// What the unsubscribe page shows.
+pub struct UnsubscribeView {
+    pub contact: Contact,
+    pub send: Send,
+}
+
+impl UnsubscribeView {
+    pub fn already_unsubscribed(&self) -> bool {
+        self.contact.status == ContactStatus::Unsubscribed
+    }
+}
+
+pub async fn unsubscribe_view(app: &App, token: &str) -> Result<Option<UnsubscribeView>, ApiError> {
+    let Some((_, send)) = resolve(app, token, TokenKind::Unsubscribe).await? else {
+        return Ok(None);
+    };
+    Ok(store::contacts::get(app, send.artist_id, send.contact_id)
+        .await?
+        .map(|contact| UnsubscribeView { contact, send }))
+}
+
+/// Applies the person's choice; `false` when the token is not one of ours. Idempotent.
+pub async fn unsubscribe(
+    app: &App,
+    token: &str,
+    scope: UnsubscribeScope,
+) -> Result<bool, ApiError> {
+    let Some((_, send)) = resolve(app, token, TokenKind::Unsubscribe).await? else {
+        return Ok(false);
+    };
+    unsubscribe::apply(app, &send, scope).await?;
+    tell(app, &send, EventKind::Unsubscribe { scope }).await;
+    Ok(true)
+}

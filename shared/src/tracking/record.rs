@@ -1,0 +1,601 @@
+//! Recording a batch of events, exactly once.
+//!
+//! 1. The sends the events name are read together (BatchGetItem); an event naming no send we
+//!    hold is dropped and logged (a message of another system on the same configuration set,
+//!    a contact erased since).
+//! 2. Opens and clicks are classified, person or machine (`machine`), against what the send's
+//!    row said and the batch's earlier events.
+//! 3. The effects that are the same however often they run go first: the send's engagement
+//!    times, suppression of hard bounces and complaints, the contact's status. A crash after
+//!    them loses nothing: the redelivered batch runs them again to the same result.
+//! 4. Then what must happen once: in one transaction per up to a hundred items, each event's
+//!    interaction (a conditional put on an id derived from the event: it fails for an event
+//!    recorded before), the "first time" marks that make unique counts exact, and every
+//!    counter the surviving events change, added up per item. A failed condition drops that
+//!    event or mark and the transaction is retried without it; a redelivered batch finds every
+//!    interaction written and adds nothing.
+//! 5. Then what depends on the counters: contacts with repeated soft bounces are marked
+//!    bounced, and campaigns past a guardrail are paused (`guardrails`).
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use aws_sdk_dynamodb::types::TransactWriteItem;
+use serde_json::{Map, json};
+
+use super::event::{BounceType, EmailEvent, EventKind};
+use super::machine::{self, Seen};
+use super::{guardrails, unsubscribe};
+use crate::audit::{AuditAction, AuditRecord};
+use crate::domain::{
+    ArtistId, CampaignId, ContactId, ContactStatus, EmailAddress, Interaction, InteractionType,
+    MachineReason, UserId,
+};
+use crate::sending::SERVICE_ACTOR;
+use crate::store::sends::{self, Send, SendEngagement};
+use crate::store::stats::{Changes, StatsKey};
+use crate::store::suppression::{self, SuppressionReason};
+use crate::store::{self, TransactOutcome, interactions};
+use crate::{ApiError, App};
+
+/// A contact whose messages soft-bounced this many times in a row (no delivery between) is
+/// marked bounced: the address is most likely gone.
+pub const SOFT_BOUNCES_IN_A_ROW: u64 = 3;
+
+/// DynamoDB's limit on items per transaction.
+const MAX_ITEMS: usize = 100;
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Recorded {
+    /// Events recorded now.
+    pub new: usize,
+    /// Events recorded before (redeliveries, repeats).
+    pub duplicates: usize,
+    /// Events naming no send we hold.
+    pub unattributed: usize,
+}
+
+type SendKey = (CampaignId, ContactId);
+
+/// An event with what its send tells about it.
+struct Classified {
+    event: EmailEvent,
+    row: Send,
+    machine: Option<MachineReason>,
+    /// The clicked link's id in the message.
+    link: Option<u16>,
+}
+
+pub async fn record(app: &App, mut events: Vec<EmailEvent>) -> Result<Recorded, ApiError> {
+    events.sort_by_key(|event| event.at);
+    let keys: Vec<SendKey> = events
+        .iter()
+        .map(|e| (e.send.campaign, e.send.contact))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let rows: HashMap<SendKey, Send> = sends::get_many(app, &keys)
+        .await?
+        .into_iter()
+        .map(|row| ((row.campaign_id, row.contact_id), row))
+        .collect();
+    let mut recorded = Recorded::default();
+    let classified = classify(events, &rows, &mut recorded);
+    apply_effects(app, &classified).await?;
+    let counted = count_once(app, &classified).await?;
+    recorded.new = counted.len();
+    recorded.duplicates = classified.len() - counted.len();
+    let new: Vec<&Classified> = counted.iter().map(|&i| &classified[i]).collect();
+    mark_repeated_soft_bounces(app, &new).await?;
+    let watched: BTreeSet<_> = new
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.event.kind,
+                EventKind::Bounce { .. } | EventKind::Complaint { .. }
+            )
+        })
+        .map(|c| (c.row.artist_id, c.row.campaign_id))
+        .collect();
+    for (artist, campaign) in watched {
+        guardrails::check(app, artist, campaign).await?;
+    }
+    Ok(recorded)
+}
+
+fn classify(
+    events: Vec<EmailEvent>,
+    rows: &HashMap<SendKey, Send>,
+    recorded: &mut Recorded,
+) -> Vec<Classified> {
+    let mut seen: HashMap<SendKey, Seen> = HashMap::new();
+    let mut classified = Vec::with_capacity(events.len());
+    for event in events {
+        let key = (event.send.campaign, event.send.contact);
+        let Some(row) = rows
+            .get(&key)
+            .filter(|row| row.artist_id == event.send.artist)
+        else {
+            tracing::warn!(campaign = %event.send.campaign, contact = %event.send.contact, kind = event.kind.name(), "an event for no send we hold");
+            recorded.unattributed += 1;
+            continue;
+        };
+        let state = seen.entry(key).or_insert_with(|| Seen {
+            arrived_at: row.engagement.delivered_at.or(row.sent_at),
+            last_click: row
+                .engagement
+                .last_click_at
+                .zip(row.engagement.last_click_link),
+        });
+        let (machine, link) = match &event.kind {
+            EventKind::Delivery => {
+                state.arrived_at = Some(event.at);
+                (None, None)
+            }
+            EventKind::Open { user_agent } => {
+                (machine::open(event.at, user_agent.as_deref(), state), None)
+            }
+            EventKind::Click {
+                link,
+                url,
+                user_agent,
+            } => {
+                let link = link.or_else(|| {
+                    let url = url.as_deref()?;
+                    row.links.iter().find(|l| l.url == url).map(|l| l.id)
+                });
+                let machine = machine::click(event.at, link, user_agent.as_deref(), state);
+                if let Some(link) = link {
+                    state.last_click = Some((event.at, link));
+                }
+                (machine, link)
+            }
+            _ => (None, None),
+        };
+        classified.push(Classified {
+            event,
+            row: row.clone(),
+            machine,
+            link,
+        });
+    }
+    classified
+}
+
+/// Step 3: what is the same however often it runs.
+async fn apply_effects(app: &App, classified: &[Classified]) -> Result<(), ApiError> {
+    let mut engagement: HashMap<SendKey, SendEngagement> = HashMap::new();
+    for c in classified {
+        let at = Some(c.event.at);
+        let first = engagement
+            .entry((c.row.campaign_id, c.row.contact_id))
+            .or_default();
+        let person = c.machine.is_none();
+        match &c.event.kind {
+            EventKind::Delivery => first.delivered_at = first.delivered_at.or(at),
+            EventKind::Open { .. } if person => first.opened_at = first.opened_at.or(at),
+            EventKind::Click { .. } => {
+                if person {
+                    first.opened_at = first.opened_at.or(at);
+                    first.clicked_at = first.clicked_at.or(at);
+                }
+                if let Some(link) = c.link {
+                    first.last_click_at = at;
+                    first.last_click_link = Some(link);
+                }
+            }
+            EventKind::Bounce { .. } => first.bounced_at = first.bounced_at.or(at),
+            EventKind::Complaint { .. } => first.complained_at = first.complained_at.or(at),
+            EventKind::Unsubscribe { .. } => {
+                first.unsubscribed_at = first.unsubscribed_at.or(at);
+            }
+            _ => {}
+        }
+        match &c.event.kind {
+            EventKind::Bounce {
+                bounce_type: BounceType::Permanent,
+                ..
+            } => {
+                suppress(app, c, SuppressionReason::HardBounce).await?;
+                change_status(
+                    app,
+                    c.row.artist_id,
+                    c.row.contact_id,
+                    ContactStatus::Bounced,
+                )
+                .await?;
+            }
+            EventKind::Complaint { .. } => {
+                suppress(app, c, SuppressionReason::Complaint).await?;
+                change_status(
+                    app,
+                    c.row.artist_id,
+                    c.row.contact_id,
+                    ContactStatus::Unsubscribed,
+                )
+                .await?;
+            }
+            EventKind::Unsubscribe { scope } => {
+                unsubscribe::apply(app, &c.row, *scope).await?;
+            }
+            _ => {}
+        }
+    }
+    for ((campaign, contact), first) in engagement {
+        sends::note_engagement(app, campaign, contact, &first).await?;
+    }
+    Ok(())
+}
+
+async fn suppress(app: &App, c: &Classified, reason: SuppressionReason) -> Result<(), ApiError> {
+    let address = c.event.address.as_deref().map(EmailAddress::parse);
+    match address {
+        Some(Ok(address)) => suppression::suppress(app, &address, reason).await,
+        _ => {
+            // The contact's own address: the event did not name a usable one.
+            match store::contacts::get(app, c.row.artist_id, c.row.contact_id).await? {
+                Some(contact) => suppression::suppress(app, &contact.email, reason).await,
+                None => Ok(()),
+            }
+        }
+    }
+}
+
+/// Moves an active contact to `to`, with its audit record; a contact no longer active (or
+/// gone) is left as it is.
+pub(super) async fn change_status(
+    app: &App,
+    artist: ArtistId,
+    contact: ContactId,
+    to: ContactStatus,
+) -> Result<(), ApiError> {
+    let now = chrono::Utc::now();
+    let update =
+        store::contacts::set_status(app, artist, contact, &[ContactStatus::Active], to, now)?;
+    let audit = store::audit::put(
+        app,
+        AuditRecord::contact(
+            artist,
+            &UserId::new(SERVICE_ACTOR),
+            AuditAction::ContactUpdated,
+            contact,
+            vec!["status".to_owned()],
+            now,
+        ),
+    )?;
+    match store::transact(app, vec![update, audit]).await? {
+        TransactOutcome::Written => {
+            tracing::info!(%artist, %contact, status = to.as_str(), "contact status changed by a delivery event");
+        }
+        TransactOutcome::ConditionFailed(_) => {}
+    }
+    Ok(())
+}
+
+/// What one event writes once: its interaction, its first-time marks with the counters they
+/// carry, and the counters it changes in any case.
+struct Plan {
+    interaction: Interaction,
+    marks: Vec<(String, Changes)>,
+    changes: Changes,
+}
+
+fn plan(c: &Classified, taken: &mut HashSet<(uuid::Uuid, String)>) -> Plan {
+    let row = &c.row;
+    let campaign = StatsKey::Campaign(row.campaign_id);
+    let team_day = StatsKey::TeamDay(row.artist_id, row.contact_role, c.event.at.date_naive());
+    let contact = StatsKey::Contact(row.contact_id);
+    let broad = [campaign, team_day];
+    let mut changes = Changes::default();
+    let mut marks: Vec<(String, Changes)> = Vec::new();
+    let mut mark = |name: String, counts: &[(StatsKey, &'static str)]| {
+        if taken.insert((row.send_id, name.clone())) {
+            let mut changes = Changes::default();
+            for (key, counter) in counts {
+                changes.add(*key, counter, 1);
+            }
+            marks.push((name, changes));
+        }
+    };
+    let mut details = Map::new();
+    let person = c.machine.is_none();
+    let interaction_type = match &c.event.kind {
+        EventKind::Send => InteractionType::EmailSent,
+        EventKind::Delivery => {
+            for key in [campaign, team_day, contact] {
+                changes.add(key, "delivered", 1);
+            }
+            changes.reset(contact, "soft_bounce_streak");
+            InteractionType::EmailDelivered
+        }
+        EventKind::Bounce {
+            bounce_type,
+            sub_type,
+            status,
+        } => {
+            details.insert("bounce_type".into(), json!(bounce_type));
+            details.insert("bounce_sub_type".into(), json!(sub_type));
+            if let Some(status) = status {
+                details.insert("status".into(), json!(status));
+            }
+            if *bounce_type == BounceType::Permanent {
+                mark(
+                    "bounce".into(),
+                    &[
+                        (campaign, "bounces"),
+                        (team_day, "bounces"),
+                        (contact, "bounces"),
+                    ],
+                );
+            } else {
+                mark(
+                    "soft_bounce".into(),
+                    &[
+                        (campaign, "soft_bounces"),
+                        (team_day, "soft_bounces"),
+                        (contact, "soft_bounce_streak"),
+                    ],
+                );
+            }
+            InteractionType::Bounced
+        }
+        EventKind::Complaint { feedback_type } => {
+            if let Some(feedback_type) = feedback_type {
+                details.insert("feedback_type".into(), json!(feedback_type));
+            }
+            mark(
+                "complaint".into(),
+                &[
+                    (campaign, "complaints"),
+                    (team_day, "complaints"),
+                    (contact, "complaints"),
+                ],
+            );
+            InteractionType::Complained
+        }
+        EventKind::Reject { reason } => {
+            details.insert("reason".into(), json!(reason));
+            for key in broad {
+                changes.add(key, "rejects", 1);
+            }
+            InteractionType::Rejected
+        }
+        EventKind::DeliveryDelay { delay_type } => {
+            details.insert("delay_type".into(), json!(delay_type));
+            changes.add(campaign, "delivery_delays", 1);
+            InteractionType::DeliveryDelayed
+        }
+        EventKind::RenderingFailure { error } => {
+            details.insert("error".into(), json!(error));
+            changes.add(campaign, "rendering_failures", 1);
+            InteractionType::RenderingFailed
+        }
+        EventKind::Open { user_agent } => {
+            if let Some(user_agent) = user_agent {
+                details.insert("user_agent".into(), json!(user_agent));
+            }
+            if person {
+                for key in broad {
+                    changes.add(key, "opens", 1);
+                }
+                mark(
+                    "open".into(),
+                    &[
+                        (campaign, "unique_opens"),
+                        (team_day, "unique_opens"),
+                        (contact, "opened"),
+                    ],
+                );
+            } else {
+                for key in broad {
+                    changes.add(key, "machine_opens", 1);
+                }
+            }
+            InteractionType::EmailOpened
+        }
+        EventKind::Click {
+            user_agent, url, ..
+        } => {
+            let url = c
+                .link
+                .and_then(|id| row.links.iter().find(|l| l.id == id))
+                .map(|l| l.url.clone())
+                .or_else(|| url.clone());
+            if let Some(link) = c.link {
+                details.insert("link_id".into(), json!(link));
+            }
+            if let Some(url) = url {
+                details.insert("url".into(), json!(url));
+            }
+            if let Some(user_agent) = user_agent {
+                details.insert("user_agent".into(), json!(user_agent));
+            }
+            let link = c.link.map(|id| StatsKey::Link(row.campaign_id, id));
+            if person {
+                for key in broad.into_iter().chain(link) {
+                    changes.add(key, "clicks", 1);
+                }
+                // A click is the surest open there is: images may have been blocked.
+                mark(
+                    "open".into(),
+                    &[
+                        (campaign, "unique_opens"),
+                        (team_day, "unique_opens"),
+                        (contact, "opened"),
+                    ],
+                );
+                mark(
+                    "click".into(),
+                    &[
+                        (campaign, "unique_clicks"),
+                        (team_day, "unique_clicks"),
+                        (contact, "clicked"),
+                    ],
+                );
+                if let (Some(id), Some(link)) = (c.link, link) {
+                    mark(format!("click#{id}"), &[(link, "unique_clicks")]);
+                }
+            } else {
+                for key in broad.into_iter().chain(link) {
+                    changes.add(key, "machine_clicks", 1);
+                }
+            }
+            InteractionType::EmailClicked
+        }
+        EventKind::Unsubscribe { scope } => {
+            details.insert("scope".into(), json!(scope));
+            mark(
+                "unsubscribe".into(),
+                &[(campaign, "unsubscribes"), (team_day, "unsubscribes")],
+            );
+            InteractionType::Unsubscribed
+        }
+    };
+    Plan {
+        interaction: Interaction {
+            id: c.event.id(),
+            artist_id: row.artist_id,
+            contact_id: row.contact_id,
+            contact_role: row.contact_role,
+            interaction_type,
+            campaign_id: row.campaign_id,
+            send_id: row.send_id,
+            machine: c.machine,
+            details,
+            created_at: c.event.at,
+        },
+        marks,
+        changes,
+    }
+}
+
+/// Step 4: the indexes (into `classified`) of the events recorded now.
+async fn count_once(app: &App, classified: &[Classified]) -> Result<Vec<usize>, ApiError> {
+    let mut taken = HashSet::new();
+    let plans: Vec<Plan> = classified.iter().map(|c| plan(c, &mut taken)).collect();
+    let mut recorded = Vec::new();
+    let mut chunk: Vec<usize> = Vec::new();
+    let mut chunk_changes = Changes::default();
+    for (index, plan) in plans.iter().enumerate() {
+        let mut with = chunk_changes.clone();
+        with.merge(&plan.changes);
+        for (_, changes) in &plan.marks {
+            with.merge(changes);
+        }
+        let puts: usize = chunk
+            .iter()
+            .chain([&index])
+            .map(|&i| 1 + plans[i].marks.len())
+            .sum();
+        if !chunk.is_empty() && puts + with.items() > MAX_ITEMS {
+            recorded.extend(write_chunk(app, &plans, &chunk).await?);
+            chunk.clear();
+            with = Changes::default();
+            with.merge(&plan.changes);
+            for (_, changes) in &plan.marks {
+                with.merge(changes);
+            }
+        }
+        chunk.push(index);
+        chunk_changes = with;
+    }
+    if !chunk.is_empty() {
+        recorded.extend(write_chunk(app, &plans, &chunk).await?);
+    }
+    Ok(recorded)
+}
+
+/// One transaction for the events of `chunk`, retried without the conditions that failed.
+async fn write_chunk(app: &App, plans: &[Plan], chunk: &[usize]) -> Result<Vec<usize>, ApiError> {
+    // Which events and marks are still in: (event index, marks kept).
+    let mut live: Vec<(usize, Vec<usize>)> = chunk
+        .iter()
+        .map(|&i| (i, (0..plans[i].marks.len()).collect()))
+        .collect();
+    loop {
+        if live.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut items: Vec<TransactWriteItem> = Vec::new();
+        // What each conditional item stands for: (position in `live`, mark or the event).
+        let mut meaning: Vec<(usize, Option<usize>)> = Vec::new();
+        let mut changes = Changes::default();
+        for (position, (index, marks)) in live.iter().enumerate() {
+            let plan = &plans[*index];
+            items.push(interactions::put_new(app, &plan.interaction)?);
+            meaning.push((position, None));
+            changes.merge(&plan.changes);
+            for &m in marks {
+                let (name, mark_changes) = &plan.marks[m];
+                items.push(interactions::first_mark(
+                    app,
+                    plan.interaction.send_id,
+                    name,
+                )?);
+                meaning.push((position, Some(m)));
+                changes.merge(mark_changes);
+            }
+        }
+        items.extend(changes.updates(app)?);
+        match store::transact(app, items).await? {
+            TransactOutcome::Written => return Ok(live.into_iter().map(|(i, _)| i).collect()),
+            TransactOutcome::ConditionFailed(failed) => {
+                let mut dropped_events = HashSet::new();
+                let mut dropped_marks = HashSet::new();
+                for at in failed {
+                    match meaning.get(at) {
+                        Some((position, None)) => {
+                            dropped_events.insert(*position);
+                        }
+                        Some((position, Some(mark))) => {
+                            dropped_marks.insert((*position, *mark));
+                        }
+                        None => {}
+                    }
+                }
+                live = live
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(position, _)| !dropped_events.contains(position))
+                    .map(|(position, (index, marks))| {
+                        let marks = marks
+                            .into_iter()
+                            .filter(|m| !dropped_marks.contains(&(position, *m)))
+                            .collect();
+                        (index, marks)
+                    })
+                    .collect();
+            }
+        }
+    }
+}
+
+/// Step 5: contacts whose soft-bounce streak reached the limit are marked bounced.
+async fn mark_repeated_soft_bounces(app: &App, new: &[&Classified]) -> Result<(), ApiError> {
+    let soft: Vec<&Send> = new
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.event.kind,
+                EventKind::Bounce {
+                    bounce_type: BounceType::Transient | BounceType::Undetermined,
+                    ..
+                }
+            )
+        })
+        .map(|c| &c.row)
+        .collect();
+    if soft.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<StatsKey> = soft
+        .iter()
+        .map(|row| StatsKey::Contact(row.contact_id))
+        .collect();
+    let counters = store::stats::get_many(app, &keys).await?;
+    for (row, counters) in soft.into_iter().zip(counters) {
+        if counters.get("soft_bounce_streak") >= SOFT_BOUNCES_IN_A_ROW {
+            change_status(app, row.artist_id, row.contact_id, ContactStatus::Bounced).await?;
+        }
+    }
+    Ok(())
+}
