@@ -5,8 +5,8 @@ use mailing::campaigns::{
     self, CampaignChanges, DEFAULT_PAGE, ListRequest, MAX_PAGE, NAME_MAX, NewCampaign,
 };
 use mailing::domain::{
-    ArtistId, CampaignContent, CampaignId, CampaignStatus, Condition, ConditionOp, ContactId,
-    ContactRole, EmailAddress, Recipients, Sender, Tags, TemplateId,
+    ArtistId, Campaign, CampaignContent, CampaignId, CampaignStatus, Condition, ConditionOp,
+    ContactId, ContactRole, EmailAddress, Recipients, Sender, Tags, TemplateId,
 };
 use mailing::templates::{CONTENT_MAX, SUBJECT_MAX, TEXT_MAX};
 use mailing::{ApiError, App, sending};
@@ -71,7 +71,21 @@ pub async fn get(app: &App, request: Request) -> HttpResult {
     let caller = http::caller(&request)?;
     let artist: ArtistId = http::path_id(&request, "artistId", "artist")?;
     let id: CampaignId = http::path_id(&request, "campaignId", "campaign")?;
-    http::json(200, &campaigns::get(app, &caller, artist, id).await?)
+    let mut campaign = campaigns::get(app, &caller, artist, id).await?;
+    let engagement = mailing::tracking::engagement::of(app, &mut campaign).await?;
+    #[derive(Serialize)]
+    struct WithEngagement {
+        #[serde(flatten)]
+        campaign: Campaign,
+        engagement: mailing::tracking::engagement::CampaignEngagement,
+    }
+    http::json(
+        200,
+        &WithEngagement {
+            campaign,
+            engagement,
+        },
+    )
 }
 
 /// `PUT /api/artists/{artistId}/campaigns/{campaignId}`: drafts and scheduled campaigns only;

@@ -10,7 +10,10 @@ use lambda_runtime::LambdaEvent;
 use mailing::App;
 
 use crate::http::HttpResult;
-use crate::{campaigns, contacts, domains, emails, imports, sending, signatures, templates};
+use crate::{
+    campaigns, contacts, domains, emails, history, imports, sending, signatures, templates,
+    tracking,
+};
 
 pub type Handler =
     for<'a> fn(&'a App, Request) -> Pin<Box<dyn Future<Output = HttpResult> + Send + 'a>>;
@@ -22,6 +25,9 @@ pub struct Route {
     /// The Lambda function: its binary in `src/bin/` and `BuildProperties.Binary` in the template.
     pub function: &'static str,
     pub handler: Handler,
+    /// Reached by message recipients without a token of ours (`Authorizer: NONE` in the
+    /// template): the handler checks its own credential, a signed tracking token.
+    pub public: bool,
 }
 
 macro_rules! route {
@@ -31,6 +37,19 @@ macro_rules! route {
             path: $path,
             function: $function,
             handler: |app, request| Box::pin($handler(app, request)),
+            public: false,
+        }
+    };
+}
+
+macro_rules! public_route {
+    ($method:literal, $path:literal, $function:literal, $handler:path) => {
+        Route {
+            method: $method,
+            path: $path,
+            function: $function,
+            handler: |app, request| Box::pin($handler(app, request)),
+            public: true,
         }
     };
 }
@@ -150,6 +169,12 @@ pub const ROUTES: &[Route] = &[
         "campaigns-test",
         campaigns::test
     ),
+    route!(
+        "GET",
+        "/api/artists/{artistId}/contacts/{contactId}/history",
+        "contacts-history",
+        history::get
+    ),
     route!("GET", "/api/email/domains", "domains-list", domains::list),
     route!(
         "POST",
@@ -205,6 +230,42 @@ pub const ROUTES: &[Route] = &[
         "signatures-update",
         signatures::put
     ),
+    public_route!(
+        "GET",
+        "/api/email/track/open/{trackingId}",
+        "track-open",
+        tracking::open
+    ),
+    public_route!(
+        "POST",
+        "/api/email/track/open/{trackingId}",
+        "track-open",
+        tracking::open_post
+    ),
+    public_route!(
+        "GET",
+        "/api/email/track/click/{trackingId}",
+        "track-click",
+        tracking::click
+    ),
+    public_route!(
+        "POST",
+        "/api/email/track/click/{trackingId}",
+        "track-click",
+        tracking::click_post
+    ),
+    public_route!(
+        "GET",
+        "/api/email/unsubscribe/{trackingId}",
+        "email-unsubscribe",
+        tracking::unsubscribe_page
+    ),
+    public_route!(
+        "POST",
+        "/api/email/unsubscribe/{trackingId}",
+        "email-unsubscribe",
+        tracking::unsubscribe
+    ),
 ];
 
 pub type QueueHandler = for<'a> fn(
@@ -236,5 +297,10 @@ pub const CONSUMERS: &[Consumer] = &[
         function: "email-send",
         queue: "SendQueue",
         handler: |app, event| Box::pin(sending::send(app, event)),
+    },
+    Consumer {
+        function: "ses-events",
+        queue: "EventsQueue",
+        handler: |app, event| Box::pin(tracking::events(app, event)),
     },
 ];

@@ -49,6 +49,32 @@ where
     .await
 }
 
+/// Serves every route of the route table that names `function` (one function answering
+/// several methods of a path), by method and path as API Gateway matched them.
+pub async fn serve_function(function: &'static str) -> Result<(), lambda_http::Error> {
+    serve_http(move |app, request: Request| {
+        let route_key = lambda_http::RequestExt::request_context_ref(&request).and_then(
+            |context| match context {
+                lambda_http::request::RequestContext::ApiGatewayV2(context) => {
+                    context.route_key.clone()
+                }
+                _ => None,
+            },
+        );
+        let route = crate::routes::ROUTES.iter().find(|route| {
+            route.function == function
+                && route_key.as_deref() == Some(format!("{} {}", route.method, route.path).as_str())
+        });
+        async move {
+            match route {
+                Some(route) => (route.handler)(app, request).await,
+                None => Err(mailing::ApiError::not_found("route")),
+            }
+        }
+    })
+    .await
+}
+
 /// Serves one SQS consumer on the Lambda runtime.
 pub async fn serve_queue<F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
 where

@@ -21,3 +21,4 @@ mod sending;
 mod template_consistency;
 mod templates;
 mod templates_install;
+mod tracking;

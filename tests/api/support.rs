@@ -62,6 +62,89 @@ impl TestStack {
         total
     }
 
+    /// Drains every queue but the events queue: the sending path alone.
+    pub async fn drain_sending(&self) -> usize {
+        let mut total = 0;
+        for local in self
+            .consumers
+            .iter()
+            .filter(|c| c.consumer.function != "ses-events")
+        {
+            total += devstack::consumers::drain(self.app(), local)
+                .await
+                .expect("the consumer runs");
+        }
+        total
+    }
+
+    /// Runs one batch of `function`'s queue, as one invocation of its event source would.
+    pub async fn poll_once(&self, function: &str) -> usize {
+        let local = self
+            .consumers
+            .iter()
+            .find(|c| c.consumer.function == function)
+            .expect("a consumer of the route table");
+        devstack::consumers::poll_once(self.app(), local, 0)
+            .await
+            .expect("the consumer runs")
+    }
+
+    /// Lets `function`'s queue empty.
+    pub async fn drain(&self, function: &str) -> usize {
+        let local = self
+            .consumers
+            .iter()
+            .find(|c| c.consumer.function == function)
+            .expect("a consumer of the route table");
+        devstack::consumers::drain(self.app(), local)
+            .await
+            .expect("the consumer runs")
+    }
+
+    /// A request as a mail client or a browser makes it (no token, any body), answered with
+    /// status, headers and raw body.
+    pub async fn raw(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> RawReply {
+        let response = self
+            .gateway
+            .handle(HttpRequest {
+                method,
+                target,
+                headers: headers
+                    .iter()
+                    .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                    .collect(),
+                body: body.to_vec(),
+            })
+            .await;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    v.to_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        let body = match response.into_body() {
+            Body::Text(text) => text.into_bytes(),
+            Body::Binary(bytes) => bytes,
+            _ => Vec::new(),
+        };
+        RawReply {
+            status,
+            headers,
+            body,
+        }
+    }
+
     pub fn app(&self) -> &mailing::App {
         &self.gateway.app
     }
@@ -108,6 +191,23 @@ impl TestStack {
 pub struct Caller<'a> {
     stack: &'a TestStack,
     token: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct RawReply {
+    pub status: u16,
+    pub headers: std::collections::BTreeMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl RawReply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
 }
 
 #[derive(Debug)]
@@ -255,4 +355,16 @@ pub async fn capture_one_request() -> (String, tokio::task::JoinHandle<(String, 
         }
     });
     (url, handle)
+}
+
+/// The requests made between two counts, by (service, operation).
+pub fn spent(
+    before: &std::collections::BTreeMap<(String, String), u64>,
+    after: &std::collections::BTreeMap<(String, String), u64>,
+) -> std::collections::BTreeMap<(String, String), u64> {
+    after
+        .iter()
+        .map(|(key, count)| (key.clone(), count - before.get(key).copied().unwrap_or(0)))
+        .filter(|(_, count)| *count > 0)
+        .collect()
 }

@@ -35,6 +35,28 @@ fn the_route_table_and_template_yaml_declare_the_same_routes_and_functions() {
 }
 
 #[test]
+fn exactly_the_public_routes_of_the_route_table_have_no_authorizer_in_the_template() {
+    let from_table: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .filter(|r| r.public)
+        .map(|r| (r.method.to_owned(), r.path.to_owned()))
+        .collect();
+    let from_template: BTreeSet<(String, String)> = template()
+        .functions()
+        .into_iter()
+        .flat_map(|f| f.public_routes)
+        .collect();
+    assert_eq!(from_table, from_template);
+    assert!(
+        from_table
+            .iter()
+            .all(|(_, path)| path.starts_with("/api/email/track/")
+                || path.starts_with("/api/email/unsubscribe/")),
+        "only tracking and unsubscribe links are public: {from_table:?}"
+    );
+}
+
+#[test]
 fn every_binary_is_a_template_function_with_its_camel_case_logical_id() {
     let binaries: BTreeSet<String> = std::fs::read_dir(repo_root().join("functions/src/bin"))
         .unwrap()

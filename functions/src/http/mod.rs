@@ -6,6 +6,7 @@ mod response;
 
 pub use fields::{ConsentBody, ContactFieldsBody, Fields};
 pub use request::{
-    JSON_LIMIT, caller, json_body, nested, nullable, path_id, query_limit, query_param,
+    JSON_LIMIT, caller, header, json_body, nested, nullable, path_id, path_text, query_limit,
+    query_param,
 };
 pub use response::{HttpResult, empty, error_response, json};

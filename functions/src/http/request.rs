@@ -50,6 +50,22 @@ pub fn path_id<T: FromStr>(request: &Request, name: &str, what: &str) -> Result<
         .ok_or_else(|| ApiError::not_found(what))
 }
 
+/// A path parameter as the caller sent it (a token): empty when absent.
+pub fn path_text<'a>(request: &'a Request, name: &str) -> &'a str {
+    request
+        .path_parameters_ref()
+        .and_then(|params| params.first(name))
+        .unwrap_or_default()
+}
+
+/// A request header's value, when it is text.
+pub fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+    request
+        .headers()
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+}
+
 /// An optional query parameter parsed by `parse`, or a 400 naming it.
 pub fn query_param<T>(
     request: &Request,

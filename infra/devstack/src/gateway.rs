@@ -54,8 +54,14 @@ impl Gateway {
             .iter()
             .find(|(name, _)| name.eq_ignore_ascii_case("authorization"))
             .map(|(_, value)| value.as_str());
-        let Some(claims) = authorization.and_then(|token| self.issuer.verify(token)) else {
-            return gateway_error(401, "Unauthorized");
+        // Public routes (tracking, unsubscribe) have no authorizer, as in the template.
+        let claims = if route.public {
+            None
+        } else {
+            let Some(claims) = authorization.and_then(|token| self.issuer.verify(token)) else {
+                return gateway_error(401, "Unauthorized");
+            };
+            Some(claims)
         };
         let event = event(&request, route, path, query, path_parameters, claims);
         let lambda_request: LambdaRequest = match serde_json::from_value(event) {
@@ -109,7 +115,7 @@ fn event(
     path: &str,
     query: &str,
     path_parameters: BTreeMap<String, String>,
-    claims: BTreeMap<String, String>,
+    claims: Option<BTreeMap<String, String>>,
 ) -> Value {
     let mut headers: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in &request.headers {
@@ -149,7 +155,7 @@ fn event(
         "requestContext": {
             "accountId": "000000000000",
             "apiId": "local",
-            "authorizer": { "jwt": { "claims": claims, "scopes": null } },
+            "authorizer": claims.map(|claims| json!({ "jwt": { "claims": claims, "scopes": null } })),
             "domainName": "127.0.0.1",
             "domainPrefix": "127",
             "http": {

@@ -25,6 +25,8 @@ pub struct Function {
     pub logical_id: String,
     pub binary: String,
     pub routes: Vec<(String, String)>,
+    /// The routes among them without an authorizer (`Auth: { Authorizer: NONE }`).
+    pub public_routes: Vec<(String, String)>,
     /// SQS event sources: the queue's logical id and the batch size.
     pub queues: Vec<(String, i32)>,
     /// Seconds, from the function or the globals.
@@ -96,19 +98,10 @@ impl Template {
                     .as_str()
                     .unwrap_or_default()
                     .to_owned(),
-                routes: resource["Properties"]["Events"]
-                    .as_mapping()
-                    .into_iter()
-                    .flatten()
-                    .filter(|(_, event)| event["Type"].as_str() == Some("HttpApi"))
-                    .filter_map(|(_, event)| {
-                        let properties = &event["Properties"];
-                        Some((
-                            properties["Method"].as_str()?.to_owned(),
-                            properties["Path"].as_str()?.to_owned(),
-                        ))
-                    })
-                    .collect(),
+                routes: http_routes(resource, |_| true),
+                public_routes: http_routes(resource, |properties| {
+                    properties["Auth"]["Authorizer"].as_str() == Some("NONE")
+                }),
                 queues: resource["Properties"]["Events"]
                     .as_mapping()
                     .into_iter()
@@ -192,6 +185,24 @@ fn env_value(value: &Value) -> EnvValue {
     }
 }
 
+/// A function's `HttpApi` events as (method, path), those whose properties pass `keep`.
+fn http_routes(resource: &Value, keep: impl Fn(&Value) -> bool) -> Vec<(String, String)> {
+    resource["Properties"]["Events"]
+        .as_mapping()
+        .into_iter()
+        .flatten()
+        .filter(|(_, event)| event["Type"].as_str() == Some("HttpApi"))
+        .filter(|(_, event)| keep(&event["Properties"]))
+        .filter_map(|(_, event)| {
+            let properties = &event["Properties"];
+            Some((
+                properties["Method"].as_str()?.to_owned(),
+                properties["Path"].as_str()?.to_owned(),
+            ))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +236,7 @@ Resources:
                 logical_id: "ContactsGetFunction".into(),
                 binary: "contacts-get".into(),
                 routes: vec![("GET".into(), "/api/x/{id}".into())],
+                public_routes: vec![],
                 queues: vec![],
                 timeout: 3,
             }]

@@ -159,7 +159,8 @@ impl Counters {
     }
 }
 
-/// The counters of each of `keys` (strongly consistent), in their order.
+/// The counters of each of `keys` (strongly consistent), in their order; `keys` holds no
+/// repeats (BatchGetItem refuses them).
 pub async fn get_many(app: &App, keys: &[StatsKey]) -> Result<Vec<Counters>, ApiError> {
     let wanted: Vec<_> = keys.iter().map(StatsKey::key).collect();
     let items = super::batch::get_many(app, &app.config.stats_table, wanted.clone()).await?;

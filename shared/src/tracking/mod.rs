@@ -7,6 +7,7 @@
 //! person's opens and clicks from proxies' and scanners'; `guardrails` pauses campaigns that
 //! bounce or draw complaints; `unsubscribe` applies a person's choice.
 
+pub mod engagement;
 pub mod event;
 pub mod guardrails;
 pub mod history;

@@ -17,7 +17,7 @@
 //! 5. Then what depends on the counters: contacts with repeated soft bounces are marked
 //!    bounced, and campaigns past a guardrail are paused (`guardrails`).
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde_json::{Map, json};
@@ -67,6 +67,12 @@ struct Classified {
 
 pub async fn record(app: &App, mut events: Vec<EmailEvent>) -> Result<Recorded, ApiError> {
     events.sort_by_key(|event| event.at);
+    // The same event twice in one batch (SQS handing a message over twice) is one: a
+    // transaction may not write an item twice.
+    let told = events.len();
+    let mut ids = HashSet::new();
+    events.retain(|event| ids.insert(event.id()));
+    let repeated_in_batch = told - events.len();
     let keys: Vec<SendKey> = events
         .iter()
         .map(|e| (e.send.campaign, e.send.contact))
@@ -83,7 +89,7 @@ pub async fn record(app: &App, mut events: Vec<EmailEvent>) -> Result<Recorded, 
     apply_effects(app, &classified).await?;
     let counted = count_once(app, &classified).await?;
     recorded.new = counted.len();
-    recorded.duplicates = classified.len() - counted.len();
+    recorded.duplicates = classified.len() - counted.len() + repeated_in_batch;
     let new: Vec<&Classified> = counted.iter().map(|&i| &classified[i]).collect();
     mark_repeated_soft_bounces(app, &new).await?;
     let watched: BTreeSet<_> = new
@@ -571,7 +577,8 @@ async fn write_chunk(app: &App, plans: &[Plan], chunk: &[usize]) -> Result<Vec<u
 
 /// Step 5: contacts whose soft-bounce streak reached the limit are marked bounced.
 async fn mark_repeated_soft_bounces(app: &App, new: &[&Classified]) -> Result<(), ApiError> {
-    let soft: Vec<&Send> = new
+    // One contact may soft-bounce twice in a batch; it is looked at once.
+    let soft: BTreeMap<ContactId, &Send> = new
         .iter()
         .filter(|c| {
             matches!(
@@ -582,17 +589,14 @@ async fn mark_repeated_soft_bounces(app: &App, new: &[&Classified]) -> Result<()
                 }
             )
         })
-        .map(|c| &c.row)
+        .map(|c| (c.row.contact_id, &c.row))
         .collect();
     if soft.is_empty() {
         return Ok(());
     }
-    let keys: Vec<StatsKey> = soft
-        .iter()
-        .map(|row| StatsKey::Contact(row.contact_id))
-        .collect();
+    let keys: Vec<StatsKey> = soft.keys().map(|id| StatsKey::Contact(*id)).collect();
     let counters = store::stats::get_many(app, &keys).await?;
-    for (row, counters) in soft.into_iter().zip(counters) {
+    for (row, counters) in soft.into_values().zip(counters) {
         if counters.get("soft_bounce_streak") >= SOFT_BOUNCES_IN_A_ROW {
             change_status(app, row.artist_id, row.contact_id, ContactStatus::Bounced).await?;
         }

@@ -1,0 +1,6 @@
+//! Lambda function `track-click`: see `functions::routes::ROUTES` (one route per method).
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    functions::runtime::serve_function("track-click").await
+}

@@ -1,0 +1,203 @@
+//! The public endpoints a message's recipient reaches (no authorizer: the signed token in the
+//! path is the only credential). Mail clients call `GET`; the seed's `POST` routes serve API
+//! clients and RFC 8058 one-click unsubscribes.
+
+use lambda_http::{Body, Request, Response};
+use mailing::ApiError;
+use mailing::App;
+use mailing::tracking::pages::{self, PageLanguage};
+use mailing::tracking::{UnsubscribeScope, public};
+use serde_json::json;
+
+use crate::http::{HttpResult, empty, header, json, path_text};
+
+/// A transparent 1×1 GIF.
+const PIXEL: &[u8] = &[
+    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
+];
+
+/// Every fetch must reach us: a cached pixel is an open we never see.
+const NO_STORE: &str = "no-store, no-cache, must-revalidate, private, max-age=0";
+
+fn token(request: &Request) -> &str {
+    path_text(request, "trackingId")
+}
+
+fn user_agent(request: &Request) -> Option<&str> {
+    header(request, "user-agent")
+}
+
+fn html(status: u16, page: String) -> HttpResult {
+    Response::builder()
+        .status(status)
+        .header("content-type", "text/html; charset=utf-8")
+        .header("cache-control", NO_STORE)
+        .header("x-robots-tag", "noindex")
+        .header("referrer-policy", "no-referrer")
+        .body(Body::Text(page))
+        .map_err(ApiError::internal)
+}
+
+fn invalid_page(request: &Request) -> HttpResult {
+    let language = PageLanguage::choose(None, header(request, "accept-language"));
+    html(404, pages::invalid_link(language))
+}
+
+/// `GET /api/email/track/open/{trackingId}`: the pixel, whatever the token (a broken image in
+/// a message helps nobody, and the answer tells a prober nothing).
+pub async fn open(app: &App, request: Request) -> HttpResult {
+    if let Err(error) = public::open(app, token(&request), user_agent(&request)).await {
+        tracing::error!(
+            error = format!("{error:#}"),
+            "an open could not be recorded"
+        );
+    }
+    Response::builder()
+        .status(200)
+        .header("content-type", "image/gif")
+        .header("cache-control", NO_STORE)
+        .header("pragma", "no-cache")
+        .header("expires", "0")
+        .body(Body::Binary(PIXEL.to_vec()))
+        .map_err(ApiError::internal)
+}
+
+/// `POST /api/email/track/open/{trackingId}`: the same, for API clients.
+pub async fn open_post(app: &App, request: Request) -> HttpResult {
+    public::open(app, token(&request), user_agent(&request)).await?;
+    empty(204)
+}
+
+/// `GET /api/email/track/click/{trackingId}`: a redirect to the link the message held under
+/// that id, never to a URL the request names.
+pub async fn click(app: &App, request: Request) -> HttpResult {
+    match public::click(app, token(&request), user_agent(&request)).await? {
+        Some(url) => Response::builder()
+            .status(302)
+            .header("location", url)
+            .header("cache-control", NO_STORE)
+            .header("referrer-policy", "no-referrer")
+            .body(Body::Empty)
+            .map_err(ApiError::internal),
+        None => invalid_page(&request),
+    }
+}
+
+/// `POST /api/email/track/click/{trackingId}`: records the click and answers where it leads.
+pub async fn click_post(app: &App, request: Request) -> HttpResult {
+    match public::click(app, token(&request), user_agent(&request)).await? {
+        Some(url) => json(200, &json!({ "url": url })),
+        None => Err(ApiError::not_found("tracking link")),
+    }
+}
+
+/// `GET /api/email/unsubscribe/{trackingId}`: the choice, this team or the whole artist.
+/// Showing it changes nothing: link scanners fetch every URL of a message.
+pub async fn unsubscribe_page(app: &App, request: Request) -> HttpResult {
+    match public::unsubscribe_view(app, token(&request)).await? {
+        Some(view) => {
+            let language =
+                PageLanguage::choose(Some(&view.contact), header(&request, "accept-language"));
+            html(200, pages::unsubscribe_choice(&view.contact, language))
+        }
+        None => invalid_page(&request),
+    }
+}
+
+/// How the POST was made, by its body.
+enum Submission {
+    /// RFC 8058: `List-Unsubscribe=One-Click`, sent by the mailbox provider.
+    OneClick,
+    /// The page's form.
+    Form(UnsubscribeScope),
+    /// An API client: `{"scope": "team" | "artist"}` (team when absent).
+    Json(UnsubscribeScope),
+}
+
+fn submission(request: &Request) -> Result<Submission, ApiError> {
+    let body: &[u8] = request.body().as_ref();
+    if body.len() > 4096 {
+        return Err(ApiError::PayloadTooLarge { limit: 4096 });
+    }
+    let scope = |value: &str| match value {
+        "team" => Ok(UnsubscribeScope::Team),
+        "artist" => Ok(UnsubscribeScope::Artist),
+        other => Err(ApiError::bad_request(
+            "invalid_scope",
+            format!("scope must be team or artist, not {other:?}"),
+        )),
+    };
+    let content_type = header(request, "content-type").unwrap_or_default();
+    if content_type.starts_with("application/json") {
+        let value: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|_| ApiError::bad_request("malformed_json", "the body is not JSON"))?;
+        return match value.get("scope").and_then(|s| s.as_str()) {
+            Some(value) => Ok(Submission::Json(scope(value)?)),
+            None => Ok(Submission::Json(UnsubscribeScope::Team)),
+        };
+    }
+    let mut chosen = None;
+    for (name, value) in form_urlencoded::parse(body) {
+        match name.as_ref() {
+            "List-Unsubscribe" if value == "One-Click" => return Ok(Submission::OneClick),
+            "scope" => chosen = Some(scope(&value)?),
+            _ => {}
+        }
+    }
+    // A bare POST to the List-Unsubscribe URL is a one-click unsubscribe too.
+    Ok(chosen.map_or(Submission::OneClick, Submission::Form))
+}
+
+/// `POST /api/email/unsubscribe/{trackingId}`: applies the choice at once, idempotently.
+pub async fn unsubscribe(app: &App, request: Request) -> HttpResult {
+    let submission = submission(&request)?;
+    let scope = match submission {
+        Submission::OneClick => UnsubscribeScope::Team,
+        Submission::Form(scope) | Submission::Json(scope) => scope,
+    };
+    let applied = public::unsubscribe(app, token(&request), scope).await?;
+    match (submission, applied) {
+        (Submission::Json(_), true) => json(200, &json!({ "unsubscribed": true, "scope": scope })),
+        (Submission::Json(_), false) => Err(ApiError::not_found("unsubscribe link")),
+        (Submission::OneClick, true) => Response::builder()
+            .status(200)
+            .header("content-type", "text/plain; charset=utf-8")
+            .body(Body::Text("unsubscribed\n".into()))
+            .map_err(ApiError::internal),
+        (Submission::Form(_), true) => {
+            let view = public::unsubscribe_view(app, token(&request)).await?;
+            let contact = view.as_ref().map(|v| &v.contact);
+            let language = PageLanguage::choose(contact, header(&request, "accept-language"));
+            html(
+                200,
+                pages::unsubscribed(scope == UnsubscribeScope::Artist, language),
+            )
+        }
+        (_, false) => invalid_page(&request),
+    }
+}
+
+/// `ses-events` (EventsQueue): SES's events and our endpoints', recorded once per batch.
+pub async fn events(
+    app: &App,
+    event: lambda_runtime::LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>,
+) -> Result<aws_lambda_events::event::sqs::SqsBatchResponse, lambda_runtime::Error> {
+    let messages: Vec<(String, String)> = event
+        .payload
+        .records
+        .into_iter()
+        .map(|record| {
+            (
+                record.message_id.unwrap_or_default(),
+                record.body.unwrap_or_default(),
+            )
+        })
+        .collect();
+    let mut response = aws_lambda_events::event::sqs::SqsBatchResponse::default();
+    for id in mailing::tracking::consume(app, &messages).await {
+        response.add_failure(id);
+    }
+    Ok(response)
+}

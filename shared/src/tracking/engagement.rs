@@ -1,0 +1,59 @@
+//! A campaign's engagement as its counters hold it (`store::stats`), for the campaign's
+//! readers: the seed's counters filled in, and the detail beside them.
+
+use serde::Serialize;
+
+use crate::domain::Campaign;
+use crate::store::stats::{self, StatsKey};
+use crate::{ApiError, App};
+
+/// Opens and clicks are the person's; machines' are counted apart (`machine`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CampaignEngagement {
+    pub delivered: u64,
+    pub opens: u64,
+    pub unique_opens: u64,
+    pub machine_opens: u64,
+    pub clicks: u64,
+    pub unique_clicks: u64,
+    pub machine_clicks: u64,
+    /// Hard bounces; `soft_bounces` are temporary failures.
+    pub bounces: u64,
+    pub soft_bounces: u64,
+    pub complaints: u64,
+    pub rejects: u64,
+    pub delivery_delays: u64,
+    pub rendering_failures: u64,
+    pub unsubscribes: u64,
+}
+
+/// Reads the campaign's counters and writes the seed's (`open_count` is unique human opens,
+/// `click_count` unique human clicks) into `campaign`.
+pub async fn of(app: &App, campaign: &mut Campaign) -> Result<CampaignEngagement, ApiError> {
+    let counters = stats::get_many(app, &[StatsKey::Campaign(campaign.id)])
+        .await?
+        .remove(0);
+    let engagement = CampaignEngagement {
+        delivered: counters.get("delivered"),
+        opens: counters.get("opens"),
+        unique_opens: counters.get("unique_opens"),
+        machine_opens: counters.get("machine_opens"),
+        clicks: counters.get("clicks"),
+        unique_clicks: counters.get("unique_clicks"),
+        machine_clicks: counters.get("machine_clicks"),
+        bounces: counters.get("bounces"),
+        soft_bounces: counters.get("soft_bounces"),
+        complaints: counters.get("complaints"),
+        rejects: counters.get("rejects"),
+        delivery_delays: counters.get("delivery_delays"),
+        rendering_failures: counters.get("rendering_failures"),
+        unsubscribes: counters.get("unsubscribes"),
+    };
+    let seed = &mut campaign.counters;
+    seed.open_count = engagement.unique_opens;
+    seed.click_count = engagement.unique_clicks;
+    seed.bounce_count = engagement.bounces;
+    seed.complaint_count = engagement.complaints;
+    seed.unsubscribe_count = engagement.unsubscribes;
+    Ok(engagement)
+}

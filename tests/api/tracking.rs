@@ -1,0 +1,709 @@
+//! After SES took a message: its events, the public tracking endpoints, unsubscribes,
+//! suppression, guardrails and the contact's timeline, through the emulator.
+
+use chrono::{Duration, Utc};
+use devstack::outbox::{self, Filter, OutboxItem};
+use serde_json::{Value, json};
+
+use crate::support::{TestStack, spent};
+
+const HUMAN: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15";
+
+struct Sent {
+    campaign_url: String,
+    /// (contact id, address), in creation order.
+    contacts: Vec<(String, String)>,
+}
+
+/// A press campaign with one tracked link, sent to `n` contacts, its events not yet recorded.
+async fn sent_campaign(stack: &TestStack, n: usize) -> Sent {
+    let owner = stack.owner();
+    let domain = format!(
+        "track-{}.example",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    );
+    let registered = owner
+        .post(
+            "/api/email/domains",
+            &json!({ "artist_id": stack.artist.to_string(), "domain": domain }),
+        )
+        .await;
+    assert_eq!(registered.status, 201, "{:?}", registered.body);
+    let mut contacts = Vec::new();
+    for i in 0..n {
+        let email = format!("redaction{i}@media-{domain}");
+        let id = owner
+            .create_contact(
+                &stack.contacts_url(),
+                json!({ "email": email, "contact_role": "press", "first_name": format!("Inès{i}") }),
+            )
+            .await;
+        contacts.push((id, email));
+    }
+    let created = owner
+        .post(
+            &format!("/api/artists/{}/campaigns", stack.artist),
+            &json!({
+                "contact_role": "press", "name": "Écoute presse",
+                "subject": "Bonjour {{ contact.first_name }}",
+                "content": "<html><body><p>Bonjour {{ contact.first_name }},</p><p><a href=\"https://label.example/presse\">Dossier</a> <a href=\"https://label.example/clip\">Clip</a></p><p><a href=\"{{ unsubscribe_url }}\">Se désabonner</a></p></body></html>",
+                "from_name": "Label Nova", "from_email": format!("presse@{domain}"),
+            }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let campaign_url = format!(
+        "/api/artists/{}/campaigns/{}",
+        stack.artist,
+        created.body["id"].as_str().unwrap()
+    );
+    let started = owner
+        .post(&format!("{campaign_url}/send"), &json!({}))
+        .await;
+    assert_eq!(started.status, 202, "{:?}", started.body);
+    stack.drain_sending().await;
+    stack.drain_sending().await;
+    Sent {
+        campaign_url,
+        contacts,
+    }
+}
+
+/// The message the emulated SES accepted for `address`.
+async fn message_to(address: &str) -> OutboxItem {
+    let accepted = outbox::accepted(&Filter {
+        to: Some(address.to_owned()),
+        limit: 1,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    OutboxItem::from_accepted(accepted.into_iter().next().expect("a message was sent"))
+}
+
+/// The path of the first link of `message` under `prefix` (`/api/email/track/click/`).
+fn link(message: &OutboxItem, prefix: &str) -> String {
+    let html = message.html.as_deref().unwrap();
+    let start = html
+        .find(prefix)
+        .unwrap_or_else(|| panic!("{prefix} in {html}"));
+    let end = html[start..].find('"').unwrap();
+    html[start..start + end].to_owned()
+}
+
+fn links(message: &OutboxItem, prefix: &str) -> Vec<String> {
+    let html = message.html.as_deref().unwrap();
+    html.match_indices(prefix)
+        .map(|(start, _)| {
+            let end = html[start..].find('"').unwrap();
+            html[start..start + end].to_owned()
+        })
+        .collect()
+}
+
+async fn engagement(stack: &TestStack, campaign_url: &str) -> Value {
+    let campaign = stack.owner().get(campaign_url).await;
+    assert_eq!(campaign.status, 200, "{:?}", campaign.body);
+    campaign.body["engagement"].clone()
+}
+
+async fn history(stack: &TestStack, contact: &str) -> Vec<Value> {
+    let reply = stack
+        .owner()
+        .get(&format!("{}/{contact}/history", stack.contacts_url()))
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    reply.body["items"].as_array().unwrap().clone()
+}
+
+fn types(items: &[Value]) -> Vec<&str> {
+    items
+        .iter()
+        .map(|i| i["interaction_type"].as_str().unwrap())
+        .collect()
+}
+
+async fn status(stack: &TestStack, contact: &str) -> Value {
+    let url = format!("{}/{contact}", stack.contacts_url());
+    stack.owner().get(&url).await.body["status"].clone()
+}
+
+fn at(offset: Duration) -> String {
+    (Utc::now() + offset).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[tokio::test]
+async fn delivery_and_open_events_are_recorded_once_however_often_they_arrive() {
+    let stack = TestStack::new().await;
+    let sent = sent_campaign(&stack, 3).await;
+    stack.drain_queues().await;
+    let delivered = engagement(&stack, &sent.campaign_url).await;
+    assert_eq!(delivered["delivered"], 3, "{delivered}");
+
+    let (contact, address) = &sent.contacts[0];
+    let message = message_to(address).await;
+    // SES tells the same delivery again, and the person opens twice ten minutes later.
+    let delivery = json!({ "timestamp": at(Duration::seconds(1)), "recipients": [address], "smtpResponse": "250 OK" });
+    let open = json!({ "timestamp": at(Duration::minutes(10)), "userAgent": HUMAN, "ipAddress": "198.51.100.7" });
+    let reopen = json!({ "timestamp": at(Duration::minutes(12)), "userAgent": HUMAN, "ipAddress": "198.51.100.7" });
+    for _ in 0..3 {
+        for (kind, detail) in [("Delivery", &delivery), ("Open", &open), ("Open", &reopen)] {
+            outbox::publish_event(&message.message_id, kind, detail.clone())
+                .await
+                .unwrap();
+        }
+        stack.drain_queues().await;
+    }
+    let counted = engagement(&stack, &sent.campaign_url).await;
+    assert_eq!(
+        counted["delivered"], 4,
+        "one more delivery, told three times: {counted}"
+    );
+    assert_eq!(counted["opens"], 2, "{counted}");
+    assert_eq!(counted["unique_opens"], 1, "{counted}");
+    assert_eq!(counted["machine_opens"], 0, "{counted}");
+    let campaign = stack.owner().get(&sent.campaign_url).await;
+    assert_eq!(
+        campaign.body["open_count"], 1,
+        "the seed's counter is unique human opens"
+    );
+
+    let timeline = history(&stack, contact).await;
+    assert_eq!(
+        types(&timeline),
+        [
+            "email_opened",
+            "email_opened",
+            "email_delivered",
+            "email_delivered",
+            "email_sent"
+        ],
+        "newest first: {timeline:?}"
+    );
+    assert!(timeline.iter().all(|i| i["machine"].is_null()));
+    assert_eq!(timeline[0]["details"]["user_agent"], HUMAN);
+    assert!(
+        !serde_json::to_string(&timeline)
+            .unwrap()
+            .contains(address.as_str())
+    );
+}
+
+#[tokio::test]
+async fn the_pixel_and_the_redirect_answer_from_the_token_with_one_read_and_no_write() {
+    let stack = TestStack::new().await;
+    let sent = sent_campaign(&stack, 1).await;
+    stack.drain_queues().await;
+    let (contact, address) = &sent.contacts[0];
+    let message = message_to(address).await;
+    let pixel = link(&message, "/api/email/track/open/");
+    let clicks = links(&message, "/api/email/track/click/");
+    assert_eq!(clicks.len(), 2, "both links are tracked");
+
+    let before = stack.requests.by_operation();
+    let opened = stack
+        .raw("GET", &pixel, &[("user-agent", HUMAN)], b"")
+        .await;
+    let spent_open = spent(&before, &stack.requests.by_operation());
+    assert_eq!(opened.status, 200);
+    assert_eq!(opened.header("content-type"), Some("image/gif"));
+    assert!(opened.header("cache-control").unwrap().contains("no-store"));
+    assert!(opened.body.starts_with(b"GIF89a") && opened.body.len() == 43);
+    assert_eq!(
+        spent_open,
+        [
+            (("dynamodb".into(), "Query".into()), 1),
+            (("sqs".into(), "SendMessage".into()), 1)
+        ]
+        .into(),
+        "one read, and the event queued rather than written"
+    );
+
+    let before = stack.requests.by_operation();
+    let followed = stack
+        .raw("GET", &clicks[1], &[("user-agent", HUMAN)], b"")
+        .await;
+    let spent_click = spent(&before, &stack.requests.by_operation());
+    assert_eq!(followed.status, 302);
+    assert!(
+        followed
+            .header("location")
+            .unwrap()
+            .starts_with("https://label.example/clip"),
+        "{:?}",
+        followed.headers
+    );
+    assert_eq!(spent_click, spent_open);
+
+    // Forged, tampered or misused tokens: the pixel is still a pixel, a click goes nowhere.
+    let token = clicks[0].rsplit('/').next().unwrap();
+    let mut tampered = token.to_owned().into_bytes();
+    tampered[10] = if tampered[10] == b'a' { b'b' } else { b'a' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let open_token = pixel.rsplit('/').next().unwrap();
+    for bad in [
+        format!("/api/email/track/click/{tampered}"),
+        format!("/api/email/track/click/{open_token}"),
+        "/api/email/track/click/https%3A%2F%2Fevil.example".to_owned(),
+        format!("/api/email/track/click/{}", "a".repeat(56)),
+    ] {
+        let reply = stack.raw("GET", &bad, &[], b"").await;
+        assert_eq!(reply.status, 404, "{bad}");
+        assert_eq!(reply.header("location"), None, "{bad}");
+        assert!(reply.text().contains("<html"), "{bad}");
+    }
+    let forged_pixel = stack
+        .raw(
+            "GET",
+            &format!("/api/email/track/open/{tampered}"),
+            &[],
+            b"",
+        )
+        .await;
+    assert_eq!(forged_pixel.status, 200);
+    assert_eq!(forged_pixel.header("content-type"), Some("image/gif"));
+
+    // The open and click came seconds after delivery: kept, marked, not counted as the person's.
+    stack.drain_queues().await;
+    let counted = engagement(&stack, &sent.campaign_url).await;
+    assert_eq!(counted["machine_opens"], 1, "{counted}");
+    assert_eq!(counted["machine_clicks"], 1, "{counted}");
+    assert_eq!(counted["unique_opens"], 0, "{counted}");
+    assert_eq!(counted["unique_clicks"], 0, "{counted}");
+    let timeline = history(&stack, contact).await;
+    assert_eq!(timeline[0]["interaction_type"], "email_clicked");
+    assert_eq!(timeline[0]["machine"], "too_soon_after_delivery");
+    assert_eq!(timeline[0]["details"]["url"], "https://label.example/clip");
+}
+
+#[tokio::test]
+async fn a_click_minutes_later_counts_as_the_persons_open_and_click_once() {
+    let stack = TestStack::new().await;
+    let sent = sent_campaign(&stack, 1).await;
+    stack.drain_queues().await;
+    let (_, address) = &sent.contacts[0];
+    let message = message_to(address).await;
+    let click = json!({ "timestamp": at(Duration::minutes(30)), "userAgent": HUMAN, "link": "https://label.example/presse" });
+    let scanner = json!({ "timestamp": at(Duration::minutes(31)), "userAgent": "Mozilla/5.0 (compatible; BingPreview/1.0b)", "link": "https://label.example/clip" });
+    for detail in [&click, &click, &scanner] {
+        outbox::publish_event(&message.message_id, "Click", detail.clone())
+            .await
+            .unwrap();
+    }
+    stack.drain_queues().await;
+    let counted = engagement(&stack, &sent.campaign_url).await;
+    assert_eq!(counted["clicks"], 1, "{counted}");
+    assert_eq!(counted["unique_clicks"], 1, "{counted}");
+    assert_eq!(
+        counted["unique_opens"], 1,
+        "a click proves an open: {counted}"
+    );
+    assert_eq!(counted["machine_clicks"], 1, "{counted}");
+}
+
+#[tokio::test]
+async fn one_click_unsubscribes_at_once_idempotently_and_counts_once() {
+    let stack = TestStack::new().await;
+    let sent = sent_campaign(&stack, 2).await;
+    stack.drain_queues().await;
+    let (contact, address) = &sent.contacts[0];
+    let message = message_to(address).await;
+    let header = message.headers.get("List-Unsubscribe").unwrap();
+    let start = header.find("/api/email/unsubscribe/").unwrap();
+    let end = header[start..].find('>').unwrap();
+    let target = header[start..start + end].to_owned();
+    assert_eq!(
+        message
+            .headers
+            .get("List-Unsubscribe-Post")
+            .map(String::as_str),
+        Some("List-Unsubscribe=One-Click")
+    );
+
+    let page = stack
+        .raw("GET", &target, &[("accept-language", "fr-FR")], b"")
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("Se désabonner") || page.text().contains("désabonner"));
+    assert!(
+        !page.text().contains(address.as_str()),
+        "the address is masked"
+    );
+    let contact_url = format!("{}/{contact}", stack.contacts_url());
+    assert_eq!(
+        stack.owner().get(&contact_url).await.body["status"],
+        "active",
+        "showing the page changes nothing (link scanners fetch it)"
+    );
+
+    for _ in 0..2 {
+        let reply = stack
+            .raw(
+                "POST",
+                &target,
+                &[("content-type", "application/x-www-form-urlencoded")],
+                b"List-Unsubscribe=One-Click",
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+    }
+    assert_eq!(
+        stack.owner().get(&contact_url).await.body["status"],
+        "unsubscribed",
+        "before any event is processed"
+    );
+    stack.drain_queues().await;
+    let counted = engagement(&stack, &sent.campaign_url).await;
+    assert_eq!(counted["unsubscribes"], 1, "{counted}");
+    let emailed = stack
+        .owner()
+        .post(
+            &format!("{contact_url}/emails"),
+            &json!({ "subject": "Re", "content": "<p>Bonjour</p><p><a href=\"{{ unsubscribe_url }}\">stop</a></p>", "from_name": "L", "from_email": message.from.rsplit('<').next().unwrap().trim_end_matches('>') }),
+        )
+        .await;
+    assert_eq!(emailed.status, 422, "{:?}", emailed.body);
+    assert_eq!(emailed.error_code(), "contact_unreachable");
+
+    let bad = stack
+        .raw(
+            "POST",
+            &target,
+            &[("content-type", "application/x-www-form-urlencoded")],
+            b"scope=everyone",
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+}
+
+#[tokio::test]
+async fn leaving_everything_from_the_artist_reaches_every_team_and_later_imports() {
+    let stack = TestStack::new().await;
+    let sent = sent_campaign(&stack, 1).await;
+    let (contact, address) = &sent.contacts[0];
+    let marketing = stack
+        .owner()
+        .create_contact(
+            &stack.contacts_url(),
+            json!({ "email": address, "contact_role": "marketing" }),
+        )
+        .await;
+    let message = message_to(address).await;
+    let target = link(&message, "/api/email/unsubscribe/");
+    let reply = stack
+        .raw(
+            "POST",
+            &target,
+            &[("content-type", "application/json")],
+            br#"{"scope": "artist"}"#,
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    for id in [contact, &marketing] {
+        let found = stack
+            .owner()
+            .get(&format!("{}/{id}", stack.contacts_url()))
+            .await;
+        assert_eq!(found.body["status"], "unsubscribed", "{id}");
+    }
+    // A tour contact added later with the same address cannot be written to.
+    let tour = stack
+        .owner()
+        .create_contact(
+            &stack.contacts_url(),
+            json!({ "email": address, "contact_role": "tour" }),
+        )
+        .await;
+    let domain = address.rsplit("@media-").next().unwrap();
+    let emailed = stack
+        .owner()
+        .post(
+            &format!("{}/{tour}/emails", stack.contacts_url()),
+            &json!({ "subject": "Dates", "content": "<p>Bonjour</p><p><a href=\"{{ unsubscribe_url }}\">stop</a></p>", "from_name": "L", "from_email": format!("tour@{domain}") }),
+        )
+        .await;
+    assert_eq!(emailed.status, 422, "{:?}", emailed.body);
+    assert_eq!(emailed.error_code(), "contact_unreachable");
+}
+
+#[tokio::test]
+async fn hard_bounces_and_complaints_suppress_before_the_next_send_and_three_soft_bounces_mark_bounced()
+ {
+    let stack = TestStack::new().await;
+    let sent = sent_campaign(&stack, 3).await;
+    stack.drain_queues().await;
+    let (hard, hard_address) = &sent.contacts[0];
+    let (complained, complained_address) = &sent.contacts[1];
+    let bounce = |address: &str, kind: &str| {
+        json!({ "bounceType": kind, "bounceSubType": "General", "timestamp": at(Duration::seconds(5)),
+                "bouncedRecipients": [{ "emailAddress": address, "status": "5.1.1", "action": "failed" }] })
+    };
+    let hard_message = message_to(hard_address).await;
+    outbox::publish_event(
+        &hard_message.message_id,
+        "Bounce",
+        bounce(hard_address, "Permanent"),
+    )
+    .await
+    .unwrap();
+    let complained_message = message_to(complained_address).await;
+    outbox::publish_event(
+        &complained_message.message_id,
+        "Complaint",
+        json!({ "complainedRecipients": [{ "emailAddress": complained_address }], "timestamp": at(Duration::minutes(3)), "complaintFeedbackType": "abuse" }),
+    )
+    .await
+    .unwrap();
+    stack.drain_queues().await;
+    assert_eq!(status(&stack, hard).await, "bounced");
+    assert_eq!(status(&stack, complained).await, "unsubscribed");
+    let counted = engagement(&stack, &sent.campaign_url).await;
+    assert_eq!(counted["bounces"], 1, "{counted}");
+    assert_eq!(counted["complaints"], 1, "{counted}");
+    for address in [hard_address, complained_address] {
+        let suppressed = mailing::store::suppression::suppressed(
+            stack.app(),
+            mailing::domain::ArtistId::new(),
+            &[&mailing::domain::EmailAddress::parse(address).unwrap()],
+        )
+        .await
+        .unwrap();
+        assert_eq!(suppressed.len(), 1, "suppressed for every artist");
+    }
+
+    // Three messages to the third contact bounce softly: the third marks the contact bounced.
+    let (soft, soft_address) = &sent.contacts[2];
+    let domain = soft_address.rsplit("@media-").next().unwrap();
+    let mut message_ids = vec![message_to(soft_address).await.message_id];
+    for _ in 0..2 {
+        let emailed = stack
+            .owner()
+            .post(
+                &format!("{}/{soft}/emails", stack.contacts_url()),
+                &json!({ "subject": "Relance", "content": "<p>Bonjour</p><p><a href=\"{{ unsubscribe_url }}\">stop</a></p>", "from_name": "L", "from_email": format!("presse@{domain}") }),
+            )
+            .await;
+        assert_eq!(emailed.status, 202, "{:?}", emailed.body);
+        stack.drain_sending().await;
+        message_ids.insert(0, message_to(soft_address).await.message_id);
+    }
+    message_ids.dedup();
+    assert_eq!(message_ids.len(), 3);
+    for (i, id) in message_ids.iter().enumerate() {
+        // Told twice: one soft bounce.
+        let detail = bounce(soft_address, "Transient");
+        for _ in 0..2 {
+            outbox::publish_event(id, "Bounce", detail.clone())
+                .await
+                .unwrap();
+        }
+        stack.drain_queues().await;
+        let expected = if i < 2 { "active" } else { "bounced" };
+        assert_eq!(
+            status(&stack, soft).await,
+            expected,
+            "after {} soft bounces",
+            i + 1
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_campaign_bouncing_past_four_percent_pauses_itself_with_the_reason() {
+    let stack = TestStack::new().await;
+    let owner = stack.owner();
+    let domain = format!(
+        "guard-{}.example",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    );
+    owner
+        .post(
+            "/api/email/domains",
+            &json!({ "artist_id": stack.artist.to_string(), "domain": domain }),
+        )
+        .await;
+    devstack::seed::contacts(
+        stack.app(),
+        stack.artist,
+        mailing::domain::ContactRole::Marketing,
+        150,
+        &format!("fans-{domain}"),
+    )
+    .await
+    .unwrap();
+    let created = owner
+        .post(
+            &format!("/api/artists/{}/campaigns", stack.artist),
+            &json!({
+                "contact_role": "marketing", "name": "Tournée",
+                "template_id": "0193a6f0-0000-7000-8000-000000000101",
+                "from_name": "Lou", "from_email": format!("news@{domain}"),
+            }),
+        )
+        .await;
+    let url = format!(
+        "/api/artists/{}/campaigns/{}",
+        stack.artist,
+        created.body["id"].as_str().unwrap()
+    );
+    assert_eq!(
+        owner.post(&format!("{url}/send"), &json!({})).await.status,
+        202
+    );
+    stack.drain("campaign-dispatch").await;
+    // Two batches of fifty go out; the third waits.
+    stack.poll_once("email-send").await;
+    stack.poll_once("email-send").await;
+    stack.drain("ses-events").await;
+    let accepted = outbox::accepted(&Filter {
+        from_domain: Some(domain.clone()),
+        limit: 1000,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(accepted.len(), 100);
+    for message in accepted.iter().take(5) {
+        outbox::publish_event(
+            &message.message_id,
+            "Bounce",
+            json!({ "bounceType": "Permanent", "bounceSubType": "NoEmail", "timestamp": at(Duration::seconds(2)),
+                    "bouncedRecipients": [{ "emailAddress": message.destinations[0] }] }),
+        )
+        .await
+        .unwrap();
+    }
+    stack.drain("ses-events").await;
+    let campaign = owner.get(&url).await;
+    assert_eq!(campaign.body["status"], "paused", "{:?}", campaign.body);
+    let reason = campaign.body["status_reason"].as_str().unwrap();
+    assert!(reason.contains("bounce rate 5.0%"), "{reason}");
+}
+
+#[tokio::test]
+async fn the_events_consumer_reports_only_poison_messages_and_counts_duplicates_once() {
+    let stack = TestStack::new().await;
+    let sent = sent_campaign(&stack, 1).await;
+    let (contact, address) = &sent.contacts[0];
+    let message = message_to(address).await;
+    // The queue's own messages (Send, Delivery), each delivered twice, with poison around.
+    let queue = stack.app().config.events_queue_url.clone();
+    let mut bodies = Vec::new();
+    loop {
+        let received = stack
+            .app()
+            .aws
+            .sqs
+            .receive_message()
+            .queue_url(&queue)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let messages = received.messages.unwrap_or_default();
+        if messages.is_empty() {
+            break;
+        }
+        for m in messages {
+            bodies.push(m.body.unwrap_or_default());
+        }
+    }
+    assert_eq!(bodies.len(), 2, "Send and Delivery for one message");
+    let fixture = include_str!("../../events/sqs-ses-events-delivery.json");
+    let unknown: Value = serde_json::from_str(fixture).unwrap();
+    let mut records = Vec::new();
+    for (i, body) in bodies
+        .iter()
+        .chain(bodies.iter())
+        .cloned()
+        .chain([
+            "not json".to_owned(),
+            r#"{"Type":"Notification","Message":"{\"eventType\":\"Delivery\"}"}"#.to_owned(),
+            unknown["Records"][0]["body"].as_str().unwrap().to_owned(),
+        ])
+        .enumerate()
+    {
+        records
+            .push(json!({ "messageId": format!("m{i}"), "body": body, "eventSource": "aws:sqs" }));
+    }
+    let event: aws_lambda_events::event::sqs::SqsEvent =
+        serde_json::from_value(json!({ "Records": records })).unwrap();
+    let response = functions::tracking::events(
+        stack.app(),
+        lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default()),
+    )
+    .await
+    .unwrap();
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, ["m4", "m5"], "only the unreadable ones come back");
+    let counted = engagement(&stack, &sent.campaign_url).await;
+    assert_eq!(counted["delivered"], 1, "{counted}");
+    assert_eq!(
+        types(&history(&stack, contact).await),
+        ["email_delivered", "email_sent"]
+    );
+    assert!(!message.message_id.is_empty());
+}
+
+#[tokio::test]
+async fn a_contacts_history_is_paginated_and_hidden_from_other_teams() {
+    let stack = TestStack::new().await;
+    let sent = sent_campaign(&stack, 1).await;
+    stack.drain_queues().await;
+    let (contact, address) = &sent.contacts[0];
+    let message = message_to(address).await;
+    for minutes in 1..=3 {
+        outbox::publish_event(
+            &message.message_id,
+            "Open",
+            json!({ "timestamp": at(Duration::minutes(10 * minutes)), "userAgent": HUMAN }),
+        )
+        .await
+        .unwrap();
+    }
+    stack.drain_queues().await;
+    let url = format!("{}/{contact}/history", stack.contacts_url());
+    let first = stack.owner().get(&format!("{url}?limit=2")).await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.body["items"].as_array().unwrap().len(), 2);
+    let cursor = first.body["next_cursor"].as_str().unwrap().to_owned();
+    let second = stack
+        .owner()
+        .get(&format!("{url}?limit=2&cursor={cursor}"))
+        .await;
+    assert_eq!(second.status, 200, "{:?}", second.body);
+    let all: Vec<Value> = first.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(second.body["items"].as_array().unwrap())
+        .cloned()
+        .collect();
+    let times: Vec<&str> = all
+        .iter()
+        .map(|i| i["created_at"].as_str().unwrap())
+        .collect();
+    let mut sorted = times.clone();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(times, sorted, "newest first across pages");
+
+    for (caller, status) in [
+        (stack.team("marketing"), 404),
+        (
+            stack.caller(&[format!("artist:{}:*", mailing::domain::ArtistId::new())]),
+            403,
+        ),
+    ] {
+        let reply = caller.get(&url).await;
+        assert_eq!(reply.status, status, "{:?}", reply.body);
+    }
+    assert_eq!(stack.anonymous().get(&url).await.status, 401);
+    let bad = stack.owner().get(&format!("{url}?limit=0")).await;
+    assert_eq!(bad.status, 400);
+    let forged = stack.owner().get(&format!("{url}?cursor=abc.def")).await;
+    assert_eq!(forged.status, 400);
+}
