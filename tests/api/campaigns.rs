@@ -82,7 +82,16 @@ async fn a_press_officer_drafts_a_campaign_from_the_communique_and_finds_it_agai
         .get(&format!("{}/{id}", campaigns_url(&stack)))
         .await;
     assert_eq!(read.status, 200);
-    assert_eq!(read.body, created);
+    let mut read = read.body;
+    let engagement = read.as_object_mut().unwrap().remove("engagement").unwrap();
+    assert_eq!(
+        read, created,
+        "the campaign as created, with its engagement beside it"
+    );
+    assert!(
+        engagement.as_object().unwrap().values().all(|n| n == 0),
+        "{engagement}"
+    );
 
     let second = create(&stack, "press", &press_campaign("Relance")).await;
     let listing = stack

@@ -39,6 +39,12 @@ const EXPECTED: &[(&str, u16)] = &[
     ("apigw-signatures-update.json", 200),
     // Runs after the update above: the signature is there.
     ("apigw-signatures-get.json", 200),
+    ("apigw-contacts-history.json", 404),
+    // Public: a token the stack did not sign still gets its pixel, and a harmless 404 page
+    // instead of a redirect or an unsubscribe.
+    ("apigw-track-open.json", 200),
+    ("apigw-track-click.json", 404),
+    ("apigw-email-unsubscribe.json", 404),
 ];
 
 /// CloudFormation custom resource fixtures, run in `templates::custom_resource_*` tests.
@@ -93,6 +99,19 @@ const QUEUE_EXPECTED: &[(&str, &str, usize)] = &[
     ("sqs-import-upload-s3-event.json", "import-upload", 0),
     ("sqs-campaign-dispatch.json", "campaign-dispatch", 1),
     ("sqs-email-send.json", "email-send", 1),
+    // SES's events for a message this stack never sent: acknowledged, nothing recorded.
+    ("sqs-ses-events-send.json", "ses-events", 0),
+    ("sqs-ses-events-delivery.json", "ses-events", 0),
+    ("sqs-ses-events-bounce-permanent.json", "ses-events", 0),
+    ("sqs-ses-events-bounce-transient.json", "ses-events", 0),
+    ("sqs-ses-events-bounce-undetermined.json", "ses-events", 0),
+    ("sqs-ses-events-complaint.json", "ses-events", 0),
+    ("sqs-ses-events-reject.json", "ses-events", 0),
+    ("sqs-ses-events-delivery-delay.json", "ses-events", 0),
+    ("sqs-ses-events-open.json", "ses-events", 0),
+    ("sqs-ses-events-click.json", "ses-events", 0),
+    ("sqs-ses-events-rendering-failure.json", "ses-events", 0),
+    ("sqs-ses-events-subscription.json", "ses-events", 0),
 ];
 
 #[tokio::test]

@@ -707,8 +707,8 @@ async fn each_accepted_message_is_in_the_local_outbox_and_reaches_the_events_que
             .status,
         202
     );
-    stack.drain_queues().await;
-    stack.drain_queues().await;
+    stack.drain_sending().await;
+    stack.drain_sending().await;
 
     // The outbox, as a developer reads it: no token needed, parsed and personalized.
     let listed = stack

@@ -8,6 +8,7 @@ pub mod bench_send;
 pub mod consumers;
 pub mod counting;
 pub mod gateway;
+pub mod inject;
 pub mod outbox;
 pub mod provision;
 pub mod provision_events;

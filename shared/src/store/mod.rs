@@ -26,7 +26,9 @@
 //! # Suppression table (`SuppressionTable`, env `SUPPRESSION_TABLE`)
 //!
 //! One item per suppressed address, `hash` = HMAC-SHA256 of the normalized address under
-//! `EMAIL_HASH_KEY`: looked up in batches of 100 by imports (and sends), never scanned.
+//! `EMAIL_HASH_KEY`; someone who left everything of one artist has an item whose hash also
+//! covers the artist's id. Both are looked up together, 50 addresses per BatchGetItem, by
+//! imports and sends; never scanned.
 //!
 //! # Campaigns table (`CampaignsTable`, env `CAMPAIGNS_TABLE`)
 //!
@@ -51,10 +53,44 @@
 //! The key is the idempotency key of a send: one row per person per campaign, created with
 //! `attribute_not_exists`, claimed with a condition on `pending` before SES is called.
 //!
+//! GSI `by_send` (`send_id`, projection ALL): tracking tokens carry the send id alone.
+//!
 //! | access pattern | served by |
 //! |---|---|
-//! | create a campaign's send for a contact, once (`campaign-dispatch`) | conditional PutItem |
-//! | claim, mark sent / failed, release (`email-send`) | conditional UpdateItem on `status` |
+//! | create a campaign's send for a contact, once (`campaign-dispatch`) | conditional PutItem, 100 per transaction |
+//! | claim, mark sent / failed, release (`email-send`) | conditional updates on `status`, one transaction per batch |
+//! | the send a tracking token names (`track-open`, `track-click`, `email-unsubscribe`) | Query `by_send`, limit 1 |
+//! | the sends a batch of events names (`ses-events`) | BatchGetItem on (campaign, contact) from the message tags |
+//! | engagement times, first only (`ses-events`) | UpdateItem `SET x = if_not_exists(x, :at)` |
+//!
+//! # Interactions table (`InteractionsTable`, env `INTERACTIONS_TABLE`)
+//!
+//! | item | `pk` | `sk` | other keys |
+//! |---|---|---|---|
+//! | interaction | `CONTACT#{contact_id}` | `T#{time, ms}#{interaction_id}` | `artist_pk` = `ARTIST#{artist_id}` |
+//! | first-time mark | `SEND#{send_id}` | `FIRST#{what}` (`open`, `click`, `click#{link}`, `bounce`…) | |
+//!
+//! Interaction ids derive from the event (UUID v5), so an event told twice is one item: the
+//! conditional put that fails is how `ses-events` knows it counted the event already. Marks
+//! make unique counts exact the same way. GSI `by_artist` (`artist_pk`, `sk`) is an artist's
+//! timeline.
+//!
+//! | access pattern | served by |
+//! |---|---|
+//! | a contact's timeline, newest first (`contacts-history`) | Query `pk`, `begins_with(sk, "T#")`, descending |
+//! | record an event once, count a first once (`ses-events`) | conditional puts in the transaction that adds the counters |
+//!
+//! # Stats table (`StatsTable`, env `STATS_TABLE`)
+//!
+//! | item | `pk` | `sk` |
+//! |---|---|---|
+//! | a campaign's counters | `CAMPAIGN#{campaign_id}` | `TOTAL` |
+//! | one link's clicks | `CAMPAIGN#{campaign_id}` | `LINK#{link_id, 5 digits}` |
+//! | a team's day | `TEAM#{artist_id}#{role}` | `DAY#{YYYY-MM-DD}` |
+//! | a contact's counters (and soft-bounce streak) | `CONTACT#{contact_id}` | `TOTAL` |
+//!
+//! Counters are numbers named like the engagement they count (`delivered`, `unique_opens`,
+//! `machine_clicks`…), added per batch of events with one `ADD` per item (`stats::Changes`).
 //!
 //! # Templates table (`TemplatesTable`, env `TEMPLATES_TABLE`)
 //!

@@ -26,10 +26,37 @@ async fn main() -> anyhow::Result<()> {
         Some("generate-contacts") => generate_contacts(&args[1..]),
         Some("bench-render") => devstack::bench_render::run(&args[1..]),
         Some("bench-send") => devstack::bench_send::run(&args[1..]).await,
+        Some("event") => event(&args[1..]).await,
         _ => bail!(
-            "usage: devstack up [--port N] | devstack token --scope SCOPE... [--sub USER] [--hours H] | devstack env --prefix P | devstack import --dry-run --artist ID --role ROLE [--sheet NAME] FILE | devstack bench-render [--messages N] | devstack bench-send [--recipients N]"
+            "usage: devstack up [--port N] | devstack token --scope SCOPE... [--sub USER] [--hours H] | devstack env --prefix P | devstack import --dry-run --artist ID --role ROLE [--sheet NAME] FILE | devstack bench-render [--messages N] | devstack bench-send [--recipients N] | devstack event KIND --to ADDRESS [--link URL]"
         ),
     }
+}
+
+/// Publishes a delivery event for the newest message the local SES accepted for an address.
+async fn event(args: &[String]) -> anyhow::Result<()> {
+    let usage = format!(
+        "usage: infra/dev event {{{}}} --to ADDRESS [--link URL]",
+        devstack::inject::KINDS.join("|")
+    );
+    let (mut kind, mut to, mut link) = (None, None, None);
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--to" => to = Some(args.next().context(usage.clone())?.clone()),
+            "--link" => link = Some(args.next().context(usage.clone())?.clone()),
+            other if kind.is_none() && !other.starts_with('-') => kind = Some(other.to_owned()),
+            other => bail!("unknown argument {other}\n{usage}"),
+        }
+    }
+    let (Some(kind), Some(to)) = (kind, to) else {
+        bail!("{usage}");
+    };
+    let message = devstack::inject::inject(&kind, &to, link.as_deref()).await?;
+    println!(
+        "published {kind} for message {message} to {to}: the stack's ses-events consumer records it within a second"
+    );
+    Ok(())
 }
 
 fn issuer() -> anyhow::Result<LocalIssuer> {
