@@ -707,3 +707,103 @@ async fn a_contacts_history_is_paginated_and_hidden_from_other_teams() {
     let forged = stack.owner().get(&format!("{url}?cursor=abc.def")).await;
     assert_eq!(forged.status, 400);
 }
+
+#[tokio::test]
+async fn every_event_type_told_twice_and_replayed_is_recorded_and_counted_once() {
+    let stack = TestStack::new().await;
+    let sent = sent_campaign(&stack, 1).await;
+    stack.drain_queues().await;
+    let (contact, address) = &sent.contacts[0];
+    let message = message_to(address).await;
+    let later = |minutes| at(Duration::minutes(minutes));
+    let events = [
+        (
+            "Delivery",
+            json!({ "timestamp": later(1), "recipients": [address] }),
+            "email_delivered",
+        ),
+        (
+            "Open",
+            json!({ "timestamp": later(20), "userAgent": HUMAN }),
+            "email_opened",
+        ),
+        (
+            "Click",
+            json!({ "timestamp": later(21), "userAgent": HUMAN, "link": "https://label.example/presse" }),
+            "email_clicked",
+        ),
+        (
+            "DeliveryDelay",
+            json!({ "timestamp": later(2), "delayType": "MailboxFull", "delayedRecipients": [{ "emailAddress": address }] }),
+            "delivery_delayed",
+        ),
+        ("Reject", json!({ "reason": "Bad content" }), "rejected"),
+        (
+            "RenderingFailure",
+            json!({ "errorMessage": "no template", "templateName": "x" }),
+            "rendering_failed",
+        ),
+        (
+            "Bounce",
+            json!({ "bounceType": "Transient", "bounceSubType": "MailboxFull", "timestamp": later(3), "bouncedRecipients": [{ "emailAddress": address }] }),
+            "bounced",
+        ),
+        (
+            "Subscription",
+            json!({ "timestamp": later(30), "contactList": "press", "newTopicPreferences": { "unsubscribeAll": true } }),
+            "unsubscribed",
+        ),
+        (
+            "Complaint",
+            json!({ "timestamp": later(40), "complainedRecipients": [{ "emailAddress": address }], "complaintFeedbackType": "abuse" }),
+            "complained",
+        ),
+    ];
+    let before = history(&stack, contact).await.len();
+    for round in 0..3 {
+        for (kind, detail, _) in &events {
+            // Told twice in a batch, and the whole batch again in the next rounds.
+            for _ in 0..2 {
+                outbox::publish_event(&message.message_id, kind, detail.clone())
+                    .await
+                    .unwrap();
+            }
+        }
+        stack.drain_queues().await;
+        let timeline = history(&stack, contact).await;
+        assert_eq!(
+            timeline.len() - before,
+            events.len(),
+            "round {round}: {:?}",
+            types(&timeline)
+        );
+    }
+    let timeline = history(&stack, contact).await;
+    for (_, _, interaction) in &events {
+        assert_eq!(
+            types(&timeline)
+                .iter()
+                .filter(|t| *t == interaction)
+                .count(),
+            1 + usize::from(*interaction == "email_delivered"),
+            "{interaction}: {:?}",
+            types(&timeline)
+        );
+    }
+    let counted = engagement(&stack, &sent.campaign_url).await;
+    for (counter, expected) in [
+        ("delivered", 2),
+        ("opens", 1),
+        ("unique_opens", 1),
+        ("clicks", 1),
+        ("unique_clicks", 1),
+        ("delivery_delays", 1),
+        ("rejects", 1),
+        ("rendering_failures", 1),
+        ("soft_bounces", 1),
+        ("unsubscribes", 1),
+        ("complaints", 1),
+    ] {
+        assert_eq!(counted[counter], expected, "{counter}: {counted}");
+    }
+}
