@@ -256,6 +256,12 @@ pub const ROUTES: &[Route] = &[
     ),
     public_route!(
         "GET",
+        "/api/email/view/{trackingId}",
+        "email-view",
+        tracking::view
+    ),
+    public_route!(
+        "GET",
         "/api/email/unsubscribe/{trackingId}",
         "email-unsubscribe",
         tracking::unsubscribe_page

@@ -106,6 +106,14 @@ pub async fn unsubscribe_page(app: &App, request: Request) -> HttpResult {
     }
 }
 
+/// `GET /api/email/view/{trackingId}`: the message in a browser.
+pub async fn view(app: &App, request: Request) -> HttpResult {
+    match mailing::sending::web_view(app, token(&request)).await? {
+        Some(page) => html(200, page),
+        None => invalid_page(&request),
+    }
+}
+
 /// How the POST was made, by its body.
 enum Submission {
     /// RFC 8058: `List-Unsubscribe=One-Click`, sent by the mailbox provider.

@@ -51,8 +51,9 @@ fn exactly_the_public_routes_of_the_route_table_have_no_authorizer_in_the_templa
         from_table
             .iter()
             .all(|(_, path)| path.starts_with("/api/email/track/")
-                || path.starts_with("/api/email/unsubscribe/")),
-        "only tracking and unsubscribe links are public: {from_table:?}"
+                || path.starts_with("/api/email/unsubscribe/")
+                || path.starts_with("/api/email/view/")),
+        "only the links inside messages are public: {from_table:?}"
     );
 }
 

@@ -807,3 +807,62 @@ async fn every_event_type_told_twice_and_replayed_is_recorded_and_counted_once()
         assert_eq!(counted[counter], expected, "{counter}: {counted}");
     }
 }
+
+#[tokio::test]
+async fn the_web_view_shows_the_message_as_sent_with_the_same_tracked_links() {
+    let stack = TestStack::new().await;
+    let sent = sent_campaign(&stack, 1).await;
+    let (_, address) = &sent.contacts[0];
+    let message = message_to(address).await;
+    let created = stack
+        .owner()
+        .post(
+            &format!("/api/artists/{}/campaigns", stack.artist),
+            &json!({
+                "contact_role": "press", "name": "Vue",
+                "subject": "Bonjour {{ contact.first_name }}",
+                "content": "<p>Bonjour {{ contact.first_name }}</p><p><a href=\"https://label.example/presse\">Dossier</a> <a href=\"{{ web_view_url }}\">Voir en ligne</a> <a href=\"{{ unsubscribe_url }}\">stop</a></p>",
+                "from_name": "Label Nova", "from_email": message.from.rsplit('<').next().unwrap().trim_end_matches('>'),
+            }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let url = format!(
+        "/api/artists/{}/campaigns/{}",
+        stack.artist,
+        created.body["id"].as_str().unwrap()
+    );
+    assert_eq!(
+        stack
+            .owner()
+            .post(&format!("{url}/send"), &json!({}))
+            .await
+            .status,
+        202
+    );
+    stack.drain_sending().await;
+    stack.drain_sending().await;
+    let message = message_to(address).await;
+    let view = link(&message, "/api/email/view/");
+    let page = stack.raw("GET", &view, &[], b"").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let html = page.text();
+    assert!(html.contains("Bonjour In&#232;s0"), "personalized for its recipient: {html}");
+    assert_eq!(
+        link(&message, "/api/email/track/click/"),
+        html[html.find("/api/email/track/click/").unwrap()..]
+            .split('"')
+            .next()
+            .unwrap(),
+        "the same click token as in the message"
+    );
+    let other_kind = view.replace("/api/email/view/", "/api/email/view/x");
+    assert_eq!(stack.raw("GET", &other_kind, &[], b"").await.status, 404);
+    let pixel_token = link(&message, "/api/email/track/open/");
+    let misused = pixel_token.replace("/api/email/track/open/", "/api/email/view/");
+    assert_eq!(stack.raw("GET", &misused, &[], b"").await.status, 404);
+}

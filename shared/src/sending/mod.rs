@@ -21,6 +21,7 @@ mod messages;
 mod sender;
 mod start;
 mod test_send;
+mod web_view;
 
 pub use compiled::CompiledTemplates;
 pub use complete::SERVICE_ACTOR;
@@ -30,3 +31,4 @@ pub use messages::{DispatchMessage, SendBatch, enqueue_batches, enqueue_dispatch
 pub use sender::{BatchOutcome, pause_with_reason, send_batch};
 pub use start::{cancel, pause, resume, schedule, start, start_due};
 pub use test_send::{MAX_TEST_RECIPIENTS, TestRequest, TestResult, send_test};
+pub use web_view::web_view;

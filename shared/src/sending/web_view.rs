@@ -1,0 +1,43 @@
+//! The message in a browser (`GET /api/email/view/{t}`): rendered again for its recipient from
+//! the campaign, which cannot change once it is sending, so the page is the message they got,
+//! with the same tracked links.
+
+use super::deliver::{Compiled, compile};
+use crate::render::{ContactVars, Mailbox, Recipient, TokenKind, TokenSigner};
+use crate::store::{self, sends};
+use crate::{ApiError, App};
+
+/// The HTML of the message the token names, if it is one of ours and still there.
+pub async fn web_view(app: &App, token: &str) -> Result<Option<String>, ApiError> {
+    let Some(token) = TokenSigner::new(&app.config.signing_key).verify(token) else {
+        return Ok(None);
+    };
+    if token.kind != TokenKind::WebView {
+        return Ok(None);
+    }
+    let Some(send) = sends::by_id(app, token.send).await? else {
+        return Ok(None);
+    };
+    let campaign = store::campaigns::get(app, send.artist_id, send.campaign_id).await?;
+    let contact = store::contacts::get(app, send.artist_id, send.contact_id).await?;
+    let (Some(campaign), Some(contact)) = (campaign, contact) else {
+        return Ok(None);
+    };
+    let Compiled {
+        template,
+        shared_context,
+    } = compile(app, None, &campaign).await?;
+    let vars = ContactVars::from_contact(contact.email.as_str(), &contact.fields);
+    let recipient = Recipient {
+        send: send.send_id,
+        contact: &vars,
+        to: Mailbox {
+            name: None,
+            address: contact.email.ascii(),
+        },
+    };
+    let rendered = template
+        .render(&shared_context, &recipient)
+        .map_err(ApiError::internal)?;
+    Ok(Some(rendered.html))
+}
