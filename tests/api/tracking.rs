@@ -851,7 +851,10 @@ async fn the_web_view_shows_the_message_as_sent_with_the_same_tracked_links() {
         Some("text/html; charset=utf-8")
     );
     let html = page.text();
-    assert!(html.contains("Bonjour In&#232;s0"), "personalized for its recipient: {html}");
+    assert!(
+        html.contains("Bonjour In&#232;s0"),
+        "personalized for its recipient: {html}"
+    );
     assert_eq!(
         link(&message, "/api/email/track/click/"),
         html[html.find("/api/email/track/click/").unwrap()..]

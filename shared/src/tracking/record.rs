@@ -20,6 +20,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
+use futures::{StreamExt, TryStreamExt};
 use serde_json::{Map, json};
 
 use super::event::{BounceType, EmailEvent, EventKind};
@@ -40,6 +41,9 @@ use crate::{ApiError, App};
 /// A contact whose messages soft-bounced this many times in a row (no delivery between) is
 /// marked bounced: the address is most likely gone.
 pub const SOFT_BOUNCES_IN_A_ROW: u64 = 3;
+
+/// Engagement times written at once per batch.
+const CONCURRENT_WRITES: usize = 8;
 
 /// DynamoDB's limit on items per transaction.
 const MAX_ITEMS: usize = 100;
@@ -226,10 +230,14 @@ async fn apply_effects(app: &App, classified: &[Classified]) -> Result<(), ApiEr
             _ => {}
         }
     }
-    for ((campaign, contact), first) in engagement {
-        sends::note_engagement(app, campaign, contact, &first).await?;
-    }
-    Ok(())
+    // One write per message, to as many rows: a few at a time rather than one after another.
+    futures::stream::iter(engagement)
+        .map(|((campaign, contact), first)| async move {
+            sends::note_engagement(app, campaign, contact, &first).await
+        })
+        .buffer_unordered(CONCURRENT_WRITES)
+        .try_collect::<()>()
+        .await
 }
 
 async fn suppress(app: &App, c: &Classified, reason: SuppressionReason) -> Result<(), ApiError> {
