@@ -869,3 +869,43 @@ async fn the_web_view_shows_the_message_as_sent_with_the_same_tracked_links() {
     let misused = pixel_token.replace("/api/email/track/open/", "/api/email/view/");
     assert_eq!(stack.raw("GET", &misused, &[], b"").await.status, 404);
 }
+
+#[tokio::test]
+async fn a_burst_of_opens_costs_one_transaction_per_batch_not_one_write_per_open() {
+    const N: usize = 60;
+    let stack = TestStack::new().await;
+    let sent = sent_campaign(&stack, N).await;
+    stack.drain_queues().await;
+    for (_, address) in &sent.contacts {
+        let message = message_to(address).await;
+        outbox::publish_event(
+            &message.message_id,
+            "Open",
+            json!({ "timestamp": at(Duration::minutes(15)), "userAgent": HUMAN }),
+        )
+        .await
+        .unwrap();
+    }
+    let before = stack.requests.by_operation();
+    let mut batches = 0;
+    while stack.poll_once("ses-events").await > 0 {
+        batches += 1;
+    }
+    let spent = spent(&before, &stack.requests.by_operation());
+    let count = |operation: &str| {
+        spent
+            .get(&("dynamodb".to_owned(), operation.to_owned()))
+            .copied()
+            .unwrap_or(0)
+    };
+    let report = format!("{batches} batches: {spent:?}");
+    // Per batch: one BatchGetItem of the sends, one transaction holding the interactions, the
+    // first-open marks and each counter item once; one UpdateItem per message's open time.
+    assert_eq!(count("TransactWriteItems"), batches, "{report}");
+    assert_eq!(count("BatchGetItem"), batches, "{report}");
+    assert_eq!(count("UpdateItem"), N as u64, "{report}");
+    assert_eq!(count("PutItem"), 0, "{report}");
+    assert_eq!(count("Scan"), 0, "{report}");
+    let counted = engagement(&stack, &sent.campaign_url).await;
+    assert_eq!(counted["unique_opens"], N, "{counted}");
+}
