@@ -44,18 +44,7 @@ pub async fn list(app: &App, request: Request) -> HttpResult {
         },
     )
     .await?;
-    #[derive(Serialize)]
-    struct Page<T> {
-        items: Vec<T>,
-        next_cursor: Option<String>,
-    }
-    http::json(
-        200,
-        &Page {
-            items: page.items,
-            next_cursor: page.next_cursor,
-        },
-    )
+    http::json(200, &page)
 }
 
 /// `POST /api/artists/{artistId}/campaigns`

@@ -8,7 +8,7 @@ use mailing::domain::{
     ArtistId, ContactFields, ContactId, ContactRole, ContactSource, ContactStatus, EmailAddress,
     Tags,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::http::{self, ConsentBody, ContactFieldsBody, Fields, HttpResult};
@@ -47,18 +47,7 @@ pub async fn list(app: &App, request: Request) -> HttpResult {
         },
     )
     .await?;
-    #[derive(Serialize)]
-    struct Page<T> {
-        items: Vec<T>,
-        next_cursor: Option<String>,
-    }
-    http::json(
-        200,
-        &Page {
-            items: page.items,
-            next_cursor: page.next_cursor,
-        },
-    )
+    http::json(200, &page)
 }
 
 /// `POST /api/artists/{artistId}/contacts`

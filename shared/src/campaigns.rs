@@ -6,6 +6,7 @@ use serde_json::json;
 
 use crate::audit::{AuditAction, AuditRecord};
 use crate::auth::{Caller, RoleAccess};
+use crate::cursor::{Listing, Page};
 use crate::domain::{
     ArtistId, Campaign, CampaignContent, CampaignCounters, CampaignId, CampaignKind,
     CampaignStatus, ContactRole, Recipients, Sender, TemplateId,
@@ -14,7 +15,7 @@ use crate::render::{MessageTemplate, TemplateSource, TokenSigner, Tracking};
 use crate::store::campaigns::{self as store, ListQuery};
 use crate::store::team_list::Teams;
 use crate::store::{self as stores, TransactOutcome};
-use crate::{ApiError, App, FieldError, cursor, templates};
+use crate::{ApiError, App, FieldError, templates};
 
 pub const NAME_MAX: usize = 200;
 pub const MAX_PAGE: usize = 100;
@@ -54,11 +55,6 @@ pub struct ListRequest {
     pub status: Option<CampaignStatus>,
     pub limit: usize,
     pub cursor: Option<String>,
-}
-
-pub struct CampaignPage {
-    pub items: Vec<Campaign>,
-    pub next_cursor: Option<String>,
 }
 
 /// The sources a campaign sends: its template's, with its own subject over the template's, or
@@ -209,7 +205,7 @@ pub async fn list(
     app: &App,
     caller: &Caller,
     request: ListRequest,
-) -> Result<CampaignPage, ApiError> {
+) -> Result<Page<Campaign>, ApiError> {
     let access = caller.require_artist(request.artist)?;
     let teams = match (request.contact_role, access) {
         (Some(role), access) if access.allows(role) => Teams::One(role),
@@ -224,17 +220,17 @@ pub async fn list(
         }
         (None, RoleAccess::Only(roles)) => Teams::Several(roles.into_iter().collect()),
     };
-    let listing = json!([
-        "campaigns",
-        request.artist,
-        format!("{teams:?}"),
-        request.status
-    ])
-    .to_string();
-    let after = match &request.cursor {
-        Some(token) => Some(cursor::open(&app.config.signing_key, &listing, token)?),
-        None => None,
-    };
+    let listing = Listing::new(
+        &app.config.signing_key,
+        json!([
+            "campaigns",
+            request.artist,
+            format!("{teams:?}"),
+            request.status
+        ])
+        .to_string(),
+    );
+    let after = listing.resume(request.cursor.as_deref())?;
     let page = store::list(
         app,
         &ListQuery {
@@ -246,12 +242,7 @@ pub async fn list(
         },
     )
     .await?;
-    Ok(CampaignPage {
-        items: page.items,
-        next_cursor: page
-            .next
-            .map(|position| cursor::seal(&app.config.signing_key, &listing, &position)),
-    })
+    Ok(listing.page(page.items, page.next))
 }
 
 /// A campaign the caller's team may change: found, theirs, and still a draft or scheduled.

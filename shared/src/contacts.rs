@@ -5,13 +5,14 @@ use serde_json::{Map, Value, json};
 
 use crate::audit::{AuditAction, AuditRecord};
 use crate::auth::{Caller, RoleAccess};
+use crate::cursor::{Listing, Page};
 use crate::domain::{
     ArtistId, Consent, ConsentBasis, Contact, ContactFields, ContactId, ContactRole, ContactSource,
     ContactStatus, EmailAddress, EngagementSummary, Tags,
 };
 use crate::store::contacts::{self as store, ListQuery, Teams};
 use crate::store::{self as stores, TransactOutcome};
-use crate::{ApiError, App, cursor};
+use crate::{ApiError, App};
 
 /// Consent as a caller states it; the time is ours.
 #[derive(Debug, Clone)]
@@ -67,11 +68,6 @@ pub struct ListRequest {
     pub tag: Option<String>,
     pub limit: usize,
     pub cursor: Option<String>,
-}
-
-pub struct ContactPage {
-    pub items: Vec<Contact>,
-    pub next_cursor: Option<String>,
 }
 
 pub const MAX_PAGE: usize = 200;
@@ -316,7 +312,7 @@ pub async fn list(
     app: &App,
     caller: &Caller,
     request: ListRequest,
-) -> Result<ContactPage, ApiError> {
+) -> Result<Page<Contact>, ApiError> {
     let access = caller.require_artist(request.artist)?;
     let teams = match (request.contact_role, access) {
         (Some(role), access) if access.allows(role) => Teams::One(role),
@@ -332,18 +328,18 @@ pub async fn list(
         (None, RoleAccess::Only(roles)) => Teams::Several(roles.into_iter().collect()),
     };
     // The listing a cursor belongs to: replayed against any other, it is refused.
-    let listing = json!([
-        "contacts",
-        request.artist,
-        format!("{teams:?}"),
-        request.status,
-        request.tag
-    ])
-    .to_string();
-    let after = match &request.cursor {
-        Some(token) => Some(cursor::open(&app.config.signing_key, &listing, token)?),
-        None => None,
-    };
+    let listing = Listing::new(
+        &app.config.signing_key,
+        json!([
+            "contacts",
+            request.artist,
+            format!("{teams:?}"),
+            request.status,
+            request.tag
+        ])
+        .to_string(),
+    );
+    let after = listing.resume(request.cursor.as_deref())?;
     let page = store::list(
         app,
         &ListQuery {
@@ -356,10 +352,5 @@ pub async fn list(
         },
     )
     .await?;
-    Ok(ContactPage {
-        items: page.items,
-        next_cursor: page
-            .next
-            .map(|position| cursor::seal(&app.config.signing_key, &listing, &position)),
-    })
+    Ok(listing.page(page.items, page.next))
 }

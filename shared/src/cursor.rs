@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
+use serde::Serialize;
 use sha2::Sha256;
 
 use crate::ApiError;
@@ -28,7 +29,7 @@ fn mac(key: &SigningKey, listing: &str, payload: &[u8]) -> HmacSha256 {
     mac
 }
 
-pub fn seal(key: &SigningKey, listing: &str, position: &Position) -> String {
+fn seal(key: &SigningKey, listing: &str, position: &Position) -> String {
     let payload = serde_json::to_vec(position).expect("a map of strings serializes");
     let tag = mac(key, listing, &payload).finalize().into_bytes();
     format!(
@@ -38,7 +39,7 @@ pub fn seal(key: &SigningKey, listing: &str, position: &Position) -> String {
     )
 }
 
-pub fn open(key: &SigningKey, listing: &str, cursor: &str) -> Result<Position, ApiError> {
+fn open(key: &SigningKey, listing: &str, cursor: &str) -> Result<Position, ApiError> {
     let invalid = || {
         ApiError::bad_request(
             "invalid_cursor",
@@ -56,6 +57,41 @@ pub fn open(key: &SigningKey, listing: &str, cursor: &str) -> Result<Position, A
         .verify_truncated_left(&tag)
         .map_err(|_| invalid())?;
     serde_json::from_slice(&payload).map_err(|_| invalid())
+}
+
+/// A page as the API answers it: `{ "items": [...], "next_cursor": "…" | null }`.
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// The cursors of one listing: sealed over its name (what it lists, for whom, with which
+/// filters), so a cursor resumes that listing only.
+pub struct Listing<'a> {
+    key: &'a SigningKey,
+    name: String,
+}
+
+impl<'a> Listing<'a> {
+    pub fn new(key: &'a SigningKey, name: String) -> Self {
+        Self { key, name }
+    }
+
+    /// Where the page asked for starts: after the position `cursor` names, or at the beginning.
+    pub fn resume(&self, cursor: Option<&str>) -> Result<Option<Position>, ApiError> {
+        cursor
+            .map(|token| open(self.key, &self.name, token))
+            .transpose()
+    }
+
+    /// The page of `items`, with a cursor for what follows `next`.
+    pub fn page<T>(&self, items: Vec<T>, next: Option<Position>) -> Page<T> {
+        Page {
+            items,
+            next_cursor: next.map(|position| seal(self.key, &self.name, &position)),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::team_list::{self, Page, TeamQuery, Teams, artist_pk, key, role_pk};
+use super::page::Page;
+use super::team_list::{self, TeamQuery, Teams, artist_pk, key, role_pk};
 use crate::cursor::Position;
 use crate::domain::{ArtistId, Campaign, CampaignId, CampaignKind, CampaignStatus};
 use crate::{ApiError, App};

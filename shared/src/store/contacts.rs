@@ -9,8 +9,9 @@ use crate::cursor::Position;
 use crate::domain::{ArtistId, Contact, ContactId, ContactRole, ContactStatus, EmailAddress};
 use crate::{ApiError, App};
 
+use super::page::Page;
 use super::team_list;
-pub use super::team_list::{Page, Teams};
+pub use super::team_list::Teams;
 use super::team_list::{TeamQuery, artist_pk, key, role_pk};
 
 #[derive(Serialize, Deserialize)]

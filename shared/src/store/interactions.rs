@@ -6,6 +6,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::page::{Page, from_key, to_key};
 use crate::cursor::Position;
 use crate::domain::{ContactId, Interaction};
 use crate::{ApiError, App};
@@ -67,24 +68,13 @@ pub fn first_mark(app: &App, send: Uuid, what: &str) -> Result<TransactWriteItem
     conditional_put(app, item)
 }
 
-pub struct TimelinePage {
-    pub items: Vec<Interaction>,
-    pub next: Option<Position>,
-}
-
 /// A contact's interactions, newest first.
 pub async fn timeline(
     app: &App,
     contact: ContactId,
     limit: usize,
     after: Option<Position>,
-) -> Result<TimelinePage, ApiError> {
-    let start = after.map(|position| {
-        position
-            .into_iter()
-            .map(|(name, value)| (name, AttributeValue::S(value)))
-            .collect()
-    });
+) -> Result<Page<Interaction>, ApiError> {
     let output = app
         .aws
         .dynamodb
@@ -95,24 +85,12 @@ pub async fn timeline(
         .expression_attribute_values(":timeline", AttributeValue::S("T#".to_owned()))
         .scan_index_forward(false)
         .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-        .set_exclusive_start_key(start)
+        .set_exclusive_start_key(after.map(to_key))
         .send()
         .await?;
     let items: Vec<InteractionItem> = serde_dynamo::from_items(output.items.unwrap_or_default())?;
-    let next = match output.last_evaluated_key {
-        Some(key) => Some(
-            key.into_iter()
-                .map(|(name, value)| match value {
-                    AttributeValue::S(text) => Ok((name, text)),
-                    _ => Err(ApiError::internal(anyhow::anyhow!(
-                        "a timeline key that is not a string"
-                    ))),
-                })
-                .collect::<Result<Position, _>>()?,
-        ),
-        None => None,
-    };
-    Ok(TimelinePage {
+    let next = output.last_evaluated_key.map(from_key).transpose()?;
+    Ok(Page {
         items: items.into_iter().map(|item| item.interaction).collect(),
         next,
     })

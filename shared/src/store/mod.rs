@@ -127,6 +127,7 @@ pub mod campaigns;
 pub mod contacts;
 pub mod imports;
 pub mod interactions;
+pub mod page;
 pub mod quota;
 pub mod sends;
 pub mod stats;

@@ -10,6 +10,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use super::page::{Page, from_key, to_key};
 use crate::cursor::Position;
 use crate::domain::{ArtistId, ContactRole};
 use crate::{ApiError, App};
@@ -53,11 +54,6 @@ pub struct TeamQuery<'a> {
     pub contains: Vec<(&'static str, String)>,
     pub limit: usize,
     pub after: Option<Position>,
-}
-
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub next: Option<Position>,
 }
 
 #[derive(Deserialize)]
@@ -188,22 +184,4 @@ fn build_query(
         .set_exclusive_start_key(start.map(to_key))
         .scan_index_forward(false)
         .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-}
-
-fn from_key(key: HashMap<String, AttributeValue>) -> Result<Position, ApiError> {
-    key.into_iter()
-        .map(|(name, value)| match value {
-            AttributeValue::S(s) => Ok((name, s)),
-            other => Err(ApiError::internal(anyhow::anyhow!(
-                "unexpected key attribute {name}: {other:?}"
-            ))),
-        })
-        .collect()
-}
-
-fn to_key(position: Position) -> HashMap<String, AttributeValue> {
-    position
-        .into_iter()
-        .map(|(k, v)| (k, AttributeValue::S(v)))
-        .collect()
 }
