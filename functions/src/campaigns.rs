@@ -9,6 +9,7 @@ use mailing::domain::{
     ContactId, ContactRole, EmailAddress, Recipients, Sender, Tags, TemplateId,
 };
 use mailing::templates::{CONTENT_MAX, SUBJECT_MAX, TEXT_MAX};
+use mailing::tracking::recipients;
 use mailing::{ApiError, App, sending};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -75,6 +76,17 @@ pub async fn get(app: &App, request: Request) -> HttpResult {
             engagement,
         },
     )
+}
+
+/// `GET /api/artists/{artistId}/campaigns/{campaignId}/sends?limit=&cursor=`
+pub async fn sends(app: &App, request: Request) -> HttpResult {
+    let caller = http::caller(&request)?;
+    let artist: ArtistId = http::path_id(&request, "artistId", "artist")?;
+    let id: CampaignId = http::path_id(&request, "campaignId", "campaign")?;
+    let limit = http::query_limit(&request, recipients::DEFAULT_PAGE, recipients::MAX_PAGE)?;
+    let cursor = http::query_param(&request, "cursor", |raw| Ok(raw.to_owned()))?;
+    let page = recipients::of_campaign(app, &caller, artist, id, cursor.as_deref(), limit).await?;
+    http::json(200, &page)
 }
 
 /// `PUT /api/artists/{artistId}/campaigns/{campaignId}`: drafts and scheduled campaigns only;

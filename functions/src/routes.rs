@@ -122,6 +122,12 @@ pub const ROUTES: &[Route] = &[
         campaigns::get
     ),
     route!(
+        "GET",
+        "/api/artists/{artistId}/campaigns/{campaignId}/sends",
+        "campaigns-sends",
+        campaigns::sends
+    ),
+    route!(
         "PUT",
         "/api/artists/{artistId}/campaigns/{campaignId}",
         "campaigns-update",

@@ -27,6 +27,7 @@ const EXPECTED: &[(&str, u16)] = &[
     ("apigw-campaigns-resume.json", 404),
     ("apigw-campaigns-cancel.json", 404),
     ("apigw-campaigns-test.json", 404),
+    ("apigw-campaigns-sends.json", 404),
     ("apigw-domains-create.json", 201),
     ("apigw-domains-list.json", 200),
     ("apigw-templates-list.json", 200),

@@ -709,6 +709,126 @@ async fn a_contacts_history_is_paginated_and_hidden_from_other_teams() {
 }
 
 #[tokio::test]
+async fn a_campaigns_sends_show_how_far_each_message_got_and_a_late_delivery_never_moves_one_back()
+{
+    let stack = TestStack::new().await;
+    let sent = sent_campaign(&stack, 4).await;
+    stack.drain_queues().await;
+    let message = |i: usize| message_to(&sent.contacts[i].1);
+    let (opened, clicked, bounced) = (message(0).await, message(1).await, message(2).await);
+    outbox::publish_event(
+        &opened.message_id,
+        "Open",
+        json!({ "timestamp": at(Duration::minutes(10)), "userAgent": HUMAN }),
+    )
+    .await
+    .unwrap();
+    outbox::publish_event(
+        &clicked.message_id,
+        "Click",
+        json!({ "timestamp": at(Duration::minutes(10)), "userAgent": HUMAN, "link": "https://label.example/clip" }),
+    )
+    .await
+    .unwrap();
+    outbox::publish_event(
+        &bounced.message_id,
+        "Bounce",
+        json!({ "bounceType": "Permanent", "bounceSubType": "General", "timestamp": at(Duration::seconds(5)),
+                "bouncedRecipients": [{ "emailAddress": sent.contacts[2].1, "status": "5.1.1", "action": "failed" }] }),
+    )
+    .await
+    .unwrap();
+    stack.drain_queues().await;
+    // SES tells of a delivery after the person read the message, three times.
+    for _ in 0..3 {
+        outbox::publish_event(
+            &opened.message_id,
+            "Delivery",
+            json!({ "timestamp": at(Duration::minutes(11)), "recipients": [sent.contacts[0].1] }),
+        )
+        .await
+        .unwrap();
+        stack.drain_queues().await;
+    }
+
+    let url = format!("{}/sends", sent.campaign_url);
+    let first = stack.owner().get(&format!("{url}?limit=3")).await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    let cursor = first.body["next_cursor"].as_str().unwrap().to_owned();
+    let second = stack
+        .owner()
+        .get(&format!("{url}?limit=3&cursor={cursor}"))
+        .await;
+    assert_eq!(second.status, 200, "{:?}", second.body);
+    let sends: Vec<Value> = first.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(second.body["items"].as_array().unwrap())
+        .cloned()
+        .collect();
+    let seen: Vec<(&str, &str, &str)> = sends
+        .iter()
+        .map(|s| {
+            (
+                s["contact_id"].as_str().unwrap(),
+                s["email"].as_str().unwrap(),
+                s["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let expected: Vec<(&str, &str, &str)> = sent
+        .contacts
+        .iter()
+        .zip(["opened", "clicked", "bounced", "delivered"])
+        .map(|((id, email), status)| (id.as_str(), email.as_str(), status))
+        .collect();
+    assert_eq!(seen, expected, "in the order contacts were added");
+    let first_delivery = sends[0]["delivered_at"].as_str().unwrap();
+    assert!(
+        first_delivery < sends[0]["opened_at"].as_str().unwrap(),
+        "the first delivery stands, the late one did not replace it: {:?}",
+        sends[0]
+    );
+    assert!(sends[1]["opened_at"].is_string(), "a click proves an open");
+    assert!(sends.iter().all(|s| s["sent_at"].is_string()));
+    assert_eq!(sends[0]["first_name"], "Inès0");
+
+    let other_campaign = format!(
+        "/api/artists/{}/campaigns/{}/sends",
+        stack.artist,
+        mailing::domain::CampaignId::new()
+    );
+    let refused = [
+        (stack.owner().get(&format!("{url}?limit=0")).await, 400),
+        (
+            stack
+                .owner()
+                .get(&format!("{other_campaign}?cursor={cursor}"))
+                .await,
+            404,
+        ),
+        (
+            stack.owner().get(&format!("{url}?cursor=abc.def")).await,
+            400,
+        ),
+        (stack.team("marketing").get(&url).await, 404),
+        (
+            stack
+                .caller(&[format!("artist:{}:*", mailing::domain::ArtistId::new())])
+                .get(&url)
+                .await,
+            403,
+        ),
+        (stack.anonymous().get(&url).await, 401),
+    ];
+    for (reply, status) in refused {
+        assert_eq!(reply.status, status, "{:?}", reply.body);
+        assert!(!reply.body.to_string().contains(&sent.contacts[0].1));
+    }
+}
+
+#[tokio::test]
 async fn every_event_type_told_twice_and_replayed_is_recorded_and_counted_once() {
     let stack = TestStack::new().await;
     let sent = sent_campaign(&stack, 1).await;

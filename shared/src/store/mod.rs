@@ -62,6 +62,7 @@
 //! | the send a tracking token names (`track-open`, `track-click`, `email-unsubscribe`) | Query `by_send`, limit 1 |
 //! | the sends a batch of events names (`ses-events`) | BatchGetItem on (campaign, contact) from the message tags |
 //! | engagement times, first only (`ses-events`) | UpdateItem `SET x = if_not_exists(x, :at)` |
+//! | a campaign's sends, a page at a time (`campaigns-sends`) | Query `pk`, `begins_with(sk, "CONTACT#")`, then BatchGetItem of the page's contacts |
 //!
 //! # Interactions table (`InteractionsTable`, env `INTERACTIONS_TABLE`)
 //!

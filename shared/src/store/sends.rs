@@ -14,7 +14,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::page::{Page, from_key, to_key};
 use super::write_each;
+use crate::cursor::Position;
 use crate::domain::{ArtistId, CampaignId, ContactId, ContactRole};
 use crate::render::Link;
 use crate::{ApiError, App};
@@ -319,6 +321,33 @@ pub async fn by_id(app: &App, send_id: Uuid) -> Result<Option<Send>, ApiError> {
         Some(item) => Ok(Some(serde_dynamo::from_item::<_, SendItem>(item)?.send)),
         None => Ok(None),
     }
+}
+
+/// A page of a campaign's sends, in the order of their contacts' ids (UUID v7: the order the
+/// contacts were added in).
+pub async fn of_campaign(
+    app: &App,
+    campaign: CampaignId,
+    limit: usize,
+    after: Option<Position>,
+) -> Result<Page<Send>, ApiError> {
+    let output = app
+        .aws
+        .dynamodb
+        .query()
+        .table_name(&app.config.sends_table)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :contacts)")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("CAMPAIGN#{campaign}")))
+        .expression_attribute_values(":contacts", AttributeValue::S("CONTACT#".to_owned()))
+        .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+        .set_exclusive_start_key(after.map(to_key))
+        .send()
+        .await?;
+    let items: Vec<SendItem> = serde_dynamo::from_items(output.items.unwrap_or_default())?;
+    Ok(Page {
+        items: items.into_iter().map(|item| item.send).collect(),
+        next: output.last_evaluated_key.map(from_key).transpose()?,
+    })
 }
 
 /// The rows of `keys` that exist (strongly consistent): one BatchGetItem per 100.

@@ -14,6 +14,7 @@ pub mod history;
 pub mod machine;
 pub mod pages;
 pub mod public;
+pub mod recipients;
 pub mod record;
 pub mod ses;
 pub mod unsubscribe;
