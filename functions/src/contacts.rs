@@ -8,6 +8,7 @@ use mailing::domain::{
     ArtistId, ContactFields, ContactId, ContactRole, ContactSource, ContactStatus, EmailAddress,
     Tags,
 };
+use mailing::tracking::engagement;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -34,7 +35,7 @@ pub async fn list(app: &App, request: Request) -> HttpResult {
     })?;
     let limit = http::query_limit(&request, contacts::DEFAULT_PAGE, contacts::MAX_PAGE)?;
     let cursor = http::query_param(&request, "cursor", |raw| Ok(raw.to_owned()))?;
-    let page = contacts::list(
+    let mut page = contacts::list(
         app,
         &caller,
         ListRequest {
@@ -47,6 +48,7 @@ pub async fn list(app: &App, request: Request) -> HttpResult {
         },
     )
     .await?;
+    engagement::of_contacts(app, &mut page.items).await?;
     http::json(200, &page)
 }
 
@@ -64,7 +66,9 @@ pub async fn get(app: &App, request: Request) -> HttpResult {
     let caller = http::caller(&request)?;
     let artist: ArtistId = http::path_id(&request, "artistId", "artist")?;
     let id: ContactId = http::path_id(&request, "contactId", "contact")?;
-    http::json(200, &contacts::get(app, &caller, artist, id).await?)
+    let mut contact = contacts::get(app, &caller, artist, id).await?;
+    engagement::of_contacts(app, std::slice::from_mut(&mut contact)).await?;
+    http::json(200, &contact)
 }
 
 /// `PUT /api/artists/{artistId}/contacts/{contactId}`: fields present are changed, `null`
@@ -74,10 +78,9 @@ pub async fn update(app: &App, request: Request) -> HttpResult {
     let artist: ArtistId = http::path_id(&request, "artistId", "artist")?;
     let id: ContactId = http::path_id(&request, "contactId", "contact")?;
     let changes = http::json_body::<UpdateBody>(&request, http::JSON_LIMIT)?.parse()?;
-    http::json(
-        200,
-        &contacts::update(app, &caller, artist, id, changes).await?,
-    )
+    let mut contact = contacts::update(app, &caller, artist, id, changes).await?;
+    engagement::of_contacts(app, std::slice::from_mut(&mut contact)).await?;
+    http::json(200, &contact)
 }
 
 /// `DELETE /api/artists/{artistId}/contacts/{contactId}`

@@ -829,6 +829,94 @@ async fn a_campaigns_sends_show_how_far_each_message_got_and_a_late_delivery_nev
 }
 
 #[tokio::test]
+async fn a_contacts_engagement_counts_a_persons_opens_and_clicks_and_its_latest_activity_never_moves_back()
+ {
+    let stack = TestStack::new().await;
+    let sent = sent_campaign(&stack, 2).await;
+    stack.drain_queues().await;
+    let (contact, address) = &sent.contacts[0];
+    let message = message_to(address).await;
+    let clicked_at = at(Duration::minutes(20));
+    let events = [
+        (
+            "Open",
+            json!({ "timestamp": at(Duration::minutes(10)), "userAgent": HUMAN }),
+        ),
+        (
+            "Click",
+            json!({ "timestamp": clicked_at, "userAgent": HUMAN, "link": "https://label.example/clip" }),
+        ),
+        (
+            "Open",
+            json!({ "timestamp": at(Duration::minutes(40)), "userAgent": "Mozilla/5.0 (compatible; BingPreview/1.0b)" }),
+        ),
+    ];
+    for (kind, detail) in events {
+        outbox::publish_event(&message.message_id, kind, detail)
+            .await
+            .unwrap();
+    }
+    stack.drain_queues().await;
+    // An earlier open, told late, in a batch of its own, twice.
+    for _ in 0..2 {
+        outbox::publish_event(
+            &message.message_id,
+            "Open",
+            json!({ "timestamp": at(Duration::minutes(5)), "userAgent": HUMAN }),
+        )
+        .await
+        .unwrap();
+        stack.drain_queues().await;
+    }
+
+    let url = format!("{}/{contact}", stack.contacts_url());
+    let read = stack.owner().get(&url).await;
+    assert_eq!(read.status, 200, "{:?}", read.body);
+    let engagement = &read.body["engagement"];
+    assert_eq!(
+        (
+            &engagement["sent"],
+            &engagement["opened"],
+            &engagement["clicked"],
+            &engagement["replied"]
+        ),
+        (&json!(1), &json!(1), &json!(1), &json!(0)),
+        "one message, opened and clicked by the person, the scanner left out: {engagement}"
+    );
+    let latest = engagement["last_activity_at"].as_str().unwrap();
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(latest).unwrap(),
+        chrono::DateTime::parse_from_rfc3339(&clicked_at).unwrap(),
+        "the person's click, not the scanner's later open nor the late earlier open"
+    );
+
+    let listed = stack
+        .owner()
+        .get(&format!("{}?contact_role=press", stack.contacts_url()))
+        .await;
+    let items = listed.body["items"].as_array().unwrap();
+    let listed_engagement = |id: &str| {
+        items
+            .iter()
+            .find(|c| c["id"] == id)
+            .map(|c| c["engagement"].clone())
+            .unwrap()
+    };
+    assert_eq!(&listed_engagement(contact), engagement);
+    let quiet = listed_engagement(&sent.contacts[1].0);
+    assert_eq!(quiet["sent"], 1, "{quiet}");
+    assert_eq!(quiet["opened"], 0, "{quiet}");
+    assert!(quiet["last_activity_at"].is_null(), "{quiet}");
+
+    let changed = stack
+        .owner()
+        .put(&url, &json!({ "company": "Radio Nova" }))
+        .await;
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    assert_eq!(&changed.body["engagement"], engagement, "an edit keeps it");
+}
+
+#[tokio::test]
 async fn every_event_type_told_twice_and_replayed_is_recorded_and_counted_once() {
     let stack = TestStack::new().await;
     let sent = sent_campaign(&stack, 1).await;

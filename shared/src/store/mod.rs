@@ -92,6 +92,9 @@
 //!
 //! Counters are numbers named like the engagement they count (`delivered`, `unique_opens`,
 //! `machine_clicks`…), added per batch of events with one `ADD` per item (`stats::Changes`).
+//! A contact's item also holds `last_activity_ms`, moved forward only, by a conditional
+//! UpdateItem per contact and batch; contacts' readers fetch their items with one BatchGetItem
+//! per page (`contacts-get`, `-list`, `-update`).
 //!
 //! # Templates table (`TemplatesTable`, env `TEMPLATES_TABLE`)
 //!
@@ -138,3 +141,27 @@ pub mod templates;
 mod transact;
 
 pub use transact::{TransactOutcome, transact, write_each};
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+
+use crate::ApiError;
+
+/// A single conditional write whose condition failed had nothing left to do (it was done
+/// before, or a later write overtook it): done, not an error.
+pub(crate) fn done_unless_failed<O, E>(result: Result<O, SdkError<E>>) -> Result<(), ApiError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(error)
+            if error
+                .as_service_error()
+                .and_then(ProvideErrorMetadata::code)
+                == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(())
+        }
+        Err(error) => Err(error.into()),
+    }
+}

@@ -406,15 +406,5 @@ pub async fn note_engagement(
         .update_expression(format!("SET {}", assignments.join(", ")))
         .send()
         .await;
-    match result {
-        Ok(_) => Ok(()),
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-        {
-            Ok(())
-        }
-        Err(error) => Err(error.into()),
-    }
+    super::done_unless_failed(result)
 }

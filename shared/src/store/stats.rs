@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::{ArtistId, CampaignId, ContactId, ContactRole};
 use crate::{ApiError, App};
@@ -157,6 +157,32 @@ impl Counters {
                 .collect(),
         )
     }
+}
+
+/// The counter holding a contact's latest activity (a person's open or click), in Unix
+/// milliseconds: a number, so that it only ever moves forward with one conditional write.
+pub const LAST_ACTIVITY: &str = "last_activity_ms";
+
+/// Moves `contact`'s latest activity to `at` unless a later one is known already; events of
+/// several batches can arrive out of order, and repeating this changes nothing.
+pub async fn note_activity(
+    app: &App,
+    contact: ContactId,
+    at: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let result = app
+        .aws
+        .dynamodb
+        .update_item()
+        .table_name(&app.config.stats_table)
+        .set_key(Some(StatsKey::Contact(contact).key()))
+        .update_expression("SET #at = :at")
+        .condition_expression("attribute_not_exists(#at) OR #at < :at")
+        .expression_attribute_names("#at", LAST_ACTIVITY)
+        .expression_attribute_values(":at", AttributeValue::N(at.timestamp_millis().to_string()))
+        .send()
+        .await;
+    super::done_unless_failed(result)
 }
 
 /// The counters of each of `keys` (strongly consistent), in their order; `keys` holds no

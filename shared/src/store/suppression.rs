@@ -104,17 +104,7 @@ async fn put(app: &App, hash: String, reason: SuppressionReason) -> Result<(), A
         .expression_attribute_names("#hash", "hash")
         .send()
         .await;
-    match result {
-        Ok(_) => Ok(()),
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-        {
-            Ok(())
-        }
-        Err(error) => Err(error.into()),
-    }
+    super::done_unless_failed(result)
 }
 
 /// Which of `emails` `artist` may not write to, by normalized address: suppressed for

@@ -1,9 +1,11 @@
-//! A campaign's engagement as its counters hold it (`store::stats`), for the campaign's
-//! readers: the seed's counters filled in, and the detail beside them.
+//! Engagement as the counters hold it (`store::stats`), for readers of campaigns and contacts:
+//! the seed's counters filled in, and the detail beside them.
 
 use serde::Serialize;
 
-use crate::domain::Campaign;
+use chrono::DateTime;
+
+use crate::domain::{Campaign, Contact, EngagementSummary};
 use crate::store::stats::{self, StatsKey};
 use crate::{ApiError, App};
 
@@ -56,4 +58,32 @@ pub async fn of(app: &App, campaign: &mut Campaign) -> Result<CampaignEngagement
     seed.complaint_count = engagement.complaints;
     seed.unsubscribe_count = engagement.unsubscribes;
     Ok(engagement)
+}
+
+/// Fills each contact's `engagement` from its counters (messages sent to it, messages it opened
+/// and clicked as a person, its latest such activity): one BatchGetItem per 100 contacts. The
+/// contact's item never holds them, so edits to a contact and events never overwrite each other.
+pub async fn of_contacts(app: &App, contacts: &mut [Contact]) -> Result<(), ApiError> {
+    if contacts.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<StatsKey> = contacts
+        .iter()
+        .map(|contact| StatsKey::Contact(contact.id))
+        .collect();
+    let counters = stats::get_many(app, &keys).await?;
+    for (contact, counters) in contacts.iter_mut().zip(counters) {
+        let last_activity = counters.get(stats::LAST_ACTIVITY);
+        contact.engagement = EngagementSummary {
+            sent: counters.get("sent"),
+            opened: counters.get("opened"),
+            clicked: counters.get("clicked"),
+            replied: counters.get("replied"),
+            last_activity_at: i64::try_from(last_activity)
+                .ok()
+                .filter(|ms| *ms > 0)
+                .and_then(DateTime::from_timestamp_millis),
+        };
+    }
+    Ok(())
 }

@@ -6,7 +6,8 @@
 //! 2. Opens and clicks are classified, person or machine (`machine`), against what the send's
 //!    row said and the batch's earlier events.
 //! 3. The effects that are the same however often they run go first: the send's engagement
-//!    times, suppression of hard bounces and complaints, the contact's status. A crash after
+//!    times, the contact's latest activity, suppression of hard bounces and complaints, the
+//!    contact's status. A crash after
 //!    them loses nothing: the redelivered batch runs them again to the same result.
 //! 4. Then what must happen once: in one transaction per up to a hundred items, each event's
 //!    interaction (a conditional put on an id derived from the event: it fails for an event
@@ -20,6 +21,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
+use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{Map, json};
 
@@ -174,8 +176,18 @@ fn classify(
 /// Step 3: what is the same however often it runs.
 async fn apply_effects(app: &App, classified: &[Classified]) -> Result<(), ApiError> {
     let mut engagement: HashMap<SendKey, SendEngagement> = HashMap::new();
+    let mut activity: HashMap<ContactId, DateTime<Utc>> = HashMap::new();
     for c in classified {
         let at = Some(c.event.at);
+        if c.machine.is_none()
+            && matches!(
+                c.event.kind,
+                EventKind::Open { .. } | EventKind::Click { .. }
+            )
+        {
+            let latest = activity.entry(c.row.contact_id).or_insert(c.event.at);
+            *latest = (*latest).max(c.event.at);
+        }
         let first = engagement
             .entry((c.row.campaign_id, c.row.contact_id))
             .or_default();
@@ -230,11 +242,17 @@ async fn apply_effects(app: &App, classified: &[Classified]) -> Result<(), ApiEr
             _ => {}
         }
     }
-    // One write per message, to as many rows: a few at a time rather than one after another.
+    // One write per message, and one per contact a person engaged with, to as many items: a
+    // few at a time rather than one after another.
     futures::stream::iter(engagement)
         .map(|((campaign, contact), first)| async move {
             sends::note_engagement(app, campaign, contact, &first).await
         })
+        .buffer_unordered(CONCURRENT_WRITES)
+        .try_collect::<()>()
+        .await?;
+    futures::stream::iter(activity)
+        .map(|(contact, at)| store::stats::note_activity(app, contact, at))
         .buffer_unordered(CONCURRENT_WRITES)
         .try_collect::<()>()
         .await
@@ -313,7 +331,10 @@ fn plan(c: &Classified, taken: &mut HashSet<(uuid::Uuid, String)>) -> Plan {
     let mut details = Map::new();
     let person = c.machine.is_none();
     let interaction_type = match &c.event.kind {
-        EventKind::Send => InteractionType::EmailSent,
+        EventKind::Send => {
+            changes.add(contact, "sent", 1);
+            InteractionType::EmailSent
+        }
         EventKind::Delivery => {
             for key in [campaign, team_day, contact] {
                 changes.add(key, "delivered", 1);
