@@ -11,11 +11,14 @@ const HUMAN: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit
 
 struct Sent {
     campaign_url: String,
+    /// The sender's domain, verified.
+    domain: String,
     /// (contact id, address), in creation order.
     contacts: Vec<(String, String)>,
 }
 
-/// A press campaign with one tracked link, sent to `n` contacts, its events not yet recorded.
+/// A press campaign with one tracked link, sent to `n` new contacts, its events not yet
+/// recorded.
 async fn sent_campaign(stack: &TestStack, n: usize) -> Sent {
     let owner = stack.owner();
     let domain = format!(
@@ -40,6 +43,17 @@ async fn sent_campaign(stack: &TestStack, n: usize) -> Sent {
             .await;
         contacts.push((id, email));
     }
+    let campaign_url = send_press_campaign(stack, &domain).await;
+    Sent {
+        campaign_url,
+        domain,
+        contacts,
+    }
+}
+
+/// Sends a press campaign from `domain` to the press team; answers its URL.
+async fn send_press_campaign(stack: &TestStack, domain: &str) -> String {
+    let owner = stack.owner();
     let created = owner
         .post(
             &format!("/api/artists/{}/campaigns", stack.artist),
@@ -63,10 +77,7 @@ async fn sent_campaign(stack: &TestStack, n: usize) -> Sent {
     assert_eq!(started.status, 202, "{:?}", started.body);
     stack.drain_sending().await;
     stack.drain_sending().await;
-    Sent {
-        campaign_url,
-        contacts,
-    }
+    campaign_url
 }
 
 /// The message the emulated SES accepted for `address`.
@@ -126,6 +137,28 @@ fn types(items: &[Value]) -> Vec<&str> {
 async fn status(stack: &TestStack, contact: &str) -> Value {
     let url = format!("{}/{contact}", stack.contacts_url());
     stack.owner().get(&url).await.body["status"].clone()
+}
+
+/// Two pages of `url` (`limit` items each at most): their items in order, and the first
+/// page's cursor.
+async fn two_pages(stack: &TestStack, url: &str, limit: usize) -> (Vec<Value>, String) {
+    let first = stack.owner().get(&format!("{url}?limit={limit}")).await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    assert_eq!(first.body["items"].as_array().unwrap().len(), limit);
+    let cursor = first.body["next_cursor"].as_str().unwrap().to_owned();
+    let second = stack
+        .owner()
+        .get(&format!("{url}?limit={limit}&cursor={cursor}"))
+        .await;
+    assert_eq!(second.status, 200, "{:?}", second.body);
+    let items = first.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(second.body["items"].as_array().unwrap())
+        .cloned()
+        .collect();
+    (items, cursor)
 }
 
 fn at(offset: Duration) -> String {
@@ -667,22 +700,7 @@ async fn a_contacts_history_is_paginated_and_hidden_from_other_teams() {
     }
     stack.drain_queues().await;
     let url = format!("{}/{contact}/history", stack.contacts_url());
-    let first = stack.owner().get(&format!("{url}?limit=2")).await;
-    assert_eq!(first.status, 200);
-    assert_eq!(first.body["items"].as_array().unwrap().len(), 2);
-    let cursor = first.body["next_cursor"].as_str().unwrap().to_owned();
-    let second = stack
-        .owner()
-        .get(&format!("{url}?limit=2&cursor={cursor}"))
-        .await;
-    assert_eq!(second.status, 200, "{:?}", second.body);
-    let all: Vec<Value> = first.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .chain(second.body["items"].as_array().unwrap())
-        .cloned()
-        .collect();
+    let (all, _) = two_pages(&stack, &url, 2).await;
     let times: Vec<&str> = all
         .iter()
         .map(|i| i["created_at"].as_str().unwrap())
@@ -752,21 +770,7 @@ async fn a_campaigns_sends_show_how_far_each_message_got_and_a_late_delivery_nev
     }
 
     let url = format!("{}/sends", sent.campaign_url);
-    let first = stack.owner().get(&format!("{url}?limit=3")).await;
-    assert_eq!(first.status, 200, "{:?}", first.body);
-    let cursor = first.body["next_cursor"].as_str().unwrap().to_owned();
-    let second = stack
-        .owner()
-        .get(&format!("{url}?limit=3&cursor={cursor}"))
-        .await;
-    assert_eq!(second.status, 200, "{:?}", second.body);
-    let sends: Vec<Value> = first.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .chain(second.body["items"].as_array().unwrap())
-        .cloned()
-        .collect();
+    let (sends, cursor) = two_pages(&stack, &url, 3).await;
     let seen: Vec<(&str, &str, &str)> = sends
         .iter()
         .map(|s| {
@@ -914,6 +918,123 @@ async fn a_contacts_engagement_counts_a_persons_opens_and_clicks_and_its_latest_
         .await;
     assert_eq!(changed.status, 200, "{:?}", changed.body);
     assert_eq!(&changed.body["engagement"], engagement, "an edit keeps it");
+}
+
+/// The loop a new user tries on the local stack: read, click, leave, bounce, send again.
+#[tokio::test]
+async fn a_readers_clicks_an_unsubscribe_and_a_bounce_are_counted_and_the_next_campaign_skips_who_left()
+ {
+    let stack = TestStack::new().await;
+    let sent = sent_campaign(&stack, 3).await;
+    stack.drain_queues().await;
+    let (reader, reader_address) = &sent.contacts[0];
+    let (leaver, leaver_address) = &sent.contacts[1];
+    let (bounced, bounced_address) = &sent.contacts[2];
+    // Nobody reads within seconds of delivery: only proxies and scanners do (`machine`).
+    tokio::time::sleep(
+        (mailing::tracking::machine::TOO_SOON + Duration::milliseconds(300))
+            .to_std()
+            .unwrap(),
+    )
+    .await;
+
+    let message = message_to(reader_address).await;
+    let browser = [("user-agent", HUMAN)];
+    let pixel = link(&message, "/api/email/track/open/");
+    assert_eq!(stack.raw("GET", &pixel, &browser, b"").await.status, 200);
+    for (i, click) in links(&message, "/api/email/track/click/")
+        .iter()
+        .enumerate()
+    {
+        if i > 0 {
+            // A person, not a scanner walking every link at once.
+            tokio::time::sleep(
+                (mailing::tracking::machine::BURST + Duration::milliseconds(300))
+                    .to_std()
+                    .unwrap(),
+            )
+            .await;
+        }
+        let followed = stack.raw("GET", click, &browser, b"").await;
+        assert_eq!(followed.status, 302, "{}", followed.text());
+    }
+    let leaving = message_to(leaver_address).await;
+    let header = leaving.headers.get("List-Unsubscribe").unwrap();
+    let start = header.find("/api/email/unsubscribe/").unwrap();
+    let target = &header[start..start + header[start..].find('>').unwrap()];
+    let left = stack
+        .raw(
+            "POST",
+            target,
+            &[("content-type", "application/x-www-form-urlencoded")],
+            b"List-Unsubscribe=One-Click",
+        )
+        .await;
+    assert_eq!(left.status, 200, "{}", left.text());
+    devstack::inject::inject("bounce", bounced_address, None)
+        .await
+        .unwrap();
+    stack.drain_queues().await;
+
+    let counted = engagement(&stack, &sent.campaign_url).await;
+    for (counter, expected) in [
+        ("delivered", 3),
+        ("unique_opens", 1),
+        ("clicks", 2),
+        ("unique_clicks", 1),
+        ("machine_opens", 0),
+        ("machine_clicks", 0),
+        ("unsubscribes", 1),
+        ("bounces", 1),
+    ] {
+        assert_eq!(counted[counter], expected, "{counter}: {counted}");
+    }
+    let mut read = types(&history(&stack, reader).await)
+        .into_iter()
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
+    read.truncate(3);
+    read.sort();
+    assert_eq!(read, ["email_clicked", "email_clicked", "email_opened"]);
+    assert_eq!(types(&history(&stack, leaver).await)[0], "unsubscribed");
+    assert_eq!(types(&history(&stack, bounced).await)[0], "bounced");
+    assert_eq!(status(&stack, leaver).await, "unsubscribed");
+    assert_eq!(status(&stack, bounced).await, "bounced");
+    let suppressed = mailing::store::suppression::suppressed(
+        stack.app(),
+        stack.artist,
+        &[
+            &mailing::domain::EmailAddress::parse(bounced_address).unwrap(),
+            &mailing::domain::EmailAddress::parse(leaver_address).unwrap(),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        suppressed.len(),
+        1,
+        "the bounce is suppressed everywhere; leaving the press list is the contact's status"
+    );
+
+    let next = send_press_campaign(&stack, &sent.domain).await;
+    let campaign = stack.owner().get(&next).await;
+    assert_eq!(campaign.body["status"], "sent", "{:?}", campaign.body);
+    let sends = stack.owner().get(&format!("{next}/sends")).await;
+    let reached: Vec<&str> = sends.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["contact_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(reached, [reader.as_str()], "{:?}", sends.body);
+    let newest = outbox::accepted(&Filter {
+        to: Some(leaver_address.clone()),
+        limit: 10,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(newest.len(), 1, "the leaver got the first campaign only");
 }
 
 #[tokio::test]

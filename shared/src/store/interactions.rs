@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::page::{Page, from_key, to_key};
+use super::page::{Page, PartitionQuery, of_partition};
 use crate::cursor::Position;
 use crate::domain::{ContactId, Interaction};
 use crate::{ApiError, App};
@@ -75,23 +75,24 @@ pub async fn timeline(
     limit: usize,
     after: Option<Position>,
 ) -> Result<Page<Interaction>, ApiError> {
-    let output = app
-        .aws
-        .dynamodb
-        .query()
-        .table_name(&app.config.interactions_table)
-        .key_condition_expression("pk = :pk AND begins_with(sk, :timeline)")
-        .expression_attribute_values(":pk", AttributeValue::S(contact_pk(contact)))
-        .expression_attribute_values(":timeline", AttributeValue::S("T#".to_owned()))
-        .scan_index_forward(false)
-        .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-        .set_exclusive_start_key(after.map(to_key))
-        .send()
-        .await?;
-    let items: Vec<InteractionItem> = serde_dynamo::from_items(output.items.unwrap_or_default())?;
-    let next = output.last_evaluated_key.map(from_key).transpose()?;
+    let page: Page<InteractionItem> = of_partition(
+        app,
+        PartitionQuery {
+            table: &app.config.interactions_table,
+            pk: contact_pk(contact),
+            sk_prefix: "T#",
+            descending: true,
+            limit,
+            after,
+        },
+    )
+    .await?;
     Ok(Page {
-        items: items.into_iter().map(|item| item.interaction).collect(),
-        next,
+        items: page
+            .items
+            .into_iter()
+            .map(|item| item.interaction)
+            .collect(),
+        next: page.next,
     })
 }

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::page::{Page, from_key, to_key};
+use super::page::{Page, PartitionQuery, of_partition};
 use super::write_each;
 use crate::cursor::Position;
 use crate::domain::{ArtistId, CampaignId, ContactId, ContactRole};
@@ -331,22 +331,21 @@ pub async fn of_campaign(
     limit: usize,
     after: Option<Position>,
 ) -> Result<Page<Send>, ApiError> {
-    let output = app
-        .aws
-        .dynamodb
-        .query()
-        .table_name(&app.config.sends_table)
-        .key_condition_expression("pk = :pk AND begins_with(sk, :contacts)")
-        .expression_attribute_values(":pk", AttributeValue::S(format!("CAMPAIGN#{campaign}")))
-        .expression_attribute_values(":contacts", AttributeValue::S("CONTACT#".to_owned()))
-        .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-        .set_exclusive_start_key(after.map(to_key))
-        .send()
-        .await?;
-    let items: Vec<SendItem> = serde_dynamo::from_items(output.items.unwrap_or_default())?;
+    let page: Page<SendItem> = of_partition(
+        app,
+        PartitionQuery {
+            table: &app.config.sends_table,
+            pk: format!("CAMPAIGN#{campaign}"),
+            sk_prefix: "CONTACT#",
+            descending: false,
+            limit,
+            after,
+        },
+    )
+    .await?;
     Ok(Page {
-        items: items.into_iter().map(|item| item.send).collect(),
-        next: output.last_evaluated_key.map(from_key).transpose()?,
+        items: page.items.into_iter().map(|item| item.send).collect(),
+        next: page.next,
     })
 }
 
