@@ -989,6 +989,27 @@ async fn a_readers_clicks_an_unsubscribe_and_a_bounce_are_counted_and_the_next_c
     ] {
         assert_eq!(counted[counter], expected, "{counter}: {counted}");
     }
+    let per_link: Vec<(u64, &str, u64, u64)> = counted["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["link_id"].as_u64().unwrap(),
+                l["url"].as_str().unwrap().split('?').next().unwrap(),
+                l["clicks"].as_u64().unwrap(),
+                l["unique_clicks"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        per_link,
+        [
+            (0, "https://label.example/presse", 1, 1),
+            (1, "https://label.example/clip", 1, 1)
+        ],
+        "{counted}"
+    );
     let mut read = types(&history(&stack, reader).await)
         .into_iter()
         .map(str::to_owned)

@@ -86,13 +86,15 @@
 //! | item | `pk` | `sk` |
 //! |---|---|---|
 //! | a campaign's counters | `CAMPAIGN#{campaign_id}` | `TOTAL` |
-//! | one link's clicks | `CAMPAIGN#{campaign_id}` | `LINK#{link_id, 5 digits}` |
+//! | one link's clicks, and the URL it led to | `CAMPAIGN#{campaign_id}` | `LINK#{link_id, 5 digits}` |
 //! | a team's day | `TEAM#{artist_id}#{role}` | `DAY#{YYYY-MM-DD}` |
 //! | a contact's counters (and soft-bounce streak) | `CONTACT#{contact_id}` | `TOTAL` |
 //!
 //! Counters are numbers named like the engagement they count (`delivered`, `unique_opens`,
 //! `machine_clicks`…), added per batch of events with one `ADD` per item (`stats::Changes`).
-//! A contact's item also holds `last_activity_ms`, moved forward only, by a conditional
+//! `campaigns-get` reads a campaign's `TOTAL` (GetItem in a BatchGetItem) and its links (Query
+//! `pk`, `begins_with(sk, "LINK#")`) together. A link's `url` is set by its first click
+//! (`if_not_exists`). A contact's item also holds `last_activity_ms`, moved forward only, by a conditional
 //! UpdateItem per contact and batch; contacts' readers fetch their items with one BatchGetItem
 //! per page (`contacts-get`, `-list`, `-update`).
 //!

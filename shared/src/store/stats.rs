@@ -7,6 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use chrono::{DateTime, NaiveDate, Utc};
 
+use serde::Deserialize;
+
+use super::page::{Page, PartitionQuery, of_partition};
 use crate::domain::{ArtistId, CampaignId, ContactId, ContactRole};
 use crate::{ApiError, App};
 
@@ -39,11 +42,13 @@ impl StatsKey {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     Add(u64),
     /// Start again from this value (a streak broken).
     Set(u64),
+    /// A text the item keeps once it has one (the URL a link led to).
+    Keep(String),
 }
 
 /// Changes to counters, per item and counter name.
@@ -58,10 +63,21 @@ impl Changes {
             .or_default()
             .entry(counter)
             .or_insert(Change::Add(0));
-        *change = match *change {
-            Change::Add(n) => Change::Add(n + amount),
-            Change::Set(n) => Change::Set(n + amount),
+        *change = match change {
+            Change::Add(n) => Change::Add(*n + amount),
+            Change::Set(n) => Change::Set(*n + amount),
+            // Texts and counters have names of their own: a text is never counted.
+            Change::Keep(text) => Change::Keep(std::mem::take(text)),
         };
+    }
+
+    /// Gives the item the text `value` under `name` unless it has one already.
+    pub fn keep(&mut self, key: StatsKey, name: &'static str, value: &str) {
+        self.0
+            .entry(key)
+            .or_default()
+            .entry(name)
+            .or_insert_with(|| Change::Keep(value.to_owned()));
     }
 
     pub fn reset(&mut self, key: StatsKey, counter: &'static str) {
@@ -88,6 +104,7 @@ impl Changes {
                         self.reset(*key, counter);
                         self.add(*key, counter, *n);
                     }
+                    Change::Keep(value) => self.keep(*key, counter, value),
                 }
             }
         }
@@ -107,19 +124,20 @@ impl Changes {
                     let value = match change {
                         Change::Add(n) => {
                             adds.push(format!("#c{i} :v{i}"));
-                            n
+                            AttributeValue::N(n.to_string())
                         }
                         Change::Set(n) => {
                             sets.push(format!("#c{i} = :v{i}"));
-                            n
+                            AttributeValue::N(n.to_string())
+                        }
+                        Change::Keep(text) => {
+                            sets.push(format!("#c{i} = if_not_exists(#c{i}, :v{i})"));
+                            AttributeValue::S(text.clone())
                         }
                     };
                     update = update
                         .expression_attribute_names(format!("#c{i}"), *name)
-                        .expression_attribute_values(
-                            format!(":v{i}"),
-                            AttributeValue::N(value.to_string()),
-                        );
+                        .expression_attribute_values(format!(":v{i}"), value);
                 }
                 let mut expression = Vec::new();
                 if !sets.is_empty() {
@@ -135,6 +153,52 @@ impl Changes {
                 Ok(TransactWriteItem::builder().update(update).build())
             })
             .collect()
+    }
+}
+
+/// One link of a campaign's messages, as its clicks counted it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct LinkStats {
+    /// `LINK#{id}`.
+    sk: String,
+    /// Where the link led, from its first click (the id is the link's place in the message).
+    pub url: Option<String>,
+    #[serde(default)]
+    pub clicks: u64,
+    #[serde(default)]
+    pub unique_clicks: u64,
+    #[serde(default)]
+    pub machine_clicks: u64,
+}
+
+impl LinkStats {
+    pub fn id(&self) -> Option<u16> {
+        self.sk.strip_prefix("LINK#")?.parse().ok()
+    }
+}
+
+/// The campaign's clicked links, by id: one Query (a message has tens of links, not thousands).
+pub async fn links(app: &App, campaign: CampaignId) -> Result<Vec<LinkStats>, ApiError> {
+    let mut links = Vec::new();
+    let mut after = None;
+    loop {
+        let page: Page<LinkStats> = of_partition(
+            app,
+            PartitionQuery {
+                table: &app.config.stats_table,
+                pk: format!("CAMPAIGN#{campaign}"),
+                sk_prefix: "LINK#",
+                descending: false,
+                limit: 1_000,
+                after,
+            },
+        )
+        .await?;
+        links.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(links),
+        }
     }
 }
 
@@ -229,5 +293,21 @@ mod tests {
         let counters = &changes.0[&contact];
         assert_eq!(counters["soft_bounce_streak"], Change::Set(1));
         assert_eq!(counters["delivered"], Change::Add(3));
+    }
+
+    #[test]
+    fn a_kept_text_is_the_first_one_given_however_changes_merge() {
+        let link = StatsKey::Link(CampaignId::new(), 0);
+        let mut first = Changes::default();
+        first.keep(link, "url", "https://label.example/a");
+        first.add(link, "clicks", 1);
+        let mut second = Changes::default();
+        second.keep(link, "url", "https://label.example/b");
+        second.add(link, "clicks", 1);
+        first.merge(&second);
+        let item = &first.0[&link];
+        assert_eq!(item["url"], Change::Keep("https://label.example/a".into()));
+        assert_eq!(item["clicks"], Change::Add(2));
+        assert_eq!(first.items(), 1);
     }
 }

@@ -27,14 +27,27 @@ pub struct CampaignEngagement {
     pub delivery_delays: u64,
     pub rendering_failures: u64,
     pub unsubscribes: u64,
+    /// Clicks per link, in the order the message holds its links.
+    pub links: Vec<LinkEngagement>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LinkEngagement {
+    /// The link's place in the message (0 for the first tracked link).
+    pub link_id: u16,
+    pub url: Option<String>,
+    pub clicks: u64,
+    pub unique_clicks: u64,
+    pub machine_clicks: u64,
 }
 
 /// Reads the campaign's counters and writes the seed's (`open_count` is unique human opens,
 /// `click_count` unique human clicks) into `campaign`.
 pub async fn of(app: &App, campaign: &mut Campaign) -> Result<CampaignEngagement, ApiError> {
-    let counters = stats::get_many(app, &[StatsKey::Campaign(campaign.id)])
-        .await?
-        .remove(0);
+    let total = [StatsKey::Campaign(campaign.id)];
+    let (mut totals, links) =
+        tokio::try_join!(stats::get_many(app, &total), stats::links(app, campaign.id),)?;
+    let counters = totals.remove(0);
     let engagement = CampaignEngagement {
         delivered: counters.get("delivered"),
         opens: counters.get("opens"),
@@ -50,6 +63,18 @@ pub async fn of(app: &App, campaign: &mut Campaign) -> Result<CampaignEngagement
         delivery_delays: counters.get("delivery_delays"),
         rendering_failures: counters.get("rendering_failures"),
         unsubscribes: counters.get("unsubscribes"),
+        links: links
+            .into_iter()
+            .filter_map(|link| {
+                Some(LinkEngagement {
+                    link_id: link.id()?,
+                    url: link.url,
+                    clicks: link.clicks,
+                    unique_clicks: link.unique_clicks,
+                    machine_clicks: link.machine_clicks,
+                })
+            })
+            .collect(),
     };
     let seed = &mut campaign.counters;
     seed.open_count = engagement.unique_opens;

@@ -438,13 +438,16 @@ fn plan(c: &Classified, taken: &mut HashSet<(uuid::Uuid, String)>) -> Plan {
             if let Some(link) = c.link {
                 details.insert("link_id".into(), json!(link));
             }
+            let link = c.link.map(|id| StatsKey::Link(row.campaign_id, id));
             if let Some(url) = url {
+                if let Some(link) = link {
+                    changes.keep(link, "url", &url);
+                }
                 details.insert("url".into(), json!(url));
             }
             if let Some(user_agent) = user_agent {
                 details.insert("user_agent".into(), json!(user_agent));
             }
-            let link = c.link.map(|id| StatsKey::Link(row.campaign_id, id));
             if person {
                 for key in broad.into_iter().chain(link) {
                     changes.add(key, "clicks", 1);
