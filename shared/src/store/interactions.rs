@@ -87,12 +87,5 @@ pub async fn timeline(
         },
     )
     .await?;
-    Ok(Page {
-        items: page
-            .items
-            .into_iter()
-            .map(|item| item.interaction)
-            .collect(),
-        next: page.next,
-    })
+    Ok(page.map(|item| item.interaction))
 }

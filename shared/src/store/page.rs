@@ -15,6 +15,16 @@ pub struct Page<T> {
     pub next: Option<Position>,
 }
 
+impl<T> Page<T> {
+    /// The same page, each item made into another thing.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next: self.next,
+        }
+    }
+}
+
 /// What one page of a partition is: the items of `pk` whose `sk` starts with `sk_prefix`.
 pub struct PartitionQuery<'a> {
     pub table: &'a str,

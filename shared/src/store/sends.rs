@@ -343,10 +343,7 @@ pub async fn of_campaign(
         },
     )
     .await?;
-    Ok(Page {
-        items: page.items.into_iter().map(|item| item.send).collect(),
-        next: page.next,
-    })
+    Ok(page.map(|item| item.send))
 }
 
 /// The rows of `keys` that exist (strongly consistent): one BatchGetItem per 100.
