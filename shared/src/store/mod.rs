@@ -94,9 +94,9 @@
 //! `machine_clicks`…), added per batch of events with one `ADD` per item (`stats::Changes`).
 //! `campaigns-get` reads a campaign's `TOTAL` (GetItem in a BatchGetItem) and its links (Query
 //! `pk`, `begins_with(sk, "LINK#")`) together. A link's `url` is set by its first click
-//! (`if_not_exists`). A contact's item also holds `last_activity_ms`, moved forward only, by a conditional
-//! UpdateItem per contact and batch; contacts' readers fetch their items with one BatchGetItem
-//! per page (`contacts-get`, `-list`, `-update`).
+//! (`if_not_exists`). A contact's item also holds `last_activity_ms`, moved forward only, by a
+//! conditional UpdateItem per contact and batch; contacts' readers fetch their items with one
+//! BatchGetItem per page (`contacts-get`, `-list`, `-update`).
 //!
 //! # Templates table (`TemplatesTable`, env `TEMPLATES_TABLE`)
 //!

@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use chrono::{DateTime, NaiveDate, Utc};
-
 use serde::Deserialize;
 
 use super::page::{Page, PartitionQuery, of_partition};
@@ -63,12 +62,11 @@ impl Changes {
             .or_default()
             .entry(counter)
             .or_insert(Change::Add(0));
-        *change = match change {
-            Change::Add(n) => Change::Add(*n + amount),
-            Change::Set(n) => Change::Set(*n + amount),
+        match change {
+            Change::Add(n) | Change::Set(n) => *n += amount,
             // Texts and counters have names of their own: a text is never counted.
-            Change::Keep(text) => Change::Keep(std::mem::take(text)),
-        };
+            Change::Keep(_) => {}
+        }
     }
 
     /// Gives the item the text `value` under `name` unless it has one already.

@@ -1,9 +1,8 @@
 //! Engagement as the counters hold it (`store::stats`), for readers of campaigns and contacts:
 //! the seed's counters filled in, and the detail beside them.
 
-use serde::Serialize;
-
 use chrono::DateTime;
+use serde::Serialize;
 
 use crate::domain::{Campaign, Contact, EngagementSummary};
 use crate::store::stats::{self, StatsKey};
@@ -46,7 +45,7 @@ pub struct LinkEngagement {
 pub async fn of(app: &App, campaign: &mut Campaign) -> Result<CampaignEngagement, ApiError> {
     let total = [StatsKey::Campaign(campaign.id)];
     let (mut totals, links) =
-        tokio::try_join!(stats::get_many(app, &total), stats::links(app, campaign.id),)?;
+        tokio::try_join!(stats::get_many(app, &total), stats::links(app, campaign.id))?;
     let counters = totals.remove(0);
     let engagement = CampaignEngagement {
         delivered: counters.get("delivered"),

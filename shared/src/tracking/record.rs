@@ -7,8 +7,8 @@
 //!    row said and the batch's earlier events.
 //! 3. The effects that are the same however often they run go first: the send's engagement
 //!    times, the contact's latest activity, suppression of hard bounces and complaints, the
-//!    contact's status. A crash after
-//!    them loses nothing: the redelivered batch runs them again to the same result.
+//!    contact's status. A crash after them loses nothing: the redelivered batch runs them again
+//!    to the same result.
 //! 4. Then what must happen once: in one transaction per up to a hundred items, each event's
 //!    interaction (a conditional put on an id derived from the event: it fails for an event
 //!    recorded before), the "first time" marks that make unique counts exact, and every
@@ -179,7 +179,8 @@ async fn apply_effects(app: &App, classified: &[Classified]) -> Result<(), ApiEr
     let mut activity: HashMap<ContactId, DateTime<Utc>> = HashMap::new();
     for c in classified {
         let at = Some(c.event.at);
-        if c.machine.is_none()
+        let person = c.machine.is_none();
+        if person
             && matches!(
                 c.event.kind,
                 EventKind::Open { .. } | EventKind::Click { .. }
@@ -191,7 +192,6 @@ async fn apply_effects(app: &App, classified: &[Classified]) -> Result<(), ApiEr
         let first = engagement
             .entry((c.row.campaign_id, c.row.contact_id))
             .or_default();
-        let person = c.machine.is_none();
         match &c.event.kind {
             EventKind::Delivery => first.delivered_at = first.delivered_at.or(at),
             EventKind::Open { .. } if person => first.opened_at = first.opened_at.or(at),
