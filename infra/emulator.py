@@ -12,7 +12,8 @@ Copying each table once per transaction is the same rollback, so that is what ru
 
 SES identities verify at once here (there is no DNS to check), with Easy DKIM tokens shaped
 as AWS gives them, so the local stack shows the records a user would create and sends at once.
-What else SES does for us (configuration-set event publishing, the outbox) is in ses_local.py.
+What else SES does for us (configuration-set event publishing, the outbox) is in ses_local.py;
+the DNS a domain's ownership proof is read from is dns_local.py.
 
 usage: python infra/emulator.py PORT
 """
@@ -26,6 +27,7 @@ import threading
 
 import moto.dynamodb.models as dynamodb_models
 import moto.ses.models as ses_models
+import dns_local
 import ses_local
 from moto.core.exceptions import JsonRESTError
 
@@ -126,7 +128,7 @@ def main():
     run_simple(
         "127.0.0.1",
         port,
-        ses_local.install(SerializedDynamoDB(app)),
+        dns_local.LocalDns(ses_local.install(SerializedDynamoDB(app))),
         threaded=True,
         request_handler=MotoRequestHandler,
     )

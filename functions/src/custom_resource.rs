@@ -10,8 +10,6 @@ use aws_lambda_events::event::cloudformation::{
 };
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 
 pub type Request = CfnRequest;
 
@@ -67,12 +65,7 @@ pub async fn answer(
 
 /// PUT to the presigned S3 URL; it is signed without a content type, so none is sent.
 async fn put(url: &str, body: Vec<u8>) -> anyhow::Result<()> {
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())?
-        .https_or_http()
-        .enable_http1()
-        .build();
-    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
+    let client = mailing::https::client()?;
     let request = http::Request::put(url)
         .header(http::header::CONTENT_TYPE, "")
         .header(http::header::CONTENT_LENGTH, body.len())

@@ -41,6 +41,32 @@ pub async fn create(app: &App, request: Request) -> HttpResult {
     )
 }
 
+/// `POST /api/email/domains/{domain}/verify` with `{ "artist_id", "approve"? }`: looks the
+/// artist's ownership proof up in DNS; `approve: true` (mailing:admin only) approves without it.
+pub async fn verify(app: &App, request: Request) -> HttpResult {
+    let caller = http::caller(&request)?;
+    let body = http::json_body::<VerifyBody>(&request, http::JSON_LIMIT)?;
+    let mut f = Fields::default();
+    let artist = f.check("artist_id", body.artist_id.parse::<ArtistId>());
+    let domain = f.check(
+        "domain",
+        DomainName::parse(http::path_text(&request, "domain")),
+    );
+    let (artist, domain) = f.finish(|| (artist.expect("checked"), domain.expect("checked")))?;
+    http::json(
+        200,
+        &sender_domains::verify(app, &caller, artist, domain, body.approve).await?,
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyBody {
+    artist_id: String,
+    #[serde(default)]
+    approve: bool,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CreateBody {

@@ -14,6 +14,7 @@ pub mod http;
 pub mod imports;
 pub mod routes;
 pub mod runtime;
+pub mod sender_profiles;
 pub mod sending;
 pub mod signatures;
 pub mod templates;

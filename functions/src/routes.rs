@@ -11,8 +11,8 @@ use mailing::App;
 
 use crate::http::HttpResult;
 use crate::{
-    campaigns, contacts, domains, emails, history, imports, sending, signatures, templates,
-    tracking,
+    campaigns, contacts, domains, emails, history, imports, sender_profiles, sending, signatures,
+    templates, tracking,
 };
 
 pub type Handler =
@@ -187,6 +187,24 @@ pub const ROUTES: &[Route] = &[
         "/api/email/domains",
         "domains-create",
         domains::create
+    ),
+    route!(
+        "POST",
+        "/api/email/domains/{domain}/verify",
+        "domains-verify",
+        domains::verify
+    ),
+    route!(
+        "GET",
+        "/api/artists/{artistId}/sender-profile",
+        "sender-profile-get",
+        sender_profiles::get
+    ),
+    route!(
+        "PUT",
+        "/api/artists/{artistId}/sender-profile",
+        "sender-profile-update",
+        sender_profiles::update
     ),
     route!(
         "GET",

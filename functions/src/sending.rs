@@ -35,8 +35,10 @@ pub async fn dispatch(
     Ok(response)
 }
 
-/// `email-send` (SendQueue): a batch of recipients per message. A throttled batch comes back
-/// alone (partial batch failure), after the queue's visibility timeout.
+/// `email-send` (SendQueue): a batch of recipients per message. A batch SES throttled comes
+/// back as a new, delayed message (`requeue_later`), so a long throttle never uses up the
+/// queue's receive limit; only when that cannot be queued does the message itself come back
+/// (partial batch failure).
 pub async fn send(
     app: &App,
     event: LambdaEvent<SqsEvent>,
@@ -52,7 +54,10 @@ pub async fn send(
         match sending::send_batch(app, &batch).await {
             Ok(outcome) => {
                 tracing::info!(campaign = %batch.campaign_id, ?outcome, "batch sent");
-                if outcome.retry {
+                if outcome.retry
+                    && let Err(error) = sending::requeue_later(app, &batch).await
+                {
+                    tracing::error!(campaign = %batch.campaign_id, error = format!("{error:#}"), "throttled batch not requeued");
                     response.add_failure(id);
                 }
             }

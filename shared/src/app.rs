@@ -2,6 +2,7 @@
 
 use crate::aws::Clients;
 use crate::config::{Config, ConfigError};
+use crate::dns::Resolver;
 use crate::sending::CompiledTemplates;
 
 #[derive(Debug, Clone)]
@@ -10,6 +11,8 @@ pub struct App {
     pub aws: Clients,
     /// Kept while the container is warm.
     pub compiled: CompiledTemplates,
+    /// Domain ownership proofs; its HTTPS client is built on first use.
+    pub dns: Resolver,
 }
 
 impl App {
@@ -18,6 +21,7 @@ impl App {
             config,
             aws,
             compiled: CompiledTemplates::default(),
+            dns: Resolver::default(),
         }
     }
 

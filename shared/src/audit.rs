@@ -33,9 +33,10 @@ pub enum AuditAction {
     CampaignDeleted,
     #[serde(rename = "campaign.send_started")]
     CampaignSendStarted,
-    /// Sending was started but its dispatch could not be queued: the campaign is back as it was.
-    #[serde(rename = "campaign.send_aborted")]
-    CampaignSendAborted,
+    /// A scheduled campaign failed the readiness checks at its time: it is a draft again, with
+    /// the reason (the actor is the service).
+    #[serde(rename = "campaign.start_refused")]
+    CampaignStartRefused,
     /// Every recipient was handed to SES (the actor is the service).
     #[serde(rename = "campaign.sent")]
     CampaignSent,
@@ -56,6 +57,11 @@ pub enum AuditAction {
     /// A sending domain was registered for the artist (the target names the domain).
     #[serde(rename = "domain.registered")]
     DomainRegistered,
+    /// The artist's claim on a domain was proven (DNS) or approved (an administrator).
+    #[serde(rename = "domain.verified")]
+    DomainVerified,
+    #[serde(rename = "sender_profile.updated")]
+    SenderProfileUpdated,
     /// A user saved their signature for a team (the target names team and user).
     #[serde(rename = "signature.updated")]
     SignatureUpdated,
@@ -72,6 +78,10 @@ pub struct AuditRecord {
     /// Names of the fields the action changed.
     #[serde(default)]
     pub changed: Vec<String>,
+    /// Where a test message went: the team's own mailboxes (see `sending::test_send`), the one
+    /// kind of address an audit record names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recipients: Vec<String>,
     pub at: DateTime<Utc>,
 }
 
@@ -91,6 +101,7 @@ impl AuditRecord {
             action,
             target,
             changed,
+            recipients: Vec::new(),
             at,
         }
     }

@@ -9,7 +9,7 @@ use crate::auth::{Caller, RoleAccess};
 use crate::cursor::{Listing, Page};
 use crate::domain::{
     ArtistId, Campaign, CampaignContent, CampaignCounters, CampaignId, CampaignKind,
-    CampaignStatus, ContactRole, Recipients, Sender, TemplateId,
+    CampaignStatus, ContactRole, Language, Recipients, Sender, TemplateId,
 };
 use crate::render::{MessageTemplate, TemplateSource, TokenSigner, Tracking};
 use crate::store::campaigns::{self as store, ListQuery};
@@ -65,6 +65,8 @@ pub struct ResolvedContent {
     pub html: String,
     pub text: Option<String>,
     pub append_signature: bool,
+    /// The template's language; `None` for a campaign's own content.
+    pub language: Option<Language>,
 }
 
 impl ResolvedContent {
@@ -99,7 +101,12 @@ pub async fn resolve_content(
                 ));
             }
             let template = match caller {
-                Some(caller) => templates::get(app, caller, id).await.ok(),
+                // Not found or not theirs is the caller's mistake; an outage stays an outage.
+                Some(caller) => match templates::get(app, caller, id).await {
+                    Ok(template) => Some(template),
+                    Err(ApiError::NotFound { .. } | ApiError::Forbidden(_)) => None,
+                    Err(other) => return Err(other),
+                },
                 None => crate::store::templates::get(app, id).await?,
             };
             let template = template
@@ -112,6 +119,7 @@ pub async fn resolve_content(
                 html: template.content_template,
                 text: template.text_template,
                 append_signature: template.append_signature,
+                language: Some(template.language),
             }
         }
         None => match (&content.subject, &content.content) {
@@ -120,6 +128,7 @@ pub async fn resolve_content(
                 html: html.clone(),
                 text: content.text_content.clone(),
                 append_signature: true,
+                language: None,
             },
             (None, _) => return Err(invalid("subject", "is required without a template_id")),
             (_, None) => return Err(invalid("content", "is required without a template_id")),
@@ -163,6 +172,7 @@ pub async fn create(app: &App, caller: &Caller, new: NewCampaign) -> Result<Camp
         track_opens: new.track_opens,
         track_clicks: new.track_clicks,
         utm_campaign: new.utm_campaign,
+        frozen: None,
         status: CampaignStatus::Draft,
         status_reason: None,
         scheduled_at: None,

@@ -77,6 +77,8 @@ pub struct Config {
     pub reply_domain: String,
     /// Messages an artist may send per UTC day, all teams together: a runaway stops there.
     pub daily_send_quota: u64,
+    /// A DNS-over-HTTPS resolver's JSON endpoint, where domain ownership proofs are looked up.
+    pub dns_query_url: String,
 }
 
 impl Config {
@@ -107,6 +109,13 @@ impl Config {
         if !(public_base_url.starts_with("https://") || public_base_url.starts_with("http://")) {
             return Err(ConfigError::Invalid {
                 name: "PUBLIC_BASE_URL",
+                problem: "must be an http(s) URL".into(),
+            });
+        }
+        let dns_query_url = get("DNS_QUERY_URL")?;
+        if !(dns_query_url.starts_with("https://") || dns_query_url.starts_with("http://")) {
+            return Err(ConfigError::Invalid {
+                name: "DNS_QUERY_URL",
                 problem: "must be an http(s) URL".into(),
             });
         }
@@ -145,6 +154,7 @@ impl Config {
             send_queue_url: get("SEND_QUEUE_URL")?,
             configuration_set: get("SES_CONFIGURATION_SET")?,
             reply_domain,
+            dns_query_url,
         })
     }
 }
@@ -184,6 +194,10 @@ mod tests {
             ("SES_CONFIGURATION_SET", "mailing".to_owned()),
             ("REPLY_DOMAIN", "Reply.Mail.example".to_owned()),
             ("DAILY_SEND_QUOTA", "50000".to_owned()),
+            (
+                "DNS_QUERY_URL",
+                "https://cloudflare-dns.com/dns-query".to_owned(),
+            ),
         ])
     }
 
@@ -215,6 +229,7 @@ mod tests {
             "SES_CONFIGURATION_SET",
             "REPLY_DOMAIN",
             "DAILY_SEND_QUOTA",
+            "DNS_QUERY_URL",
         ] {
             let mut env = complete();
             env.remove(name);

@@ -80,6 +80,11 @@ pub async fn create(
     new: NewContact,
 ) -> Result<Contact, ApiError> {
     caller.require_team(artist, new.contact_role)?;
+    // A person who opted out (or whose address bounced) stays out: created again, the contact
+    // carries the status the suppression list says.
+    let status = suppressed_status(app, artist, new.contact_role, &new.email)
+        .await?
+        .unwrap_or(ContactStatus::Active);
     let now = Utc::now();
     let contact = Contact {
         id: ContactId::new(),
@@ -87,7 +92,7 @@ pub async fn create(
         contact_role: new.contact_role,
         email: new.email,
         fields: new.fields,
-        status: ContactStatus::Active,
+        status,
         source: new.source,
         consent: new.consent.map(|consent| consent.record("api")),
         engagement: EngagementSummary::default(),
@@ -118,6 +123,19 @@ pub async fn create(
             contact.id
         ))),
     }
+}
+
+/// The status the suppression list gives the address for this team, if it is on it.
+async fn suppressed_status(
+    app: &App,
+    artist: ArtistId,
+    role: ContactRole,
+    email: &EmailAddress,
+) -> Result<Option<ContactStatus>, ApiError> {
+    let suppressed = stores::suppression::suppressed(app, artist, role, &[email]).await?;
+    Ok(suppressed
+        .reason(email.normalized())
+        .map(|reason| reason.contact_status()))
 }
 
 /// The 409 for an address another contact of the team holds, naming that contact.
@@ -164,6 +182,24 @@ pub async fn update(
     let (mut after, changed) = apply(&before, changes)?;
     if changed.is_empty() {
         return Ok(before);
+    }
+    // Made active again (a new address, an invalid one corrected): not if the person opted out
+    // or the address is suppressed.
+    if after.status == ContactStatus::Active
+        && let Some(status) =
+            suppressed_status(app, artist, after.contact_role, &after.email).await?
+    {
+        if before.status == ContactStatus::Active
+            && before.email.normalized() == after.email.normalized()
+        {
+            after.status = status;
+        } else {
+            return Err(ApiError::Unprocessable {
+                code: "contact_opted_out",
+                message: "this address opted out of the team's mail or is suppressed: it cannot be made active again".into(),
+                details: json!({ "status": status.as_str() }),
+            });
+        }
     }
     let now = Utc::now();
     after.updated_at = now;

@@ -45,7 +45,8 @@ pub async fn apply(
 ) -> Result<(), ApiError> {
     report.compared_with_existing = true;
     let emails: Vec<_> = rows.iter().map(|row| &row.email).collect();
-    let suppressed = crate::store::suppression::suppressed(app, target.artist, &emails).await?;
+    let suppressed =
+        crate::store::suppression::suppressed(app, target.artist, target.role, &emails).await?;
     // A suppressed address is neither created nor touched: the list outranks any file.
     let (skipped, rows): (Vec<_>, Vec<_>) = rows
         .into_iter()

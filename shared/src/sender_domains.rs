@@ -1,23 +1,36 @@
-//! Sending domains: an artist registers the domain its campaigns are sent from; SES verifies it
-//! through the Easy DKIM records the artist's DNS publishes. SES identities are account-wide, so
-//! which artist may send from which domain is recorded here (two artists of one label may share
-//! its domain).
+//! Sending domains. An artist claims the domain its campaigns are sent from, proves the claim
+//! (a TXT record derived from the artist and the domain, looked up through DNS, or an
+//! administrator's approval), and SES verifies the domain through the Easy DKIM records its DNS
+//! publishes. Both are needed to send: SES identities are account-wide, so SES's verification
+//! says nothing about *which* artist owns the domain (two artists of one label may share it,
+//! each proving it).
 
 use aws_sdk_sesv2::operation::create_email_identity::CreateEmailIdentityError;
 use aws_sdk_sesv2::operation::get_email_identity::GetEmailIdentityOutput;
 use aws_sdk_sesv2::types::VerificationStatus;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use hmac::{Hmac, Mac};
+use serde::Serialize;
+use serde_json::json;
+use sha2::Sha256;
 
 use crate::audit::{AuditAction, AuditRecord};
 use crate::auth::{Caller, RoleAccess};
-use crate::domain::{ArtistId, DomainName, UserId};
-use crate::store::{self as stores, TransactOutcome};
+use crate::domain::{
+    ArtistId, DomainClaim, DomainName, DomainProof, EmailAddress, ProofMethod, UserId,
+};
+use crate::store::{self as stores, TransactOutcome, sender_domains as store};
 use crate::{ApiError, App};
+
+/// Where the ownership proof is published, under the domain.
+pub const PROOF_LABEL: &str = "_artisthub-challenge";
+const PROOF_PREFIX: &str = "artisthub-domain-verification=";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DomainStatus {
+    /// The artist has not proven the domain is theirs: publish the TXT record, then verify.
+    PendingVerification,
     /// SES has not seen the DKIM records yet (they can take up to 72 hours).
     Pending,
     Verified,
@@ -30,6 +43,7 @@ pub enum DomainStatus {
 impl DomainStatus {
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::PendingVerification => "pending_verification",
             Self::Pending => "pending",
             Self::Verified => "verified",
             Self::Failed => "failed",
@@ -44,7 +58,8 @@ pub struct DnsRecord {
     pub kind: &'static str,
     pub name: String,
     pub value: String,
-    /// Whether sending depends on it (DKIM does; DMARC is what Gmail and Yahoo ask of bulk senders).
+    /// Whether sending depends on it (DKIM and the ownership proof do; DMARC is what Gmail and
+    /// Yahoo ask of bulk senders).
     pub required: bool,
 }
 
@@ -52,38 +67,55 @@ pub struct DnsRecord {
 pub struct SenderDomain {
     pub domain: DomainName,
     pub artist_id: ArtistId,
+    /// `verified` only when the claim is proven and SES verified the domain.
     pub status: DomainStatus,
+    /// The artist's proof of ownership, once given.
+    pub ownership: Option<DomainProof>,
     pub dns_records: Vec<DnsRecord>,
     pub registered_by: UserId,
     pub registered_at: DateTime<Utc>,
 }
 
-/// The artist's claim on a domain, in the campaigns table.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct DomainItem {
-    pk: String,
-    sk: String,
-    domain: String,
-    artist_id: ArtistId,
-    registered_by: UserId,
-    registered_at: DateTime<Utc>,
+/// The TXT record that proves `artist` owns `domain`: keyed by the deployment's secret, so
+/// nobody can publish another artist's proof without being told it.
+pub fn proof_record(app: &App, artist: ArtistId, domain: &DomainName) -> DnsRecord {
+    let mut mac = Hmac::<Sha256>::new_from_slice(app.config.signing_key.as_bytes())
+        .expect("HMAC accepts any key length");
+    for part in [
+        b"domain-claim".as_slice(),
+        artist.to_string().as_bytes(),
+        domain.as_str().as_bytes(),
+    ] {
+        mac.update(part);
+        mac.update(b"\0");
+    }
+    let token = data_encoding::BASE32_NOPAD.encode(&mac.finalize().into_bytes()[..20]);
+    DnsRecord {
+        kind: "TXT",
+        name: format!("{PROOF_LABEL}.{domain}"),
+        value: format!("{PROOF_PREFIX}{}", token.to_ascii_lowercase()),
+        required: true,
+    }
 }
 
-const SK_PREFIX: &str = "DOMAIN#";
+fn require_whole_artist(caller: &Caller, artist: ArtistId) -> Result<(), ApiError> {
+    if caller.require_artist(artist)? != RoleAccess::All {
+        return Err(ApiError::forbidden(
+            "sending domains are the artist's, for every team: this takes access to all of them",
+        ));
+    }
+    Ok(())
+}
 
-/// Registers `domain` for the artist (every team sends from it, so it takes access to all of
-/// them) and answers the records to publish. Registering again is harmless.
+/// Claims `domain` for the artist and answers the records to publish; the claim is proven at
+/// once when its TXT record is already there. Registering again is harmless.
 pub async fn register(
     app: &App,
     caller: &Caller,
     artist: ArtistId,
     domain: DomainName,
 ) -> Result<SenderDomain, ApiError> {
-    if caller.require_artist(artist)? != RoleAccess::All {
-        return Err(ApiError::forbidden(
-            "registering a sending domain takes access to every team of the artist",
-        ));
-    }
+    require_whole_artist(caller, artist)?;
     let created = app
         .aws
         .sesv2
@@ -103,19 +135,13 @@ pub async fn register(
         }
     }
     let now = Utc::now();
-    let item = DomainItem {
-        pk: stores::team_list::artist_pk(artist),
-        sk: format!("{SK_PREFIX}{domain}"),
-        domain: domain.to_string(),
+    let claim = DomainClaim {
+        domain: domain.clone(),
         artist_id: artist,
+        proof: None,
         registered_by: caller.user.clone(),
         registered_at: now,
     };
-    let put = aws_sdk_dynamodb::types::Put::builder()
-        .table_name(&app.config.campaigns_table)
-        .set_item(Some(serde_dynamo::to_item(&item)?))
-        .build()
-        .map_err(ApiError::internal)?;
     let audit = AuditRecord::new(
         artist,
         &caller.user,
@@ -124,73 +150,162 @@ pub async fn register(
         vec![],
         now,
     );
-    let writes = vec![
-        aws_sdk_dynamodb::types::TransactWriteItem::builder()
-            .put(put)
-            .build(),
-        stores::audit::put(app, audit)?,
-    ];
-    if let TransactOutcome::ConditionFailed(failed) = stores::transact(app, writes).await? {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "registering a domain: conditions {failed:?} failed"
-        )));
+    let writes = vec![store::put(app, &claim)?, stores::audit::put(app, audit)?];
+    if let TransactOutcome::Written = stores::transact(app, writes).await? {
+        tracing::info!(artist = %artist, domain = %domain, "sending domain claimed");
     }
-    tracing::info!(artist = %artist, domain = %domain, "sending domain registered");
-    describe(app, item).await
+    let claim = store::get(app, artist, &domain)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("claim of {domain} not found")))?;
+    let claim = match claim.proof {
+        Some(_) => claim,
+        None => prove_by_dns(app, &caller.user, claim).await?,
+    };
+    describe(app, claim).await
 }
 
-/// The artist's domains with their state at SES.
+/// `POST /api/email/domains/{domain}/verify`: looks the artist's proof up in DNS now, or, for a
+/// `mailing:admin` who asks, approves the claim without it.
+pub async fn verify(
+    app: &App,
+    caller: &Caller,
+    artist: ArtistId,
+    domain: DomainName,
+    approve: bool,
+) -> Result<SenderDomain, ApiError> {
+    require_whole_artist(caller, artist)?;
+    if approve && !caller.is_admin() {
+        return Err(ApiError::forbidden(
+            "approving a domain claim without its DNS proof takes mailing:admin",
+        ));
+    }
+    let claim = store::get(app, artist, &domain)
+        .await?
+        .ok_or_else(|| ApiError::not_found("sending domain"))?;
+    let claim = match (&claim.proof, approve) {
+        (Some(_), _) => claim,
+        (None, true) => prove(app, &caller.user, claim, ProofMethod::Admin).await?,
+        (None, false) => {
+            let proven = prove_by_dns(app, &caller.user, claim).await?;
+            if proven.proof.is_none() {
+                let record = proof_record(app, artist, &domain);
+                return Err(ApiError::Unprocessable {
+                    code: "domain_proof_missing",
+                    message: format!(
+                        "no TXT record {} = \"{}\" was found: publish it in {domain}'s DNS and verify again (DNS changes can take a few minutes)",
+                        record.name, record.value
+                    ),
+                    details: json!({ "record": record }),
+                });
+            }
+            proven
+        }
+    };
+    describe(app, claim).await
+}
+
+/// The claim, proven if its TXT record is published; a DNS failure leaves it unproven (and is
+/// logged), never proves it.
+async fn prove_by_dns(
+    app: &App,
+    actor: &UserId,
+    claim: DomainClaim,
+) -> Result<DomainClaim, ApiError> {
+    let expected = proof_record(app, claim.artist_id, &claim.domain);
+    let found = match app.dns.txt(&app.config.dns_query_url, &expected.name).await {
+        Ok(values) => values.iter().any(|value| value.trim() == expected.value),
+        Err(error) => {
+            tracing::warn!(artist = %claim.artist_id, domain = %claim.domain, error = %error, "ownership proof not looked up");
+            false
+        }
+    };
+    if !found {
+        return Ok(claim);
+    }
+    prove(app, actor, claim, ProofMethod::Dns).await
+}
+
+async fn prove(
+    app: &App,
+    actor: &UserId,
+    mut claim: DomainClaim,
+    method: ProofMethod,
+) -> Result<DomainClaim, ApiError> {
+    let now = Utc::now();
+    claim.proof = Some(DomainProof {
+        method,
+        by: actor.clone(),
+        at: now,
+    });
+    let audit = AuditRecord::new(
+        claim.artist_id,
+        actor,
+        AuditAction::DomainVerified,
+        format!("domain#{}", claim.domain),
+        vec!["proof".into()],
+        now,
+    );
+    match stores::transact(
+        app,
+        vec![store::put(app, &claim)?, stores::audit::put(app, audit)?],
+    )
+    .await?
+    {
+        TransactOutcome::Written => {
+            tracing::info!(artist = %claim.artist_id, domain = %claim.domain, ?method, "domain claim proven");
+            Ok(claim)
+        }
+        // Proven meanwhile by another request: that proof stands.
+        TransactOutcome::ConditionFailed(_) => store::get(app, claim.artist_id, &claim.domain)
+            .await?
+            .ok_or_else(|| ApiError::not_found("sending domain")),
+    }
+}
+
+/// The artist's domains with their state; unproven claims are looked up in DNS again.
 pub async fn list(
     app: &App,
     caller: &Caller,
     artist: ArtistId,
 ) -> Result<Vec<SenderDomain>, ApiError> {
     caller.require_artist(artist)?;
-    let output = app
-        .aws
-        .dynamodb
-        .query()
-        .table_name(&app.config.campaigns_table)
-        .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-        .expression_attribute_values(
-            ":pk",
-            aws_sdk_dynamodb::types::AttributeValue::S(stores::team_list::artist_pk(artist)),
-        )
-        .expression_attribute_values(
-            ":prefix",
-            aws_sdk_dynamodb::types::AttributeValue::S(SK_PREFIX.to_owned()),
-        )
-        .send()
-        .await?;
-    let items: Vec<DomainItem> = serde_dynamo::from_items(output.items.unwrap_or_default())?;
-    let mut domains = Vec::with_capacity(items.len());
-    for item in items {
-        domains.push(describe(app, item).await?);
+    let mut domains = Vec::new();
+    for claim in store::list(app, artist).await? {
+        let claim = match claim.proof {
+            Some(_) => claim,
+            None => prove_by_dns(app, &caller.user, claim).await?,
+        };
+        domains.push(describe(app, claim).await?);
     }
     Ok(domains)
 }
 
-async fn describe(app: &App, item: DomainItem) -> Result<SenderDomain, ApiError> {
-    let domain = DomainName::parse(&item.domain)
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("stored domain {}: {e}", item.domain)))?;
+async fn describe(app: &App, claim: DomainClaim) -> Result<SenderDomain, ApiError> {
     let identity = app
         .aws
         .sesv2
         .get_email_identity()
-        .email_identity(domain.as_str())
+        .email_identity(claim.domain.as_str())
         .send()
         .await?;
+    let status = match claim.proof {
+        None => DomainStatus::PendingVerification,
+        Some(_) => ses_status(&identity),
+    };
+    let mut dns_records = vec![proof_record(app, claim.artist_id, &claim.domain)];
+    dns_records.extend(ses_records(&claim.domain, &identity));
     Ok(SenderDomain {
-        status: status(&identity),
-        dns_records: records(&domain, &identity),
-        domain,
-        artist_id: item.artist_id,
-        registered_by: item.registered_by,
-        registered_at: item.registered_at,
+        status,
+        ownership: claim.proof,
+        dns_records,
+        domain: claim.domain,
+        artist_id: claim.artist_id,
+        registered_by: claim.registered_by,
+        registered_at: claim.registered_at,
     })
 }
 
-fn status(identity: &GetEmailIdentityOutput) -> DomainStatus {
+fn ses_status(identity: &GetEmailIdentityOutput) -> DomainStatus {
     if identity.verified_for_sending_status {
         return DomainStatus::Verified;
     }
@@ -202,7 +317,7 @@ fn status(identity: &GetEmailIdentityOutput) -> DomainStatus {
 }
 
 /// Easy DKIM's three CNAMEs, and a starting DMARC policy.
-fn records(domain: &DomainName, identity: &GetEmailIdentityOutput) -> Vec<DnsRecord> {
+fn ses_records(domain: &DomainName, identity: &GetEmailIdentityOutput) -> Vec<DnsRecord> {
     let tokens = identity
         .dkim_attributes()
         .map(|dkim| dkim.tokens())
@@ -224,46 +339,66 @@ fn records(domain: &DomainName, identity: &GetEmailIdentityOutput) -> Vec<DnsRec
         .collect()
 }
 
-/// Refuses sending from `email` unless its domain is registered for the artist and SES has
-/// verified it, saying what to do.
+fn refused(domain: &DomainName, message: String) -> ApiError {
+    ApiError::Unprocessable {
+        code: "sender_domain_unverified",
+        message,
+        details: json!({ "domain": domain }),
+    }
+}
+
+/// The artist's proven claim on `email`'s domain, or the refusal saying what to do. Every send
+/// batch checks this (one read): a domain's claim cannot be lost mid-campaign unnoticed.
+pub async fn require_claimed(
+    app: &App,
+    artist: ArtistId,
+    email: &EmailAddress,
+) -> Result<DomainClaim, ApiError> {
+    let domain = DomainName::parse(email.domain()).map_err(ApiError::internal)?;
+    match store::get(app, artist, &domain).await? {
+        None => Err(refused(
+            &domain,
+            format!(
+                "{domain} is not a sending domain of this artist: register it with POST /api/email/domains and publish its DNS records"
+            ),
+        )),
+        Some(claim) if claim.proof.is_none() => Err(refused(
+            &domain,
+            format!(
+                "this artist has not proven {domain} is theirs: publish the TXT record {PROOF_LABEL}.{domain} (GET /api/email/domains) and POST /api/email/domains/{domain}/verify"
+            ),
+        )),
+        Some(claim) => Ok(claim),
+    }
+}
+
+/// Refuses sending from `email` unless the artist's claim on its domain is proven and SES has
+/// verified the domain: what every start of a send checks.
 pub async fn require_verified(
     app: &App,
     artist: ArtistId,
-    email: &crate::domain::EmailAddress,
+    email: &EmailAddress,
 ) -> Result<(), ApiError> {
-    let domain = DomainName::parse(email.domain()).map_err(ApiError::internal)?;
-    let refused = |message: String| ApiError::Unprocessable {
-        code: "sender_domain_unverified",
-        message,
-        details: serde_json::json!({ "domain": domain }),
-    };
-    let claim = app
-        .aws
-        .dynamodb
-        .get_item()
-        .table_name(&app.config.campaigns_table)
-        .key(
-            "pk",
-            aws_sdk_dynamodb::types::AttributeValue::S(stores::team_list::artist_pk(artist)),
-        )
-        .key(
-            "sk",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("{SK_PREFIX}{domain}")),
-        )
-        .consistent_read(true)
-        .send()
-        .await?;
-    let Some(item) = claim.item else {
-        return Err(refused(format!(
-            "{domain} is not a sending domain of this artist: register it with POST /api/email/domains and publish its DNS records"
-        )));
-    };
-    let described = describe(app, serde_dynamo::from_item(item)?).await?;
-    match described.status {
+    let claim = require_claimed(app, artist, email).await?;
+    let domain = claim.domain.clone();
+    match describe(app, claim).await?.status {
         DomainStatus::Verified => Ok(()),
-        status => Err(refused(format!(
-            "{domain} is not verified yet ({}): publish its DNS records (GET /api/email/domains)",
-            status.as_str()
-        ))),
+        status => Err(refused(
+            &domain,
+            format!(
+                "{domain} is not verified by SES yet ({}): publish its DKIM records (GET /api/email/domains)",
+                status.as_str()
+            ),
+        )),
     }
+}
+
+/// The artist's proven domains: where test messages may go (the team's own mailboxes).
+pub async fn proven(app: &App, artist: ArtistId) -> Result<Vec<DomainName>, ApiError> {
+    Ok(store::list(app, artist)
+        .await?
+        .into_iter()
+        .filter(|claim| claim.proof.is_some())
+        .map(|claim| claim.domain)
+        .collect())
 }

@@ -19,12 +19,7 @@ async fn press(stack: &TestStack) -> Press {
         "label-{}.example",
         &uuid::Uuid::new_v4().simple().to_string()[..10]
     );
-    let registered = owner
-        .post(
-            "/api/email/domains",
-            &json!({ "artist_id": stack.artist.to_string(), "domain": domain }),
-        )
-        .await;
+    let registered = stack.sending_domain(&domain).await;
     assert_eq!(registered.status, 201);
     let contacts = stack.contacts_url();
     let camille = owner
@@ -108,6 +103,7 @@ async fn an_individual_email_reaches_its_contact_once_personalized_and_tracked()
         artist_id: stack.artist,
         campaign_id: id.parse().unwrap(),
         contacts: vec![press.camille.parse().unwrap()],
+        attempt: 0,
     };
     mailing::sending::enqueue_batches(stack.app(), &[batch])
         .await

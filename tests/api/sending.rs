@@ -41,12 +41,7 @@ async fn scene(stack: &TestStack) -> Scene {
         "news-{}.example",
         &uuid::Uuid::new_v4().simple().to_string()[..10]
     );
-    let registered = owner
-        .post(
-            "/api/email/domains",
-            &json!({ "artist_id": stack.artist.to_string(), "domain": domain }),
-        )
-        .await;
+    let registered = stack.sending_domain(&domain).await;
     assert_eq!(registered.status, 201, "{:?}", registered.body);
     let contacts = stack.contacts_url();
     let mut expected = Vec::new();
@@ -262,12 +257,7 @@ async fn a_campaign_from_an_unregistered_domain_or_without_recipients_is_not_sen
         "tour-{}.example",
         &uuid::Uuid::new_v4().simple().to_string()[..10]
     );
-    owner
-        .post(
-            "/api/email/domains",
-            &json!({ "artist_id": stack.artist.to_string(), "domain": domain }),
-        )
-        .await;
+    stack.sending_domain(&domain).await;
     let registered = owner
         .post(&campaigns, &body(&format!("tour@{domain}")))
         .await;
@@ -300,12 +290,8 @@ async fn marketing_mail_without_an_unsubscribe_link_is_refused_with_the_check_ex
         "fans-{}.example",
         &uuid::Uuid::new_v4().simple().to_string()[..10]
     );
-    owner
-        .post(
-            "/api/email/domains",
-            &json!({ "artist_id": stack.artist.to_string(), "domain": domain }),
-        )
-        .await;
+    stack.sending_domain(&domain).await;
+    stack.sender_profile().await;
     owner
         .create_contact(
             &stack.contacts_url(),
@@ -384,6 +370,7 @@ async fn send_some(stack: &TestStack, campaign: &str, contacts: &[mailing::domai
             artist_id: stack.artist,
             campaign_id: campaign.parse().unwrap(),
             contacts: contacts.to_vec(),
+            attempt: 0,
         },
     )
     .await
@@ -585,12 +572,8 @@ async fn sending_to_a_thousand_contacts_stays_within_its_request_budget() {
         "bulk-{}.example",
         &uuid::Uuid::new_v4().simple().to_string()[..10]
     );
-    owner
-        .post(
-            "/api/email/domains",
-            &json!({ "artist_id": stack.artist.to_string(), "domain": domain }),
-        )
-        .await;
+    stack.sending_domain(&domain).await;
+    stack.sender_profile().await;
     devstack::seed::contacts(
         stack.app(),
         stack.artist,
@@ -880,9 +863,13 @@ async fn the_artists_daily_quota_pauses_a_campaign_that_would_pass_it_until_resu
         20
     );
     assert_eq!(
-        mailing::store::quota::used(stack.app(), stack.artist, chrono::Utc::now())
-            .await
-            .unwrap(),
+        mailing::store::quota::used(
+            stack.app(),
+            &mailing::store::quota::Quota::Artist(stack.artist),
+            chrono::Utc::now()
+        )
+        .await
+        .unwrap(),
         20,
         "a refused batch takes nothing from the day"
     );
@@ -980,9 +967,13 @@ async fn a_test_send_reaches_only_the_given_addresses_marked_as_a_test() {
     let outbox = outbox(&scene.domain).await;
     assert_eq!(outbox.keys().collect::<Vec<_>>(), [&dir, &lea]);
     assert_eq!(
-        mailing::store::quota::used(stack.app(), stack.artist, chrono::Utc::now())
-            .await
-            .unwrap(),
+        mailing::store::quota::used(
+            stack.app(),
+            &mailing::store::quota::Quota::Artist(stack.artist),
+            chrono::Utc::now()
+        )
+        .await
+        .unwrap(),
         2,
         "tests count in the day's quota"
     );

@@ -101,6 +101,44 @@ impl TestStack {
             .expect("the consumer runs")
     }
 
+    /// Claims `domain` for the test's artist with its ownership proof already published, as
+    /// an artist who controls its DNS would: the claim is proven at once.
+    pub async fn sending_domain(&self, domain: &str) -> Reply {
+        devstack::dns::publish_proof(self.app(), self.artist, domain)
+            .await
+            .expect("the DNS stub takes the record");
+        let registered = self
+            .owner()
+            .post(
+                "/api/email/domains",
+                &serde_json::json!({ "artist_id": self.artist.to_string(), "domain": domain }),
+            )
+            .await;
+        assert_eq!(
+            registered.body["status"], "verified",
+            "{:?}",
+            registered.body
+        );
+        registered
+    }
+
+    /// The artist's sender profile, with the postal address marketing mail must show.
+    pub async fn sender_profile(&self) -> Reply {
+        let reply = self
+            .owner()
+            .put(
+                &format!("/api/artists/{}/sender-profile", self.artist),
+                &serde_json::json!({
+                    "display_name": "Lou Reed Tribute",
+                    "postal_address": "Label Nova\n12 rue des Lilas\n75011 Paris, France",
+                    "default_language": "fr",
+                }),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+        reply
+    }
+
     /// A request as a mail client or a browser makes it (no token, any body), answered with
     /// status, headers and raw body.
     pub async fn raw(

@@ -25,12 +25,7 @@ async fn sent_campaign(stack: &TestStack, n: usize) -> Sent {
         "track-{}.example",
         &uuid::Uuid::new_v4().simple().to_string()[..10]
     );
-    let registered = owner
-        .post(
-            "/api/email/domains",
-            &json!({ "artist_id": stack.artist.to_string(), "domain": domain }),
-        )
-        .await;
+    let registered = stack.sending_domain(&domain).await;
     assert_eq!(registered.status, 201, "{:?}", registered.body);
     let mut contacts = Vec::new();
     for i in 0..n {
@@ -497,6 +492,7 @@ async fn hard_bounces_and_complaints_suppress_before_the_next_send_and_three_sof
         let suppressed = mailing::store::suppression::suppressed(
             stack.app(),
             mailing::domain::ArtistId::new(),
+            mailing::domain::ContactRole::Tour,
             &[&mailing::domain::EmailAddress::parse(address).unwrap()],
         )
         .await
@@ -549,12 +545,8 @@ async fn a_campaign_bouncing_past_four_percent_pauses_itself_with_the_reason() {
         "guard-{}.example",
         &uuid::Uuid::new_v4().simple().to_string()[..10]
     );
-    owner
-        .post(
-            "/api/email/domains",
-            &json!({ "artist_id": stack.artist.to_string(), "domain": domain }),
-        )
-        .await;
+    stack.sending_domain(&domain).await;
+    stack.sender_profile().await;
     devstack::seed::contacts(
         stack.app(),
         stack.artist,
@@ -1021,21 +1013,29 @@ async fn a_readers_clicks_an_unsubscribe_and_a_bounce_are_counted_and_the_next_c
     assert_eq!(types(&history(&stack, bounced).await)[0], "bounced");
     assert_eq!(status(&stack, leaver).await, "unsubscribed");
     assert_eq!(status(&stack, bounced).await, "bounced");
-    let suppressed = mailing::store::suppression::suppressed(
-        stack.app(),
-        stack.artist,
-        &[
-            &mailing::domain::EmailAddress::parse(bounced_address).unwrap(),
-            &mailing::domain::EmailAddress::parse(leaver_address).unwrap(),
-        ],
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        suppressed.len(),
-        1,
-        "the bounce is suppressed everywhere; leaving the press list is the contact's status"
-    );
+    let addresses = [
+        mailing::domain::EmailAddress::parse(bounced_address).unwrap(),
+        mailing::domain::EmailAddress::parse(leaver_address).unwrap(),
+    ];
+    let addresses: Vec<_> = addresses.iter().collect();
+    for (role, expected, why) in [
+        (
+            mailing::domain::ContactRole::Press,
+            2,
+            "the bounce everywhere, and the leaver for the press team they left",
+        ),
+        (
+            mailing::domain::ContactRole::Label,
+            1,
+            "leaving the press list says nothing of the label team's",
+        ),
+    ] {
+        let suppressed =
+            mailing::store::suppression::suppressed(stack.app(), stack.artist, role, &addresses)
+                .await
+                .unwrap();
+        assert_eq!(suppressed.len(), expected, "{why}");
+    }
 
     let next = send_press_campaign(&stack, &sent.domain).await;
     let campaign = stack.owner().get(&next).await;

@@ -84,10 +84,17 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
             Ok(body)
         }
     };
+    crate::dns::publish_proof(&stack.app, artist, &domain).await?;
     call(
         "POST",
         "/api/email/domains".into(),
         json!({ "artist_id": artist.to_string(), "domain": domain }),
+    )
+    .await?;
+    call(
+        "PUT",
+        format!("/api/artists/{artist}/sender-profile"),
+        json!({ "display_name": "Artiste Example", "postal_address": "12 rue des Lilas, 75011 Paris" }),
     )
     .await?;
     let campaign = call(

@@ -43,6 +43,13 @@ impl Gateway {
             let (status, body) = crate::outbox::respond(query).await;
             return json_response(status, body);
         }
+        // The DNS stub, for the walkthrough: publish a domain's ownership proof.
+        if request.method == "POST" && path == "/_local/dns" {
+            return match publish_dns(&request.body).await {
+                Ok(()) => json_response(200, json!({})),
+                Err(error) => json_response(400, json!({ "error": error.to_string() })),
+            };
+        }
         let Some((route, path_parameters)) = find_route(request.method, path) else {
             return gateway_error(404, "Not Found");
         };
@@ -74,6 +81,17 @@ impl Gateway {
         let request = http::Request::<Body>::from(lambda_request);
         functions::runtime::respond((route.handler)(&self.app, request).await)
     }
+}
+
+/// `{"name", "value"}`: a TXT record for the emulator's resolver stub.
+async fn publish_dns(body: &[u8]) -> anyhow::Result<()> {
+    #[derive(serde::Deserialize)]
+    struct Record {
+        name: String,
+        value: String,
+    }
+    let record: Record = serde_json::from_slice(body)?;
+    crate::dns::publish_txt(&record.name, &record.value).await
 }
 
 /// The route for `method` and `path`, with its path parameters.

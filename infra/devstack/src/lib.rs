@@ -7,6 +7,7 @@ pub mod bench_render;
 pub mod bench_send;
 pub mod consumers;
 pub mod counting;
+pub mod dns;
 pub mod gateway;
 pub mod inject;
 pub mod outbox;

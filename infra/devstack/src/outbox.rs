@@ -72,7 +72,7 @@ fn from_base64<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<
 }
 
 /// The emulator's endpoint (`AWS_ENDPOINT_URL`, loopback only).
-fn emulator() -> anyhow::Result<String> {
+pub(crate) fn emulator() -> anyhow::Result<String> {
     Ok(crate::stack::require_local_endpoint()?
         .trim_end_matches('/')
         .to_owned())
@@ -117,7 +117,11 @@ fn outbox_query(filter: &Filter) -> String {
     query.finish()
 }
 
-async fn call(method: http::Method, url: &str, body: Option<String>) -> anyhow::Result<Bytes> {
+pub(crate) async fn call(
+    method: http::Method,
+    url: &str,
+    body: Option<String>,
+) -> anyhow::Result<Bytes> {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let request = http::Request::builder()
         .method(method)

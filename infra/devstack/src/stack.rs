@@ -31,6 +31,15 @@ pub fn local_overrides(public_base_url: &str) -> BTreeMap<String, String> {
             "REPLY_DOMAIN".to_owned(),
             "reply.artisthub.localhost".to_owned(),
         ),
+        // The emulator's resolver stub (`infra/dns_local.py`): proofs a test or a developer
+        // publishes with `POST /_local/dns`.
+        (
+            "DNS_QUERY_URL".to_owned(),
+            format!(
+                "{}/_local/dns-query",
+                std::env::var("AWS_ENDPOINT_URL").unwrap_or_default()
+            ),
+        ),
     ])
 }
 

@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{ArtistId, CampaignId, Contact, ContactRole, EmailAddress, TemplateId, UserId};
+use super::{
+    ArtistId, CampaignId, Contact, ContactRole, EmailAddress, Language, TemplateId, UserId,
+};
 
 /// The seed's `campaign_status_enum`. Moves only along [`CampaignStatus::can_move_to`], with a
 /// conditional write on the status read, so two callers can never both make the same move.
@@ -220,6 +222,41 @@ pub struct CampaignContent {
     pub text_content: Option<String>,
 }
 
+/// The sources one message is rendered from: subject, HTML and text templates, and the
+/// signature appended to them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageSources {
+    pub subject: String,
+    pub html: String,
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub signature: Option<String>,
+}
+
+/// Who the artist is as a sender, as the footer of a message says it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArtistIdentity {
+    pub name: String,
+    #[serde(default)]
+    pub postal_address: Option<String>,
+}
+
+/// What a campaign sends, resolved and fixed when it starts (`sending::gate`): every batch, web
+/// view and test of a started campaign renders from it, so editing or deleting its template,
+/// signature or the artist's profile afterwards changes nothing that goes out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrozenContent {
+    #[serde(flatten)]
+    pub sources: MessageSources,
+    pub sender: Sender,
+    pub artist: ArtistIdentity,
+    /// The message's language: its template's, else the artist's default; the unsubscribe
+    /// page speaks it.
+    pub language: Language,
+    pub frozen_at: DateTime<Utc>,
+}
+
 /// The seed's counters, and the ones sending adds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct CampaignCounters {
@@ -284,6 +321,9 @@ pub struct Campaign {
     pub dispatched: bool,
     #[serde(flatten)]
     pub counters: CampaignCounters,
+    /// Set when the campaign starts; what every message of it is rendered from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frozen: Option<FrozenContent>,
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

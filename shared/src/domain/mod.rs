@@ -6,11 +6,13 @@ mod email;
 mod ids;
 mod interaction;
 mod role;
+mod sender_domain;
+mod sender_profile;
 mod template;
 
 pub use campaign::{
-    CONDITION_FIELDS, Campaign, CampaignContent, CampaignCounters, CampaignKind, CampaignStatus,
-    Condition, ConditionOp, Recipients, Sender,
+    ArtistIdentity, CONDITION_FIELDS, Campaign, CampaignContent, CampaignCounters, CampaignKind,
+    CampaignStatus, Condition, ConditionOp, FrozenContent, MessageSources, Recipients, Sender,
 };
 pub use contact::{
     Consent, ConsentBasis, Contact, ContactFields, ContactSource, ContactStatus, EngagementSummary,
@@ -20,4 +22,8 @@ pub use email::{AddressParts, DomainName, EmailAddress, EmailError};
 pub use ids::{ArtistId, AuditId, CampaignId, ContactId, IdError, ImportId, TemplateId, UserId};
 pub use interaction::{Interaction, InteractionType, MachineReason};
 pub use role::{ContactRole, UnknownRole};
+pub use sender_domain::{DomainClaim, DomainProof, ProofMethod};
+pub use sender_profile::{
+    DISPLAY_NAME_MAX, POSTAL_ADDRESS_MAX, ReplyHandling, SenderProfile, profile_text,
+};
 pub use template::{EmailTemplate, Language, Signature, TemplateSummary};

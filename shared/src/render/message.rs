@@ -25,6 +25,16 @@ pub struct TemplateSource<'a> {
     pub text: Option<&'a str>,
 }
 
+impl<'a> From<&'a crate::domain::MessageSources> for TemplateSource<'a> {
+    fn from(sources: &'a crate::domain::MessageSources) -> Self {
+        Self {
+            subject: &sources.subject,
+            html: &sources.html,
+            text: sources.text.as_deref(),
+        }
+    }
+}
+
 impl TemplateSource<'_> {
     /// Each source with the request field it comes from.
     pub fn fields(&self) -> [(&'static str, Option<&str>); 3] {

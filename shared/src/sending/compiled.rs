@@ -1,12 +1,12 @@
 //! Compiled templates kept by a warm container. Compiling the benchmark newsletter costs as
 //! much CPU as rendering a few dozen messages, and every batch of a campaign compiles the same
-//! sources: they are kept, keyed by everything compiling reads — the sources, the signature
-//! and the tracking — so an edited template or signature is a new key, never a stale hit.
+//! frozen sources: they are kept, keyed by everything compiling reads — the sources, the
+//! signature and the tracking — so different content is a new key, never a stale hit.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use crate::campaigns::ResolvedContent;
+use crate::domain::MessageSources;
 use crate::render::{MessageTemplate, Tracking};
 
 /// Campaigns a container can be sending at once without recompiling.
@@ -14,8 +14,7 @@ const KEPT: usize = 4;
 
 #[derive(PartialEq)]
 pub(super) struct Key {
-    pub content: ResolvedContent,
-    pub signature: Option<String>,
+    pub sources: MessageSources,
     pub tracking: Tracking,
 }
 
@@ -68,13 +67,12 @@ mod tests {
 
     fn key(html: &str, signature: Option<&str>, links: bool) -> Key {
         Key {
-            content: ResolvedContent {
+            sources: MessageSources {
                 subject: "Bonjour {{ contact.first_name }}".into(),
                 html: html.into(),
                 text: None,
-                append_signature: true,
+                signature: signature.map(str::to_owned),
             },
-            signature: signature.map(str::to_owned),
             tracking: Tracking {
                 base_url: "https://t.example".into(),
                 links,
@@ -86,8 +84,8 @@ mod tests {
 
     fn compile(key: &Key) -> Result<MessageTemplate, Vec<crate::render::TemplateProblem>> {
         MessageTemplate::compile(
-            &key.content.source(),
-            key.signature.as_deref(),
+            &(&key.sources).into(),
+            key.sources.signature.as_deref(),
             key.tracking.clone(),
             TokenSigner::new(&SigningKey::new(vec![7u8; 32]).unwrap()),
         )

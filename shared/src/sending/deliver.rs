@@ -9,10 +9,8 @@ use aws_sdk_sesv2::types::{Destination, EmailContent, MessageTag as SesTag, RawM
 use std::sync::Arc;
 
 use super::compiled::Key;
-use super::start::{shared, signature};
-use crate::auth::Caller;
-use crate::campaigns::resolve_content;
-use crate::domain::Campaign;
+use super::gate::shared;
+use crate::domain::{Campaign, FrozenContent};
 use crate::render::{
     Addressing, ContactVars, Link, Mailbox, MessageIds, MessageTemplate, Recipient, TokenSigner,
     Tracking, feedback_id, message_tags,
@@ -22,32 +20,34 @@ use crate::{ApiError, App};
 /// What a test message's subject starts with.
 pub const TEST_SUBJECT_PREFIX: &str = "[TEST] ";
 
-/// A campaign's content compiled once for all its messages.
-pub struct Compiled {
+/// A started campaign's frozen content, compiled once for all its messages.
+pub struct Compiled<'a> {
     pub template: Arc<MessageTemplate>,
     pub shared_context: minijinja::Value,
+    pub frozen: &'a FrozenContent,
 }
 
-/// Compiles `campaign`'s content as its messages are rendered: its template or own content,
-/// the creator's signature, its tracking choices. `caller` is checked for the template's team
-/// when a person asks (a test), not when the pipeline sends.
-pub async fn compile(
+/// Compiles what `campaign` froze at its start, with its tracking choices. A campaign that has
+/// not started has nothing to send.
+pub fn compile<'a>(app: &App, campaign: &'a Campaign) -> Result<Compiled<'a>, ApiError> {
+    let frozen = campaign.frozen.as_ref().ok_or_else(|| {
+        ApiError::internal(anyhow::anyhow!(
+            "campaign {} is sending without frozen content",
+            campaign.id
+        ))
+    })?;
+    compile_frozen(app, campaign, frozen)
+}
+
+/// Compiles `frozen` as `campaign`'s messages are rendered (a test compiles what its campaign
+/// would freeze now).
+pub fn compile_frozen<'a>(
     app: &App,
-    caller: Option<&Caller>,
     campaign: &Campaign,
-) -> Result<Compiled, ApiError> {
-    let resolved = resolve_content(
-        app,
-        caller,
-        campaign.artist_id,
-        campaign.contact_role,
-        &campaign.content,
-    )
-    .await?;
-    let signature = signature(app, campaign, &resolved).await?;
+    frozen: &'a FrozenContent,
+) -> Result<Compiled<'a>, ApiError> {
     let key = Key {
-        content: resolved,
-        signature,
+        sources: frozen.sources.clone(),
         tracking: Tracking {
             base_url: app.config.public_base_url.clone(),
             links: campaign.track_clicks,
@@ -62,8 +62,8 @@ pub async fn compile(
         .compiled
         .get_or_compile(key, |key| {
             MessageTemplate::compile(
-                &key.content.source(),
-                key.signature.as_deref(),
+                &(&key.sources).into(),
+                key.sources.signature.as_deref(),
                 key.tracking.clone(),
                 TokenSigner::new(&app.config.signing_key),
             )
@@ -71,7 +71,8 @@ pub async fn compile(
         .map_err(crate::templates::invalid_template)?;
     Ok(Compiled {
         template,
-        shared_context: MessageTemplate::shared_context(&shared(campaign)),
+        shared_context: MessageTemplate::shared_context(&shared(campaign, frozen)),
+        frozen,
     })
 }
 

@@ -4,12 +4,15 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 
-use super::complete::complete_if_done;
+use super::gate::reachable;
+use super::lifecycle::complete_if_done;
 use super::messages::{DispatchMessage, SendBatch, enqueue_batches, enqueue_dispatch};
-use crate::domain::{Campaign, CampaignStatus, Contact, ContactStatus};
+use crate::domain::{CampaignStatus, ContactStatus};
+use crate::store::campaigns as store;
+use crate::store::contacts::{self as contact_store, ListQuery};
 use crate::store::sends::{self, Send};
-use crate::store::team_list::{self, TeamQuery, Teams};
-use crate::store::{campaigns as store, suppression};
+use crate::store::suppression::OptOutKeys;
+use crate::store::team_list::Teams;
 use crate::{ApiError, App};
 
 /// Contacts read per dispatch message.
@@ -33,15 +36,13 @@ pub async fn dispatch(app: &App, message: &DispatchMessage) -> Result<DispatchOu
     if campaign.status != CampaignStatus::Sending {
         return Ok(DispatchOutcome::default());
     }
-    let page = team_list::list::<Contact>(
+    let page = contact_store::list(
         app,
-        &TeamQuery {
-            table: &app.config.contacts_table,
-            sk_prefix: "CONTACT#",
+        &ListQuery {
             artist: campaign.artist_id,
             teams: Teams::One(campaign.contact_role),
-            equals: vec![("status", ContactStatus::Active.as_str().to_owned())],
-            contains: Vec::new(),
+            status: Some(ContactStatus::Active),
+            tag: None,
             limit: PAGE,
             after: message.after.clone(),
         },
@@ -57,10 +58,15 @@ pub async fn dispatch(app: &App, message: &DispatchMessage) -> Result<DispatchOu
         .iter()
         .map(|contact| {
             Send::pending(
-                campaign.artist_id,
-                campaign.contact_role,
+                (campaign.artist_id, campaign.contact_role),
                 campaign.id,
                 contact.id,
+                OptOutKeys::of(
+                    app,
+                    campaign.artist_id,
+                    campaign.contact_role,
+                    &contact.email,
+                ),
                 now,
             )
         })
@@ -74,6 +80,7 @@ pub async fn dispatch(app: &App, message: &DispatchMessage) -> Result<DispatchOu
             artist_id: campaign.artist_id,
             campaign_id: campaign.id,
             contacts: chunk.iter().map(|c| c.id).collect(),
+            attempt: 0,
         })
         .collect();
     outcome.batches = batches.len();
@@ -115,22 +122,4 @@ pub async fn dispatch(app: &App, message: &DispatchMessage) -> Result<DispatchOu
         }
     }
     Ok(outcome)
-}
-
-/// The page's contacts the campaign chooses and nobody has suppressed.
-async fn reachable<'a>(
-    app: &App,
-    campaign: &Campaign,
-    contacts: &'a [Contact],
-) -> Result<Vec<&'a Contact>, ApiError> {
-    let matching: Vec<&Contact> = contacts
-        .iter()
-        .filter(|c| campaign.recipients.matches(c))
-        .collect();
-    let emails: Vec<_> = matching.iter().map(|c| &c.email).collect();
-    let suppressed = suppression::suppressed(app, campaign.artist_id, &emails).await?;
-    Ok(matching
-        .into_iter()
-        .filter(|c| !suppressed.contains(c.email.normalized()))
-        .collect())
 }

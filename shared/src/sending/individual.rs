@@ -6,17 +6,20 @@
 use chrono::Utc;
 use serde_json::json;
 
+use super::gate;
+use super::lifecycle::audit;
 use super::messages::{SendBatch, enqueue_batches};
-use super::start::{audit, check_content};
 use crate::audit::{AuditAction, AuditRecord};
 use crate::auth::Caller;
 use crate::domain::{
     ArtistId, Campaign, CampaignContent, CampaignCounters, CampaignId, CampaignKind,
     CampaignStatus, ContactId, ContactStatus, Recipients, Sender,
 };
+use crate::store::campaigns::{self as store, Expect};
 use crate::store::sends::{self, Send};
-use crate::store::{self as stores, TransactOutcome, campaigns as store, suppression};
-use crate::{ApiError, App, campaigns, contacts, sender_domains};
+use crate::store::suppression::{self, OptOutKeys};
+use crate::store::{self as stores, TransactOutcome};
+use crate::{ApiError, App, contacts};
 
 pub struct NewEmail {
     pub artist: ArtistId,
@@ -45,23 +48,19 @@ pub async fn send_email(app: &App, caller: &Caller, new: NewEmail) -> Result<Cam
         ContactStatus::Bounced => return Err(unreachable("their address bounced")),
         ContactStatus::Invalid => return Err(unreachable("their address is marked invalid")),
     }
-    if !suppression::suppressed(app, contact.artist_id, &[&contact.email])
-        .await?
-        .is_empty()
+    if !suppression::suppressed(
+        app,
+        contact.artist_id,
+        contact.contact_role,
+        &[&contact.email],
+    )
+    .await?
+    .is_empty()
     {
         return Err(unreachable(
-            "the address is on the suppression list (a hard bounce or a complaint)",
+            "the address is on the suppression list (an opt-out, a hard bounce or a complaint)",
         ));
     }
-    sender_domains::require_verified(app, new.artist, &new.sender.from_email).await?;
-    let resolved = campaigns::resolve_content(
-        app,
-        Some(caller),
-        new.artist,
-        contact.contact_role,
-        &new.content,
-    )
-    .await?;
     let now = Utc::now();
     let email = Campaign {
         id: CampaignId::new(),
@@ -78,7 +77,8 @@ pub async fn send_email(app: &App, caller: &Caller, new: NewEmail) -> Result<Cam
         track_opens: new.track_opens,
         track_clicks: new.track_clicks,
         utm_campaign: None,
-        status: CampaignStatus::Sending,
+        frozen: None,
+        status: CampaignStatus::Draft,
         status_reason: None,
         scheduled_at: None,
         sent_at: Some(now),
@@ -92,12 +92,18 @@ pub async fn send_email(app: &App, caller: &Caller, new: NewEmail) -> Result<Cam
         updated_at: now,
         version: 1,
     };
-    check_content(app, &email, &resolved, &contact).await?;
+    // The gate every start passes, for this one contact; what it froze is what goes out.
+    let frozen = gate::ready(app, Some(caller), &email, gate::Sample::Contact(&contact)).await?;
+    let email = Campaign {
+        frozen: Some(frozen),
+        status: CampaignStatus::Sending,
+        ..email
+    };
     let send = Send::pending(
-        email.artist_id,
-        email.contact_role,
+        (email.artist_id, email.contact_role),
         email.id,
         contact.id,
+        OptOutKeys::of(app, email.artist_id, email.contact_role, &contact.email),
         now,
     );
     let record = AuditRecord::new(
@@ -126,14 +132,15 @@ pub async fn send_email(app: &App, caller: &Caller, new: NewEmail) -> Result<Cam
         artist_id: email.artist_id,
         campaign_id: email.id,
         contacts: vec![contact.id],
+        attempt: 0,
     };
     if let Err(error) = enqueue_batches(app, &[batch]).await {
         // Not queued: nothing will send it, so it says so rather than stay `sending`.
         store::move_status(
             app,
-            email.artist_id,
-            email.id,
-            (CampaignStatus::Sending, CampaignStatus::Cancelled),
+            &email,
+            Expect::Status,
+            CampaignStatus::Cancelled,
             vec![(
                 "status_reason",
                 aws_sdk_dynamodb::types::AttributeValue::S("could not be queued".into()),

@@ -21,11 +21,45 @@ pub struct SendBatch {
     pub artist_id: ArtistId,
     pub campaign_id: CampaignId,
     pub contacts: Vec<ContactId>,
+    /// How many times SES asked this batch to come back later.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attempt: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl SendBatch {
     /// Recipients per message: one invocation sends a message's worth within its timeout.
     pub const RECIPIENTS: usize = 50;
+
+    /// How long the next attempt waits: doubling from 10 s, capped at SQS's 15 minutes.
+    pub fn backoff_seconds(attempt: u32) -> i32 {
+        (10i32 << attempt.min(7)).min(900)
+    }
+}
+
+/// Puts a batch SES throttled back on the queue as a new message, delayed by its backoff: the
+/// retry never counts against the queue's receive limit, so however long a throttle lasts, the
+/// batch is never dead-lettered for it (the original message is then acknowledged).
+pub async fn requeue_later(app: &App, batch: &SendBatch) -> Result<(), ApiError> {
+    let next = SendBatch {
+        attempt: batch.attempt + 1,
+        ..batch.clone()
+    };
+    app.aws
+        .sqs
+        .send_message()
+        .queue_url(&app.config.send_queue_url)
+        .message_body(serde_json::to_string(&next).map_err(ApiError::internal)?)
+        .delay_seconds(SendBatch::backoff_seconds(batch.attempt))
+        .send()
+        .await
+        .map_err(|e| {
+            ApiError::internal(anyhow::Error::new(e).context("requeueing a throttled batch"))
+        })?;
+    Ok(())
 }
 
 pub async fn enqueue_dispatch(app: &App, message: &DispatchMessage) -> Result<(), ApiError> {
@@ -75,4 +109,17 @@ pub async fn enqueue_batches(app: &App, batches: &[SendBatch]) -> Result<usize, 
         }
     }
     Ok(calls)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_throttled_batch_waits_longer_each_time_up_to_fifteen_minutes() {
+        let waits: Vec<i32> = (0..12).map(SendBatch::backoff_seconds).collect();
+        assert_eq!(&waits[..7], &[10, 20, 40, 80, 160, 320, 640]);
+        assert!(waits[7..].iter().all(|w| *w == 900), "{waits:?}");
+        assert_eq!(SendBatch::backoff_seconds(u32::MAX), 900);
+    }
 }

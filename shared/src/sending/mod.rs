@@ -1,5 +1,6 @@
-//! Sending a campaign: `start` checks it and sets it sending, `dispatch` creates one send row
-//! per recipient and queues them in batches, `sender` claims each row and hands the message to
+//! Sending a campaign: `lifecycle` starts it through the one readiness gate (`gate`), which
+//! freezes what it sends; `dispatch` creates one send row per recipient and queues them in
+//! batches, `sender` claims each row and hands the message, rendered from the frozen copy, to
 //! SES. Every step is idempotent: SQS delivers at least once.
 //!
 //! # Exactly once per person
@@ -13,22 +14,23 @@
 //! and spam filters punish, a missing press release is what a follow-up fixes.
 
 mod compiled;
-mod complete;
 mod deliver;
 mod dispatch;
+pub mod gate;
 mod individual;
+mod lifecycle;
 mod messages;
 mod sender;
-mod start;
 mod test_send;
 mod web_view;
 
 pub use compiled::CompiledTemplates;
-pub use complete::SERVICE_ACTOR;
 pub use dispatch::{DispatchOutcome, dispatch};
 pub use individual::{NewEmail, send_email};
-pub use messages::{DispatchMessage, SendBatch, enqueue_batches, enqueue_dispatch};
-pub use sender::{BatchOutcome, pause_with_reason, send_batch};
-pub use start::{cancel, pause, resume, schedule, start, start_due};
+pub use lifecycle::{
+    SERVICE_ACTOR, cancel, pause, pause_with_reason, resume, schedule, start, start_due,
+};
+pub use messages::{DispatchMessage, SendBatch, enqueue_batches, enqueue_dispatch, requeue_later};
+pub use sender::{BatchOutcome, send_batch};
 pub use test_send::{MAX_TEST_RECIPIENTS, TestRequest, TestResult, send_test};
 pub use web_view::web_view;

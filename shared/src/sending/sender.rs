@@ -12,15 +12,15 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use super::complete::{SERVICE_ACTOR, complete_if_done};
 use super::deliver::{Answer, Compiled, Outgoing, compile, deliver};
+use super::lifecycle::{complete_if_done, pause_with_reason};
 use super::messages::SendBatch;
-use crate::audit::AuditAction;
-use crate::domain::{Campaign, CampaignStatus, Contact, ContactStatus, UserId};
+use crate::domain::{CampaignStatus, Contact, ContactStatus};
 use crate::render::{ContactVars, Mailbox, MessageIds};
+use crate::store::quota::{self, Quota};
 use crate::store::sends::{self, Outcome, Send};
-use crate::store::{campaigns as store, contacts as contact_store, quota, suppression};
-use crate::{ApiError, App};
+use crate::store::{campaigns as store, contacts as contact_store, suppression};
+use crate::{ApiError, App, sender_domains};
 
 /// No SES call starts later than this into a batch: the function's timeout is 60 s, and what is
 /// claimed but unsent must be released (and the batch retried) before Lambda stops us, or those
@@ -57,7 +57,20 @@ pub async fn send_batch(app: &App, batch: &SendBatch) -> Result<BatchOutcome, Ap
     let Compiled {
         template,
         shared_context,
-    } = compile(app, None, &campaign).await?;
+        frozen,
+    } = compile(app, &campaign)?;
+    // The artist's claim on the sender's domain, once per batch: a claim withdrawn mid-campaign
+    // stops it here, before any message goes out under that name.
+    if let Err(refusal) =
+        sender_domains::require_claimed(app, campaign.artist_id, &frozen.sender.from_email).await
+    {
+        if refusal.status() >= 500 {
+            return Err(refusal);
+        }
+        pause_with_reason(app, &campaign, &refusal.to_string()).await?;
+        outcome.skipped = batch.contacts.len();
+        return Ok(outcome);
+    }
     let contacts: HashMap<_, Contact> = contact_store::get_many(app, campaign.artist_id, &wanted)
         .await?
         .into_iter()
@@ -65,7 +78,8 @@ pub async fn send_batch(app: &App, batch: &SendBatch) -> Result<BatchOutcome, Ap
         .collect();
     // Suppressed since dispatch (a hard bounce, a complaint): checked again, once per batch.
     let emails: Vec<_> = contacts.values().map(|c| &c.email).collect();
-    let suppressed = suppression::suppressed(app, campaign.artist_id, &emails).await?;
+    let suppressed =
+        suppression::suppressed(app, campaign.artist_id, campaign.contact_role, &emails).await?;
     let claimed = sends::claim(app, campaign.id, &wanted).await?;
     outcome.skipped = batch.contacts.len() - claimed.len();
     if claimed.is_empty() {
@@ -75,14 +89,9 @@ pub async fn send_batch(app: &App, batch: &SendBatch) -> Result<BatchOutcome, Ap
     // sent is given back after it.
     let today = chrono::Utc::now();
     let reserved = claimed.len() as u64;
-    let within_quota = quota::reserve(
-        app,
-        campaign.artist_id,
-        today,
-        reserved,
-        app.config.daily_send_quota,
-    )
-    .await;
+    let daily = Quota::Artist(campaign.artist_id);
+    let within_quota =
+        quota::reserve(app, &daily, today, reserved, app.config.daily_send_quota).await;
     if !matches!(within_quota, Ok(true)) {
         let released: Vec<_> = claimed.iter().map(|c| (*c, Outcome::Released)).collect();
         sends::record(app, campaign.id, &released).await?;
@@ -129,8 +138,8 @@ pub async fn send_batch(app: &App, batch: &SendBatch) -> Result<BatchOutcome, Ap
                 contact: &vars,
                 to: contact.email.ascii(),
                 from: Mailbox {
-                    name: Some(&campaign.sender.from_name),
-                    address: campaign.sender.from_email.ascii(),
+                    name: Some(&frozen.sender.from_name),
+                    address: frozen.sender.from_email.ascii(),
                 },
                 ids: MessageIds {
                     artist: campaign.artist_id,
@@ -172,13 +181,7 @@ pub async fn send_batch(app: &App, batch: &SendBatch) -> Result<BatchOutcome, Ap
         pause_with_reason(app, &campaign, &reason).await?;
     }
     if reserved > outcome.sent as u64 {
-        quota::give_back(
-            app,
-            campaign.artist_id,
-            today,
-            reserved - outcome.sent as u64,
-        )
-        .await?;
+        quota::give_back(app, &daily, today, reserved - outcome.sent as u64).await?;
     }
     let counted = store::add_counters(
         app,
@@ -195,31 +198,4 @@ pub async fn send_batch(app: &App, batch: &SendBatch) -> Result<BatchOutcome, Ap
         complete_if_done(app, &counted).await?;
     }
     Ok(outcome)
-}
-
-/// Pauses a sending campaign with the reason (SES refusing, a guardrail): resuming it later
-/// sends to whoever is left.
-pub async fn pause_with_reason(
-    app: &App,
-    campaign: &Campaign,
-    reason: &str,
-) -> Result<(), ApiError> {
-    tracing::error!(campaign = %campaign.id, reason, "SES cannot send: campaign paused");
-    store::move_status(
-        app,
-        campaign.artist_id,
-        campaign.id,
-        (CampaignStatus::Sending, CampaignStatus::Paused),
-        vec![(
-            "status_reason",
-            aws_sdk_dynamodb::types::AttributeValue::S(reason.to_owned()),
-        )],
-        super::start::audit(
-            campaign,
-            &UserId::new(SERVICE_ACTOR),
-            AuditAction::CampaignPaused,
-        ),
-    )
-    .await?;
-    Ok(())
 }

@@ -1,6 +1,7 @@
 //! The message in a browser (`GET /api/email/view/{t}`): rendered again for its recipient from
-//! the campaign, which cannot change once it is sending, so the page is the message they got,
-//! with the same tracked links.
+//! the content the campaign froze when it started, so the page is the message they got, with
+//! the same tracked links, whatever was edited since. The page is served sandboxed (see the
+//! handler's Content-Security-Policy): the author's HTML runs no script on our origin.
 
 use super::deliver::{Compiled, compile};
 use crate::render::{ContactVars, Mailbox, Recipient, TokenKind, TokenSigner};
@@ -23,10 +24,14 @@ pub async fn web_view(app: &App, token: &str) -> Result<Option<String>, ApiError
     let (Some(campaign), Some(contact)) = (campaign, contact) else {
         return Ok(None);
     };
+    if campaign.frozen.is_none() {
+        return Ok(None);
+    }
     let Compiled {
         template,
         shared_context,
-    } = compile(app, None, &campaign).await?;
+        ..
+    } = compile(app, &campaign)?;
     let vars = ContactVars::from_contact(contact.email.as_str(), &contact.fields);
     let recipient = Recipient {
         send: send.send_id,

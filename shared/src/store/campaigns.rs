@@ -198,29 +198,59 @@ fn campaign_key(artist: ArtistId, id: CampaignId) -> HashMap<String, AttributeVa
     key(artist_pk(artist), campaign_sk(id))
 }
 
-/// Moves a campaign from `from` to `to` by its status alone (the counters other writers keep
-/// adding to are left alone), also setting `set`, in one transaction with its audit record.
-/// `None` when it was not in `from`; else the campaign as written.
+/// What a status move is conditional on, beyond the status it was read in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// The status alone: counters other writers keep adding to do not stop the move.
+    Status,
+    /// The version too: nothing about the campaign changed since it was checked (a start).
+    Version,
+}
+
+/// Moves `campaign` from its status to `to`, also setting `set`, in one transaction with its
+/// audit record: the one way a campaign's status changes. A move the state machine does not
+/// allow is refused before any write. `None` when the campaign changed meanwhile (per
+/// `expect`); else the campaign as written.
 pub async fn move_status(
     app: &App,
-    artist: ArtistId,
-    id: CampaignId,
-    (from, to): (CampaignStatus, CampaignStatus),
+    campaign: &Campaign,
+    expect: Expect,
+    to: CampaignStatus,
     set: Vec<(&'static str, AttributeValue)>,
     audit: crate::audit::AuditRecord,
 ) -> Result<Option<Campaign>, ApiError> {
+    let from = campaign.status;
+    if !from.can_move_to(to) {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "campaign {}: {} → {} is not a move a campaign makes",
+            campaign.id,
+            from.as_str(),
+            to.as_str()
+        )));
+    }
+    let (artist, id) = (campaign.artist_id, campaign.id);
     let mut assignments = vec![
         "#status = :to".to_owned(),
         "version = version + :one".to_owned(),
     ];
+    let condition = match expect {
+        Expect::Status => "#status = :from",
+        Expect::Version => "#status = :from AND version = :version",
+    };
     let mut update = aws_sdk_dynamodb::types::Update::builder()
         .table_name(&app.config.campaigns_table)
         .set_key(Some(campaign_key(artist, id)))
-        .condition_expression("#status = :from")
+        .condition_expression(condition)
         .expression_attribute_names("#status", "status")
         .expression_attribute_values(":from", AttributeValue::S(from.as_str().to_owned()))
         .expression_attribute_values(":to", AttributeValue::S(to.as_str().to_owned()))
         .expression_attribute_values(":one", AttributeValue::N("1".into()));
+    if expect == Expect::Version {
+        update = update.expression_attribute_values(
+            ":version",
+            AttributeValue::N(campaign.version.to_string()),
+        );
+    }
     for (i, (name, value)) in set.into_iter().enumerate() {
         assignments.push(format!("#s{i} = :s{i}"));
         update = update

@@ -40,7 +40,10 @@
 //! |---|---|
 //! | get / update / delete / move a campaign by (artist, id) | GetItem strongly consistent; every write and status move conditional on `version` |
 //! | list an artist's campaigns newest first, by team, by status (`campaigns-list`) | `team_list`: Query `by_role` or `pk` with `begins_with(sk, "CAMPAIGN#")`, descending |
-//! | an artist's sending domains (`domains-list`, sending checks) | Query `pk` with `begins_with(sk, "DOMAIN#")`; items `sk` = `DOMAIN#{domain}` |
+//! | an artist's sending domains (`domains-list`, test-send recipients) | Query `pk` with `begins_with(sk, "DOMAIN#")`; items `sk` = `DOMAIN#{domain}` |
+//! | the artist's claim on one domain, its proof (every start, every send batch) | GetItem `sk` = `DOMAIN#{domain}`, strongly consistent |
+//! | the artist's sender profile (`sender-profile-get`, `-update`, every start) | GetItem `sk` = `PROFILE`; writes conditional on `version` |
+//! | a user's test messages today, against the per-user cap (`campaigns-test`) | conditional UpdateItem `ADD sent` on `sk` = `TESTQUOTA#{UTC date}#{user}` |
 //! | an artist's sends today, against `DAILY_SEND_QUOTA` (`email-send`, test sends) | conditional UpdateItem `ADD sent` on `pk`, `sk` = `QUOTA#{UTC date}`, once per batch |
 //! | due scheduled campaigns (`campaign-scheduler`, every minute) | Query the sparse GSI `due`: `due_pk = SCHEDULED AND due_at <= now` — only scheduled campaigns are in it |
 //!
@@ -135,6 +138,8 @@ pub mod imports;
 pub mod interactions;
 pub mod page;
 pub mod quota;
+pub mod sender_domains;
+pub mod sender_profiles;
 pub mod sends;
 pub mod stats;
 pub mod suppression;

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::page::{Page, PartitionQuery, of_partition};
+use super::suppression::OptOutKeys;
 use super::write_each;
 use crate::cursor::Position;
 use crate::domain::{ArtistId, CampaignId, ContactId, ContactRole};
@@ -65,6 +66,8 @@ pub struct Send {
     /// The message's tracked links: where a click token's link id leads.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<Link>,
+    /// Where the person's unsubscribe is recorded: it holds even once the contact is deleted.
+    pub opt_out: OptOutKeys,
     /// What happened to the message after SES took it, from its events.
     #[serde(default, flatten)]
     pub engagement: SendEngagement,
@@ -95,12 +98,12 @@ pub struct SendEngagement {
 }
 
 impl Send {
-    /// A pending row of `campaign` for `contact`.
+    /// A pending row of `campaign` for `contact`, whose opt-outs are kept under `opt_out`.
     pub fn pending(
-        artist: ArtistId,
-        role: ContactRole,
+        (artist, role): (ArtistId, ContactRole),
         campaign: CampaignId,
         contact: ContactId,
+        opt_out: OptOutKeys,
         now: DateTime<Utc>,
     ) -> Self {
         Self {
@@ -109,6 +112,7 @@ impl Send {
             contact_role: role,
             campaign_id: campaign,
             contact_id: contact,
+            opt_out,
             status: SendStatus::Pending,
             created_at: now,
             claimed_at: None,

@@ -1,9 +1,10 @@
 //! The suppression list (`SuppressionTable`, env `SUPPRESSION_TABLE`): addresses nobody may
-//! write to again — hard bounces, complaints, global unsubscribes, erasures. Keyed by a keyed
+//! write to again — hard bounces, complaints, global unsubscribes, erasures — and the opt-outs
+//! of one artist or one team, which outlive the contact they were made from. Keyed by a keyed
 //! hash of the normalized address (`hash`), so the list never holds an address in clear and
 //! survives the erasure of the person it protects.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
@@ -11,7 +12,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::domain::{ArtistId, EmailAddress};
+use crate::domain::{ArtistId, ContactRole, ContactStatus, EmailAddress};
 use crate::{ApiError, App};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +24,59 @@ pub enum SuppressionReason {
     Erasure,
     /// Unsubscribed from everything of one artist (the item's hash names the artist).
     ArtistUnsubscribe,
+    /// Unsubscribed from one team of one artist (the item's hash names both).
+    TeamUnsubscribe,
+}
+
+impl SuppressionReason {
+    /// The status a contact of a suppressed address has, whatever a file or a caller says.
+    pub fn contact_status(self) -> ContactStatus {
+        match self {
+            Self::HardBounce => ContactStatus::Bounced,
+            _ => ContactStatus::Unsubscribed,
+        }
+    }
+}
+
+/// The keyed hashes under which one person's opt-outs are kept for one team: computed where the
+/// address is known (dispatch, an individual email) and kept on the send, so an unsubscribe
+/// link still works once the contact is deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OptOutKeys {
+    pub team: String,
+    pub artist: String,
+}
+
+impl OptOutKeys {
+    pub fn of(app: &App, artist: ArtistId, role: ContactRole, email: &EmailAddress) -> Self {
+        Self {
+            team: team_hash(app, artist, role, email),
+            artist: artist_hash(app, artist, email),
+        }
+    }
+}
+
+/// Which addresses of a lookup may not be written to, and why (the first reason found).
+#[derive(Debug, Clone, Default)]
+pub struct Suppressed(HashMap<String, SuppressionReason>);
+
+impl Suppressed {
+    /// Whether the normalized address is suppressed.
+    pub fn contains(&self, normalized: &str) -> bool {
+        self.0.contains_key(normalized)
+    }
+
+    pub fn reason(&self, normalized: &str) -> Option<SuppressionReason> {
+        self.0.get(normalized).copied()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -45,6 +99,19 @@ fn artist_hash(app: &App, artist: ArtistId, email: &EmailAddress) -> String {
         &[
             b"artist-unsubscribe",
             artist.to_string().as_bytes(),
+            email.normalized().as_bytes(),
+        ],
+    )
+}
+
+/// The hash of the address within one team of one artist: someone who left that team's list.
+fn team_hash(app: &App, artist: ArtistId, role: ContactRole, email: &EmailAddress) -> String {
+    keyed_hash(
+        app,
+        &[
+            b"team-unsubscribe",
+            artist.to_string().as_bytes(),
+            role.as_str().as_bytes(),
             email.normalized().as_bytes(),
         ],
     )
@@ -74,18 +141,19 @@ pub async fn suppress(
     put(app, address_hash(app, email), reason).await
 }
 
-/// Keeps `artist`'s teams, all of them, from writing to the address again.
-pub async fn suppress_for_artist(
-    app: &App,
-    artist: ArtistId,
-    email: &EmailAddress,
-) -> Result<(), ApiError> {
-    put(
-        app,
-        artist_hash(app, artist, email),
-        SuppressionReason::ArtistUnsubscribe,
-    )
-    .await
+/// Keeps one team (`scope` Team) or every team of the artist from writing to the person again,
+/// by the keys their send carries: the person's contact may be gone, their choice stays.
+pub async fn opt_out(app: &App, keys: &OptOutKeys, artist_wide: bool) -> Result<(), ApiError> {
+    put(app, keys.team.clone(), SuppressionReason::TeamUnsubscribe).await?;
+    if artist_wide {
+        put(
+            app,
+            keys.artist.clone(),
+            SuppressionReason::ArtistUnsubscribe,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 async fn put(app: &App, hash: String, reason: SuppressionReason) -> Result<(), ApiError> {
@@ -107,20 +175,22 @@ async fn put(app: &App, hash: String, reason: SuppressionReason) -> Result<(), A
     super::done_unless_failed(result)
 }
 
-/// Which of `emails` `artist` may not write to, by normalized address: suppressed for
-/// everyone, or unsubscribed from everything of this artist. One BatchGetItem per 50
-/// addresses.
+/// Which of `emails` the `role` team of `artist` may not write to, by normalized address:
+/// suppressed for everyone, unsubscribed from everything of this artist, or from this team.
+/// One BatchGetItem per 33 addresses (three keys each).
 pub async fn suppressed(
     app: &App,
     artist: ArtistId,
+    role: ContactRole,
     emails: &[&EmailAddress],
-) -> Result<HashSet<String>, ApiError> {
+) -> Result<Suppressed, ApiError> {
     let by_hash: HashMap<String, &str> = emails
         .iter()
         .flat_map(|email| {
             [
                 (address_hash(app, email), email.normalized()),
                 (artist_hash(app, artist, email), email.normalized()),
+                (team_hash(app, artist, role, email), email.normalized()),
             ]
         })
         .collect();
@@ -130,9 +200,11 @@ pub async fn suppressed(
         .collect();
     let items = super::batch::get_many(app, &app.config.suppression_table, keys).await?;
     let items: Vec<SuppressionItem> = serde_dynamo::from_items(items)?;
-    Ok(items
-        .iter()
-        .filter_map(|item| by_hash.get(&item.hash))
-        .map(|email| (*email).to_owned())
-        .collect())
+    let mut found = HashMap::new();
+    for item in items {
+        if let Some(email) = by_hash.get(&item.hash) {
+            found.entry((*email).to_owned()).or_insert(item.reason);
+        }
+    }
+    Ok(Suppressed(found))
 }

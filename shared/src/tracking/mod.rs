@@ -57,6 +57,22 @@ pub fn parse_message(body: &str) -> Result<ses::Parsed, String> {
     ses::parse(body)
 }
 
+/// A test address that bounced for good or complained is suppressed; one SES would not even
+/// accept is logged and dropped (nothing could ever be sent to it).
+async fn suppress_test_address(
+    app: &App,
+    address: &str,
+    reason: crate::store::suppression::SuppressionReason,
+) -> Result<(), ApiError> {
+    match crate::domain::EmailAddress::parse(address) {
+        Ok(address) => crate::store::suppression::suppress(app, &address, reason).await,
+        Err(_) => {
+            tracing::warn!("a test message's feedback names an address we cannot read");
+            Ok(())
+        }
+    }
+}
+
 /// Records a batch of queue messages `(id, body)`; answers the ids to retry. A message that
 /// cannot be read is retried until the queue gives it to its dead-letter queue; when writing
 /// fails, every readable message is retried (recording is idempotent).
@@ -69,6 +85,12 @@ pub async fn consume(app: &App, messages: &[(String, String)]) -> Vec<String> {
             Ok(ses::Parsed::Event(event)) => {
                 events.push(event);
                 readable.push(id.clone());
+            }
+            Ok(ses::Parsed::TestFeedback { address, reason }) => {
+                if let Err(error) = suppress_test_address(app, &address, reason).await {
+                    tracing::error!(message = %id, error = ?error, "a test message's bounce was not recorded");
+                    failed.push(id.clone());
+                }
             }
             Ok(ses::Parsed::Ignored(reason)) => {
                 tracing::info!(message = %id, reason, "event ignored");

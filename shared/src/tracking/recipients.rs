@@ -150,10 +150,13 @@ mod tests {
 
     fn send(status: SendStatus) -> Send {
         let mut send = Send::pending(
-            ArtistId::new(),
-            ContactRole::Press,
+            (ArtistId::new(), ContactRole::Press),
             CampaignId::new(),
             ContactId::new(),
+            crate::store::suppression::OptOutKeys {
+                team: "team".into(),
+                artist: "artist".into(),
+            },
             Utc::now(),
         );
         send.status = status;

@@ -14,13 +14,20 @@ use uuid::Uuid;
 
 use super::event::{BounceType, EmailEvent, EventKind, SendRef, UnsubscribeScope, clip_user_agent};
 use crate::domain::{ArtistId, CampaignId, ContactId, ContactRole};
+use crate::store::suppression::SuppressionReason;
 
 /// What one queue message holds.
 #[derive(Debug, PartialEq)]
 pub enum Parsed {
     Event(EmailEvent),
-    /// Well-formed, but nothing to record (a test send, a message we did not tag, a
-    /// subscription change that unsubscribes from nothing); the reason is logged.
+    /// A test message's address bounced for good or complained: it is suppressed like any
+    /// other (a test has no contact or campaign counters to move).
+    TestFeedback {
+        address: String,
+        reason: SuppressionReason,
+    },
+    /// Well-formed, but nothing to record (a test's delivery or open, a message we did not
+    /// tag, a subscription change that unsubscribes from nothing); the reason is logged.
     Ignored(&'static str),
 }
 
@@ -152,7 +159,7 @@ pub fn parse(body: &str) -> Result<Parsed, String> {
             .map(String::as_str)
     };
     if tag("test") == Some("true") {
-        return Ok(Parsed::Ignored("a test send"));
+        return Ok(test_feedback(record));
     }
     let Some(send) = send_ref(tag) else {
         return Ok(Parsed::Ignored("a message without our ids in its tags"));
@@ -277,6 +284,38 @@ pub fn parse(body: &str) -> Result<Parsed, String> {
         at: at.unwrap_or(sent_at),
         address,
     }))
+}
+
+/// What a test message's event asks of us: a hard bounce or a complaint suppresses the address.
+fn test_feedback(record: SesRecord) -> Parsed {
+    let first = record.mail.destination.first().cloned();
+    let (address, reason) = match record.event_type.as_str() {
+        "Bounce" => match record.bounce {
+            Some(bounce) if bounce.bounce_type == "Permanent" => (
+                bounce
+                    .bounced_recipients
+                    .into_iter()
+                    .next()
+                    .map(|r| r.email_address)
+                    .or(first),
+                SuppressionReason::HardBounce,
+            ),
+            _ => return Parsed::Ignored("a test message's soft bounce"),
+        },
+        "Complaint" => (
+            record
+                .complaint
+                .and_then(|c| c.complained_recipients.into_iter().next())
+                .map(|r| r.email_address)
+                .or(first),
+            SuppressionReason::Complaint,
+        ),
+        _ => return Parsed::Ignored("a test message's event"),
+    };
+    match address {
+        Some(address) => Parsed::TestFeedback { address, reason },
+        None => Parsed::Ignored("a test message's bounce without an address"),
+    }
 }
 
 /// The ids our sender puts in every message's tags (`render::tags`).
@@ -439,7 +478,10 @@ mod tests {
             sns.to_string()
         };
         let test_send = with_tags(&|r| r["mail"]["tags"]["test"] = serde_json::json!(["true"]));
-        assert_eq!(parse(&test_send), Ok(Parsed::Ignored("a test send")));
+        assert_eq!(
+            parse(&test_send),
+            Ok(Parsed::Ignored("a test message's event"))
+        );
         let untagged = with_tags(&|r| r["mail"]["tags"] = serde_json::json!({}));
         assert!(matches!(parse(&untagged), Ok(Parsed::Ignored(_))));
         let forged = with_tags(&|r| {
@@ -455,6 +497,42 @@ mod tests {
             r#"{"Type":"Notification","Message":"{}"}"#,
         ] {
             assert!(parse(poison).is_err(), "{poison:?}");
+        }
+    }
+
+    #[test]
+    fn a_test_messages_hard_bounce_and_complaint_suppress_its_address_and_nothing_else_counts() {
+        let as_test = |fixture: &str| {
+            let mut sns: serde_json::Value = serde_json::from_str(&body_of(fixture)).unwrap();
+            let mut record: serde_json::Value =
+                serde_json::from_str(sns["Message"].as_str().unwrap()).unwrap();
+            record["mail"]["tags"] = serde_json::json!({ "test": ["true"] });
+            sns["Message"] = record.to_string().into();
+            parse(&sns.to_string())
+        };
+        assert_eq!(
+            as_test(include_str!(
+                "../../../events/sqs-ses-events-bounce-permanent.json"
+            )),
+            Ok(Parsed::TestFeedback {
+                address: "lea.martin@example.org".into(),
+                reason: SuppressionReason::HardBounce,
+            })
+        );
+        assert_eq!(
+            as_test(include_str!(
+                "../../../events/sqs-ses-events-complaint.json"
+            )),
+            Ok(Parsed::TestFeedback {
+                address: "lea.martin@example.org".into(),
+                reason: SuppressionReason::Complaint,
+            })
+        );
+        for ignored in [
+            include_str!("../../../events/sqs-ses-events-bounce-transient.json"),
+            include_str!("../../../events/sqs-ses-events-open.json"),
+        ] {
+            assert!(matches!(as_test(ignored), Ok(Parsed::Ignored(_))));
         }
     }
 }

@@ -1,6 +1,7 @@
-//! Leaving a list: the team's (the contact) or everything from the artist (every team's
-//! contact with that address, and an artist-wide suppression so a later import into another
-//! team does not bring the person back).
+//! Leaving a list: the team's or everything from the artist. The choice is recorded first in
+//! the suppression list, under the keys the send carries, so it holds whatever happens to the
+//! contact afterwards (deleted and created again, imported again); then the contacts that exist
+//! are marked unsubscribed so the CRM shows it.
 
 use super::event::UnsubscribeScope;
 use super::record::change_status;
@@ -9,30 +10,20 @@ use crate::store::sends::Send;
 use crate::store::{self, suppression};
 use crate::{ApiError, App};
 
-/// Idempotent: applying it again finds everyone unsubscribed already.
+/// Idempotent: applying it again finds everything recorded already.
 pub async fn apply(app: &App, send: &Send, scope: UnsubscribeScope) -> Result<(), ApiError> {
-    match scope {
-        UnsubscribeScope::Team => {
-            change_status(
-                app,
-                send.artist_id,
-                send.contact_id,
-                ContactStatus::Unsubscribed,
-            )
-            .await
-        }
-        UnsubscribeScope::Artist => {
-            let Some(contact) = store::contacts::get(app, send.artist_id, send.contact_id).await?
-            else {
-                return Ok(());
-            };
-            suppression::suppress_for_artist(app, send.artist_id, &contact.email).await?;
-            let everywhere =
-                store::contacts::ids_in_every_team(app, send.artist_id, &contact.email).await?;
-            for id in everywhere {
-                change_status(app, send.artist_id, id, ContactStatus::Unsubscribed).await?;
-            }
-            Ok(())
-        }
+    let artist_wide = scope == UnsubscribeScope::Artist;
+    suppression::opt_out(app, &send.opt_out, artist_wide).await?;
+    let Some(contact) = store::contacts::get(app, send.artist_id, send.contact_id).await? else {
+        return Ok(());
+    };
+    let ids = if artist_wide {
+        store::contacts::ids_in_every_team(app, send.artist_id, &contact.email).await?
+    } else {
+        vec![contact.id]
+    };
+    for id in ids {
+        change_status(app, send.artist_id, id, ContactStatus::Unsubscribed).await?;
     }
+    Ok(())
 }

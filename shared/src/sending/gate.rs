@@ -1,0 +1,288 @@
+//! The one readiness gate every start passes — send, the scheduler at the due time, resume,
+//! an individual email, a test — and the freezing of what the campaign sends.
+//!
+//! At the gate the campaign's content is resolved (its template of the campaign's own team,
+//! the creator's signature, the artist's sender profile) into a [`FrozenContent`], and checked:
+//! the sender's domain is claimed, proven and verified for the campaign's artist; marketing
+//! mail has the postal address its footer must show; the content compiles and passes the
+//! blocking checks of #4 rendered for a real recipient. The start then writes the frozen copy
+//! into the campaign with a condition on the version that was checked
+//! (`lifecycle::begin`), so an edit between the check and the start makes the start fail
+//! rather than slip through.
+
+use chrono::Utc;
+use serde_json::json;
+
+use crate::auth::Caller;
+use crate::campaigns;
+use crate::domain::{
+    ArtistIdentity, Campaign, CampaignKind, CampaignStatus, Contact, ContactFields, ContactRole,
+    ContactStatus, EmailAddress, FrozenContent, Language, MessageSources,
+};
+use crate::render::checks::Severity;
+use crate::render::{
+    ArtistVars, CampaignVars, ContactVars, Mailbox, MessageIds, PreviewInput, SenderVars, Shared,
+    TokenSigner, preview,
+};
+use crate::store::contacts::{self as contact_store, ListQuery};
+use crate::store::team_list::Teams;
+use crate::store::{sender_profiles, suppression, templates as template_store};
+use crate::{ApiError, App, sender_domains};
+
+/// Contacts read looking for a first recipient before saying there is none.
+const SAMPLE_SEARCH_PAGES: usize = 5;
+
+/// What the campaign would send if it started now: its frozen copy when it has started
+/// already (a paused campaign resumes with what it began with), else resolved afresh. `caller`
+/// is checked for the template's team when a person asks; the scheduler asks as the service.
+pub async fn content(
+    app: &App,
+    caller: Option<&Caller>,
+    campaign: &Campaign,
+) -> Result<FrozenContent, ApiError> {
+    if let Some(frozen) = &campaign.frozen
+        && campaign.status != CampaignStatus::Draft
+        && campaign.status != CampaignStatus::Scheduled
+    {
+        return Ok(frozen.clone());
+    }
+    let resolved = campaigns::resolve_content(
+        app,
+        caller,
+        campaign.artist_id,
+        campaign.contact_role,
+        &campaign.content,
+    )
+    .await?;
+    let signature = match resolved.append_signature {
+        false => None,
+        true => template_store::get_signature(
+            app,
+            campaign.artist_id,
+            campaign.contact_role,
+            &campaign.created_by,
+        )
+        .await?
+        .map(|signature| signature.html),
+    };
+    let profile = sender_profiles::get(app, campaign.artist_id).await?;
+    Ok(FrozenContent {
+        sources: MessageSources {
+            subject: resolved.subject,
+            html: resolved.html,
+            text: resolved.text,
+            signature,
+        },
+        sender: campaign.sender.clone(),
+        artist: ArtistIdentity {
+            name: profile.as_ref().map_or_else(
+                || campaign.sender.from_name.clone(),
+                |p| p.display_name.clone(),
+            ),
+            postal_address: profile.as_ref().and_then(|p| p.postal_address.clone()),
+        },
+        language: resolved
+            .language
+            .or(profile.as_ref().map(|p| p.default_language))
+            .unwrap_or(Language::En),
+        frozen_at: Utc::now(),
+    })
+}
+
+/// Whom the content is checked for.
+#[derive(Debug, Clone, Copy)]
+pub enum Sample<'a> {
+    /// The campaign's first recipient; a campaign with none is refused.
+    FirstRecipient,
+    /// This contact (an individual email's, a test's chosen one).
+    Contact(&'a Contact),
+    /// Nobody: empty names, addressed to this address (a test of a campaign without
+    /// recipients yet).
+    Nobody(&'a EmailAddress),
+}
+
+impl Sample<'_> {
+    /// The sample's values as a message renders them.
+    pub fn vars(&self) -> ContactVars {
+        match self {
+            Sample::Contact(contact) => {
+                ContactVars::from_contact(contact.email.as_str(), &contact.fields)
+            }
+            Sample::Nobody(address) => {
+                ContactVars::from_contact(address.as_str(), &ContactFields::default())
+            }
+            Sample::FirstRecipient => ContactVars::from_contact("", &ContactFields::default()),
+        }
+    }
+
+    /// Where the sample's message would go.
+    fn address(&self) -> &str {
+        match self {
+            Sample::Contact(contact) => contact.email.ascii(),
+            Sample::Nobody(address) => address.ascii(),
+            Sample::FirstRecipient => "",
+        }
+    }
+}
+
+/// The gate: the campaign's content, checked as it would go now, for `sample`.
+pub async fn ready(
+    app: &App,
+    caller: Option<&Caller>,
+    campaign: &Campaign,
+    sample: Sample<'_>,
+) -> Result<FrozenContent, ApiError> {
+    let frozen = content(app, caller, campaign).await?;
+    sender_domains::require_verified(app, campaign.artist_id, &frozen.sender.from_email).await?;
+    if campaign.kind == CampaignKind::Bulk
+        && campaign.contact_role == ContactRole::Marketing
+        && frozen.artist.postal_address.is_none()
+    {
+        return Err(ApiError::Unprocessable {
+            code: "sender_profile_incomplete",
+            message: "marketing mail must show the artist's postal address: complete the sender profile (PUT /api/artists/{artistId}/sender-profile with postal_address)".into(),
+            details: json!({ "missing": ["postal_address"] }),
+        });
+    }
+    let found = match sample {
+        Sample::FirstRecipient => Some(first_recipient(app, campaign).await?.ok_or_else(|| {
+            ApiError::Unprocessable {
+                code: "no_recipients",
+                message:
+                    "no active, reachable contact of the team matches the campaign's recipients"
+                        .into(),
+                details: json!({}),
+            }
+        })?),
+        _ => None,
+    };
+    let sample = found.as_ref().map_or(sample, Sample::Contact);
+    check_content(app, campaign, &frozen, &sample.vars(), sample.address())?;
+    Ok(frozen)
+}
+
+/// The first active, unsuppressed contact the campaign would reach: the sample its content is
+/// checked on.
+pub(super) async fn first_recipient(
+    app: &App,
+    campaign: &Campaign,
+) -> Result<Option<Contact>, ApiError> {
+    let mut after = None;
+    for _ in 0..SAMPLE_SEARCH_PAGES {
+        let page = contact_store::list(
+            app,
+            &ListQuery {
+                artist: campaign.artist_id,
+                teams: Teams::One(campaign.contact_role),
+                status: Some(ContactStatus::Active),
+                tag: None,
+                limit: 100,
+                after,
+            },
+        )
+        .await?;
+        let chosen = reachable(app, campaign, &page.items).await?;
+        if let Some(found) = chosen.first() {
+            return Ok(Some((*found).clone()));
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(None),
+        }
+    }
+    Ok(None)
+}
+
+/// The contacts among `contacts` the campaign chooses and nobody has suppressed (for everyone,
+/// for the artist, or for the campaign's team).
+pub(super) async fn reachable<'a>(
+    app: &App,
+    campaign: &Campaign,
+    contacts: &'a [Contact],
+) -> Result<Vec<&'a Contact>, ApiError> {
+    let matching: Vec<&Contact> = contacts
+        .iter()
+        .filter(|c| c.status == ContactStatus::Active && campaign.recipients.matches(c))
+        .collect();
+    let emails: Vec<_> = matching.iter().map(|c| &c.email).collect();
+    let suppressed =
+        suppression::suppressed(app, campaign.artist_id, campaign.contact_role, &emails).await?;
+    Ok(matching
+        .into_iter()
+        .filter(|c| !suppressed.contains(c.email.normalized()))
+        .collect())
+}
+
+/// The values a campaign's messages share, from what was frozen.
+pub(super) fn shared(campaign: &Campaign, frozen: &FrozenContent) -> Shared {
+    Shared {
+        artist: ArtistVars {
+            name: Some(frozen.artist.name.clone()),
+            postal_address: frozen.artist.postal_address.clone(),
+        },
+        campaign: CampaignVars {
+            name: Some(campaign.name.clone()),
+            subject: campaign.content.subject.clone(),
+        },
+        sender: SenderVars {
+            name: Some(frozen.sender.from_name.clone()),
+            email: Some(frozen.sender.from_email.ascii().to_owned()),
+        },
+    }
+}
+
+/// The content checks of #4 for one recipient: errors stop the start, with every warning shown.
+fn check_content(
+    app: &App,
+    campaign: &Campaign,
+    frozen: &FrozenContent,
+    contact: &ContactVars,
+    to: &str,
+) -> Result<(), ApiError> {
+    let shared = shared(campaign, frozen);
+    let signer = TokenSigner::new(&app.config.signing_key);
+    let sources = &frozen.sources;
+    let shown = preview(&PreviewInput {
+        role: campaign.contact_role,
+        source: sources.into(),
+        signature: sources.signature.as_deref(),
+        shared: &shared,
+        contact,
+        to: Mailbox {
+            name: None,
+            address: to,
+        },
+        from: Mailbox {
+            name: Some(&frozen.sender.from_name),
+            address: frozen.sender.from_email.ascii(),
+        },
+        reply_domain: &app.config.reply_domain,
+        ids: MessageIds {
+            artist: campaign.artist_id,
+            role: campaign.contact_role,
+            campaign: Some(campaign.id.as_uuid()),
+            contact: None,
+            send: uuid::Uuid::now_v7(),
+        },
+        base_url: &app.config.public_base_url,
+        signer: &signer,
+    })
+    .map_err(|error| match error {
+        crate::render::PreviewError::Template(problems) => {
+            crate::templates::invalid_template(problems)
+        }
+        crate::render::PreviewError::Render(error) => ApiError::Unprocessable {
+            code: "template_render_failed",
+            message: format!("the campaign does not render for its first recipient: {error}"),
+            details: json!({}),
+        },
+    })?;
+    if shown.warnings.iter().any(|w| w.severity == Severity::Error) {
+        return Err(ApiError::Unprocessable {
+            code: "content_check_failed",
+            message: "the content fails a check that blocks sending; see details.warnings".into(),
+            details: json!({ "warnings": shown.warnings }),
+        });
+    }
+    Ok(())
+}
