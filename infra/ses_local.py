@@ -9,6 +9,9 @@
 - A configuration set that does not exist is refused, as AWS refuses it.
 - `GET /_local/ses/outbox`: what SES accepted, newest first, with envelope, tags and the whole
   MIME. Filters: `to` (an envelope address), `from_domain`, `limit`.
+- `POST /_local/ses/throttle`: `{"from_domain": D, "count": N}` makes the next N SendEmail
+  calls from domain D answer `TooManyRequestsException` (HTTP 429), as SES does past the
+  account's send rate (per domain, so concurrent tests do not throttle each other).
 - `POST /_local/ses/events`: publishes another event for an accepted message (a bounce, a
   complaint, an open...): `{"message_id", "event_type", "detail": {...}}`, where `detail`
   becomes the event's type-specific object.
@@ -45,9 +48,17 @@ class NotFoundException(JsonRESTError):
         super().__init__("NotFoundException", message)
 
 
+class TooManyRequestsException(JsonRESTError):
+    code = 429
+
+    def __init__(self):
+        super().__init__("TooManyRequestsException", "Maximum sending rate exceeded.")
+
+
 class LocalSes:
     def __init__(self):
         self.lock = threading.Lock()
+        self.throttled = {}
         # (region, configuration set) → {destination name: EventDestination as AWS takes it}
         self.destinations = {}
         # In acceptance order; each with the `mail` object its events carry.
@@ -217,6 +228,25 @@ class LocalSes:
         return answer(start_response, 200, {})
 
 
+    def throttle(self, environ, start_response):
+        try:
+            body = json.loads(read_body(environ) or b"{}")
+            domain, count = str(body["from_domain"]).lower(), int(body["count"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return answer(start_response, 400, {"message": 'expected {"from_domain": "...", "count": N}'})
+        with self.lock:
+            self.throttled[domain] = max(count, 0)
+        return answer(start_response, 200, {})
+
+    def take_throttle(self, params):
+        domain = params.get("FromEmailAddress", "").rpartition("@")[2].lower()
+        with self.lock:
+            if self.throttled.get(domain, 0) > 0:
+                self.throttled[domain] -= 1
+                return True
+            return False
+
+
 class LocalSesApp:
     """WSGI middleware: the routes above, everything else to moto."""
 
@@ -231,6 +261,8 @@ class LocalSesApp:
             return self.ses.outbox(environ, start_response)
         if path == "/_local/ses/events" and method == "POST":
             return self.ses.inject(environ, start_response)
+        if path == "/_local/ses/throttle" and method == "POST":
+            return self.ses.throttle(environ, start_response)
         match = DESTINATIONS.match(path)
         if match:
             set_name = urllib.parse.unquote(match.group(1))
@@ -246,6 +278,8 @@ def install(app):
 
     def send_email(self):
         params = json.loads(self.body)
+        if ses.take_throttle(params):
+            raise TooManyRequestsException()
         set_name = params.get("ConfigurationSetName")
         if set_name and set_name not in core(self.current_account, self.region).config_sets:
             raise NotFoundException(f"Configuration set <{set_name}> does not exist.")

@@ -261,6 +261,12 @@ pub const ROUTES: &[Route] = &[
         tracking::open
     ),
     public_route!(
+        "HEAD",
+        "/api/email/track/open/{trackingId}",
+        "track-open",
+        tracking::open
+    ),
+    public_route!(
         "POST",
         "/api/email/track/open/{trackingId}",
         "track-open",
@@ -268,6 +274,12 @@ pub const ROUTES: &[Route] = &[
     ),
     public_route!(
         "GET",
+        "/api/email/track/click/{trackingId}",
+        "track-click",
+        tracking::click
+    ),
+    public_route!(
+        "HEAD",
         "/api/email/track/click/{trackingId}",
         "track-click",
         tracking::click
@@ -285,7 +297,19 @@ pub const ROUTES: &[Route] = &[
         tracking::view
     ),
     public_route!(
+        "HEAD",
+        "/api/email/view/{trackingId}",
+        "email-view",
+        tracking::view
+    ),
+    public_route!(
         "GET",
+        "/api/email/unsubscribe/{trackingId}",
+        "email-unsubscribe",
+        tracking::unsubscribe_page
+    ),
+    public_route!(
+        "HEAD",
         "/api/email/unsubscribe/{trackingId}",
         "email-unsubscribe",
         tracking::unsubscribe_page

@@ -29,15 +29,43 @@ fn user_agent(request: &Request) -> Option<&str> {
     header(request, "user-agent")
 }
 
+/// Our own pages: no script at all, no framing, nothing loaded from elsewhere but images.
+const PAGE_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The web view holds the author's HTML: sandboxed (a unique origin, no script, no forms, no
+/// top navigation), so nothing in it runs with our origin's rights, whatever it contains.
+const MESSAGE_POLICY: &str = "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; style-src 'unsafe-inline' https:; img-src https: http: data:; font-src https: data:; frame-ancestors 'none'; base-uri 'none'";
+
 fn html(status: u16, page: String) -> HttpResult {
+    page_with_policy(status, page, PAGE_POLICY)
+}
+
+fn page_with_policy(status: u16, page: String, policy: &str) -> HttpResult {
     Response::builder()
         .status(status)
         .header("content-type", "text/html; charset=utf-8")
         .header("cache-control", NO_STORE)
         .header("x-robots-tag", "noindex")
         .header("referrer-policy", "no-referrer")
+        .header("x-content-type-options", "nosniff")
+        .header("content-security-policy", policy)
         .body(Body::Text(page))
         .map_err(ApiError::internal)
+}
+
+fn is_head(request: &Request) -> bool {
+    request.method() == http::Method::HEAD
+}
+
+/// `HEAD` answers as `GET` would, without the body: link checkers and mail scanners ask it.
+fn bodiless_for_head(request: &Request, response: HttpResult) -> HttpResult {
+    if !is_head(request) {
+        return response;
+    }
+    response.map(|mut response| {
+        *response.body_mut() = Body::Empty;
+        response
+    })
 }
 
 fn invalid_page(request: &Request) -> HttpResult {
@@ -46,20 +74,24 @@ fn invalid_page(request: &Request) -> HttpResult {
 }
 
 /// `GET /api/email/track/open/{trackingId}`: the pixel, whatever the token (a broken image in
-/// a message helps nobody, and the answer tells a prober nothing).
+/// a message helps nobody, and the answer tells a prober nothing). `HEAD` records nothing.
 pub async fn open(app: &App, request: Request) -> HttpResult {
+    let response = Response::builder()
+        .status(200)
+        .header("content-type", "image/gif")
+        .header("cache-control", NO_STORE)
+        .header("pragma", "no-cache")
+        .header("expires", "0");
+    if is_head(&request) {
+        return response.body(Body::Empty).map_err(ApiError::internal);
+    }
     if let Err(error) = public::open(app, token(&request), user_agent(&request)).await {
         tracing::error!(
             error = format!("{error:#}"),
             "an open could not be recorded"
         );
     }
-    Response::builder()
-        .status(200)
-        .header("content-type", "image/gif")
-        .header("cache-control", NO_STORE)
-        .header("pragma", "no-cache")
-        .header("expires", "0")
+    response
         .body(Body::Binary(PIXEL.to_vec()))
         .map_err(ApiError::internal)
 }
@@ -71,9 +103,14 @@ pub async fn open_post(app: &App, request: Request) -> HttpResult {
 }
 
 /// `GET /api/email/track/click/{trackingId}`: a redirect to the link the message held under
-/// that id, never to a URL the request names.
+/// that id, never to a URL the request names. `HEAD` answers the same and records nothing.
 pub async fn click(app: &App, request: Request) -> HttpResult {
-    match public::click(app, token(&request), user_agent(&request)).await? {
+    let target = if is_head(&request) {
+        public::click_target(app, token(&request)).await?
+    } else {
+        public::click(app, token(&request), user_agent(&request)).await?
+    };
+    let response = match target {
         Some(url) => Response::builder()
             .status(302)
             .header("location", url)
@@ -82,7 +119,8 @@ pub async fn click(app: &App, request: Request) -> HttpResult {
             .body(Body::Empty)
             .map_err(ApiError::internal),
         None => invalid_page(&request),
-    }
+    };
+    bodiless_for_head(&request, response)
 }
 
 /// `POST /api/email/track/click/{trackingId}`: records the click and answers where it leads.
@@ -96,22 +134,23 @@ pub async fn click_post(app: &App, request: Request) -> HttpResult {
 /// `GET /api/email/unsubscribe/{trackingId}`: the choice, this team or the whole artist.
 /// Showing it changes nothing: link scanners fetch every URL of a message.
 pub async fn unsubscribe_page(app: &App, request: Request) -> HttpResult {
-    match public::unsubscribe_view(app, token(&request)).await? {
+    let response = match public::unsubscribe_view(app, token(&request)).await? {
         Some(view) => {
-            let language =
-                PageLanguage::choose(Some(&view.contact), header(&request, "accept-language"));
-            html(200, pages::unsubscribe_choice(&view.contact, language))
+            let language = view.language(header(&request, "accept-language"));
+            html(200, pages::unsubscribe_choice(&view, language))
         }
         None => invalid_page(&request),
-    }
+    };
+    bodiless_for_head(&request, response)
 }
 
-/// `GET /api/email/view/{trackingId}`: the message in a browser.
+/// `GET /api/email/view/{trackingId}`: the message in a browser, sandboxed.
 pub async fn view(app: &App, request: Request) -> HttpResult {
-    match mailing::sending::web_view(app, token(&request)).await? {
-        Some(page) => html(200, page),
+    let response = match mailing::sending::web_view(app, token(&request)).await? {
+        Some(page) => page_with_policy(200, page, MESSAGE_POLICY),
         None => invalid_page(&request),
-    }
+    };
+    bodiless_for_head(&request, response)
 }
 
 /// How the POST was made, by its body.
@@ -175,13 +214,12 @@ pub async fn unsubscribe(app: &App, request: Request) -> HttpResult {
             .body(Body::Text("unsubscribed\n".into()))
             .map_err(ApiError::internal),
         (Submission::Form(_), true) => {
-            let view = public::unsubscribe_view(app, token(&request)).await?;
-            let contact = view.as_ref().map(|v| &v.contact);
-            let language = PageLanguage::choose(contact, header(&request, "accept-language"));
-            html(
-                200,
-                pages::unsubscribed(scope == UnsubscribeScope::Artist, language),
-            )
+            let accept = header(&request, "accept-language");
+            let page = match public::unsubscribe_view(app, token(&request)).await? {
+                Some(view) => pages::unsubscribed(&view, scope, view.language(accept)),
+                None => pages::invalid_link(PageLanguage::choose(None, accept)),
+            };
+            html(200, page)
         }
         (_, false) => invalid_page(&request),
     }

@@ -24,10 +24,14 @@ async fn an_artist_registers_its_label_domain_and_gets_the_dkim_records_to_publi
     let ascii = domain.to_ascii_lowercase();
     assert_eq!(created.body["domain"], ascii);
     assert_eq!(
-        created.body["status"], "verified",
-        "the local stack verifies at once"
+        created.body["status"], "pending_verification",
+        "SES verifies at once locally, but the artist has not proven the domain is theirs"
     );
     let records = created.body["dns_records"].as_array().unwrap();
+    let proof = &records[0];
+    assert_eq!(proof["type"], "TXT");
+    assert_eq!(proof["name"], format!("_artisthub-challenge.{ascii}"));
+    assert_eq!(proof["required"], true);
     let dkim: Vec<_> = records.iter().filter(|r| r["type"] == "CNAME").collect();
     assert_eq!(dkim.len(), 3);
     for record in &dkim {
@@ -43,17 +47,34 @@ async fn an_artist_registers_its_label_domain_and_gets_the_dkim_records_to_publi
             .any(|r| r["type"] == "TXT" && r["name"] == format!("_dmarc.{ascii}"))
     );
 
-    // Again, and by a second artist of the same label: the identity is shared, the claims are not.
+    // Verifying before the record is published says what to publish; after, it is verified.
+    let verify = format!("{URL}/{ascii}/verify");
+    let artist = json!({ "artist_id": stack.artist.to_string() });
+    let early = owner.post(&verify, &artist).await;
+    assert_eq!(early.status, 422, "{:?}", early.body);
+    assert_eq!(early.error_code(), "domain_proof_missing");
+    assert_eq!(early.body["error"]["details"]["record"], *proof);
+    devstack::dns::publish_txt(
+        proof["name"].as_str().unwrap(),
+        proof["value"].as_str().unwrap(),
+    )
+    .await
+    .unwrap();
+    let proven = owner.post(&verify, &artist).await;
+    assert_eq!(proven.status, 200, "{:?}", proven.body);
+    assert_eq!(proven.body["status"], "verified");
+    assert_eq!(proven.body["ownership"]["method"], "dns");
+
+    // Again, and by a second artist of the same label: the identity is shared, the claims are
+    // not. The first artist's record proves nothing for the second.
     assert_eq!(owner.post(URL, &body).await.status, 201);
     let other_artist = mailing::domain::ArtistId::new();
     let other = stack.caller(&[format!("artist:{other_artist}:*")]);
-    let shared = other
-        .post(
-            URL,
-            &json!({ "artist_id": other_artist.to_string(), "domain": ascii }),
-        )
-        .await;
+    let claim = json!({ "artist_id": other_artist.to_string(), "domain": ascii });
+    let shared = other.post(URL, &claim).await;
     assert_eq!(shared.status, 201);
+    assert_eq!(shared.body["status"], "pending_verification");
+    assert_ne!(shared.body["dns_records"][0]["value"], proof["value"]);
     let listing = stack
         .team("press")
         .get(&format!("{URL}?artist_id={}", stack.artist))
@@ -62,13 +83,85 @@ async fn an_artist_registers_its_label_domain_and_gets_the_dkim_records_to_publi
     let items = listing.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{items:?}");
     assert_eq!(items[0]["domain"], ascii);
+    assert_eq!(items[0]["status"], "verified");
     let trail = mailing::store::audit::for_target(stack.app(), &format!("domain#{ascii}"), 10)
         .await
         .unwrap();
+    let mine: Vec<_> = trail
+        .iter()
+        .filter(|r| r.artist_id == stack.artist)
+        .map(|r| r.action)
+        .collect();
     assert_eq!(
-        trail.iter().filter(|r| r.artist_id == stack.artist).count(),
-        2
+        mine,
+        [
+            mailing::audit::AuditAction::DomainVerified,
+            mailing::audit::AuditAction::DomainRegistered
+        ]
     );
+}
+
+#[tokio::test]
+async fn a_domain_another_artist_verified_cannot_be_sent_from_until_proven_or_approved() {
+    let stack = TestStack::new().await;
+    // Artist A proves the label's domain and sends from it.
+    let domain = unique_domain().to_ascii_lowercase();
+    stack.sending_domain(&domain).await;
+    // Artist B's marketing team claims it too: pending, whatever SES says.
+    let b = mailing::domain::ArtistId::new();
+    let b_all = stack.caller(&[format!("artist:{b}:*")]);
+    let claimed = b_all
+        .post(URL, &json!({ "artist_id": b.to_string(), "domain": domain }))
+        .await;
+    assert_eq!(claimed.body["status"], "pending_verification");
+    let b_marketing = stack.caller(&[format!("artist:{b}:marketing")]);
+    let contacts = format!("/api/artists/{b}/contacts");
+    b_marketing
+        .create_contact(
+            &contacts,
+            json!({ "email": format!("fan@fans-{domain}"), "contact_role": "marketing" }),
+        )
+        .await;
+    let created = b_marketing
+        .post(
+            &format!("/api/artists/{b}/campaigns"),
+            &json!({
+                "contact_role": "marketing", "name": "Hijack", "subject": "Hello",
+                "content": "<p>Hi</p><p><a href=\"{{ unsubscribe_url }}\">stop</a></p><p>{{ artist.postal_address }}</p>",
+                "from_name": "CEO", "from_email": format!("ceo@{domain}"),
+            }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let id = created.body["id"].as_str().unwrap();
+    let send = format!("/api/artists/{b}/campaigns/{id}/send");
+    let refused = b_marketing.post(&send, &json!({})).await;
+    assert_eq!(refused.status, 422, "{:?}", refused.body);
+    assert_eq!(refused.error_code(), "sender_domain_unverified");
+    assert!(
+        refused.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("_artisthub-challenge"),
+        "{:?}",
+        refused.body
+    );
+    // Only an administrator may approve a claim without its DNS proof.
+    let verify = format!("{URL}/{domain}/verify");
+    let approve = json!({ "artist_id": b.to_string(), "approve": true });
+    assert_eq!(b_all.post(&verify, &approve).await.status, 403);
+    let admin = stack.caller(&["mailing:admin".to_owned()]);
+    let approved = admin.post(&verify, &approve).await;
+    assert_eq!(approved.status, 200, "{:?}", approved.body);
+    assert_eq!(approved.body["ownership"]["method"], "admin");
+    assert_eq!(approved.body["status"], "verified");
+    let unknown = admin
+        .post(
+            &format!("{URL}/unclaimed-{domain}/verify"),
+            &json!({ "artist_id": b.to_string() }),
+        )
+        .await;
+    assert_eq!(unknown.status, 404);
 }
 
 #[tokio::test]

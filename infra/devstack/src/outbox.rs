@@ -105,6 +105,15 @@ pub async fn publish_event(
     Ok(())
 }
 
+/// Makes the local SES answer the next `count` sends from `from_domain` with
+/// `TooManyRequestsException`.
+pub async fn throttle(from_domain: &str, count: u32) -> anyhow::Result<()> {
+    let url = format!("{}/_local/ses/throttle", emulator()?);
+    let body = serde_json::json!({ "from_domain": from_domain, "count": count });
+    call(http::Method::POST, &url, Some(body.to_string())).await?;
+    Ok(())
+}
+
 fn outbox_query(filter: &Filter) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     query.append_pair("limit", &filter.limit.to_string());

@@ -29,7 +29,7 @@ pub struct DomainClaim {
     pub domain: DomainName,
     pub artist_id: ArtistId,
     /// `None` until the claim is proven: nothing is sent from the domain for this artist before.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proof: Option<DomainProof>,
     pub registered_by: UserId,
     pub registered_at: DateTime<Utc>,

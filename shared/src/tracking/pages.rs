@@ -6,6 +6,8 @@ use std::sync::LazyLock;
 
 use minijinja::{Environment, context};
 
+use super::event::UnsubscribeScope;
+use super::public::UnsubscribeView;
 use crate::domain::{Contact, ContactRole, EmailAddress};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,13 +81,15 @@ impl PageLanguage {
 const PAGE: &str = r#"<!doctype html>
 <html lang="{{ lang }}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="robots" content="noindex"><title>{{ title }}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#222}button{font:inherit;padding:.6rem 1rem;margin:.3rem 0;width:100%;cursor:pointer}</style>
+<style>body{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#222}button{font:inherit;padding:.6rem 1rem;margin:.3rem 0;width:100%;cursor:pointer}.help{color:#555;font-size:.9rem;margin-top:0}</style>
 </head><body><h1>{{ title }}</h1>
-{% if t %}{% if already %}<p>{{ t.already }}</p>{% endif %}
-<p>{{ t.address }} <strong>{{ address }}</strong></p>
+{% if t %}<p>{{ t.from }}</p>{% if already %}<p>{{ t.already }}</p>{% endif %}
+{% if address %}<p>{{ t.address }} <strong>{{ address }}</strong></p>{% endif %}
 <form method="post">
 <button name="scope" value="team">{{ t.team }}</button>
+<p class="help">{{ t.team_help }}</p>
 <button name="scope" value="artist">{{ t.artist }}</button>
+<p class="help">{{ t.artist_help }}</p>
 </form>{% else %}<p>{{ message }}</p>{% endif %}
 </body></html>"#;
 
@@ -130,52 +134,72 @@ fn team_name(role: ContactRole, language: PageLanguage) -> &'static str {
     }
 }
 
-/// The choice: this team's emails, or everything from the artist.
-pub fn unsubscribe_choice(contact: &Contact, language: PageLanguage) -> String {
-    let team = team_name(contact.contact_role, language);
-    let (title, already, address, team_button, artist_button) = match language {
-        PageLanguage::French => (
-            "Se désabonner",
-            "Vous êtes déjà désabonné·e de cette liste.".to_owned(),
-            "Adresse :",
-            format!("Ne plus recevoir les emails de l'équipe {team}"),
-            "Ne plus rien recevoir de cet artiste".to_owned(),
-        ),
-        PageLanguage::English => (
-            "Unsubscribe",
-            "You are already unsubscribed from this list.".to_owned(),
-            "Address:",
-            format!("Stop emails from the {team} team"),
-            "Stop everything from this artist".to_owned(),
-        ),
+/// The artist's name as a page says it (a message always names one; an old send may not).
+fn artist_of(view: &UnsubscribeView, language: PageLanguage) -> String {
+    match (view.artist_name.trim(), language) {
+        ("", PageLanguage::French) => "cet artiste".to_owned(),
+        ("", PageLanguage::English) => "this artist".to_owned(),
+        (name, _) => name.to_owned(),
+    }
+}
+
+/// The choice: this team's emails, or everything from the artist, each saying what it does.
+pub fn unsubscribe_choice(view: &UnsubscribeView, language: PageLanguage) -> String {
+    let team = team_name(view.send.contact_role, language);
+    let artist = artist_of(view, language);
+    let t = match language {
+        PageLanguage::French => context! {
+            from => format!("Cet email vous a été envoyé par l'équipe {team} de {artist}."),
+            already => "Vous êtes déjà désabonné·e de cette liste.",
+            address => "Adresse :",
+            team => format!("Ne plus recevoir les emails de l'équipe {team}"),
+            team_help => format!("Les autres équipes de {artist} pourront encore vous écrire."),
+            artist => format!("Ne plus rien recevoir de {artist}"),
+            artist_help => format!("Aucune équipe de {artist} ne vous écrira plus."),
+        },
+        PageLanguage::English => context! {
+            from => format!("This email was sent to you by {artist}'s {team} team."),
+            already => "You are already unsubscribed from this list.",
+            address => "Address:",
+            team => format!("Stop emails from the {team} team"),
+            team_help => format!("{artist}'s other teams may still write to you."),
+            artist => format!("Stop everything from {artist}"),
+            artist_help => format!("No team of {artist} will write to you again."),
+        },
+    };
+    let title = match language {
+        PageLanguage::French => "Se désabonner",
+        PageLanguage::English => "Unsubscribe",
     };
     render(context! {
         lang => language.code(),
         title,
-        already => contact.status == crate::domain::ContactStatus::Unsubscribed,
-        address => masked(&contact.email),
-        t => context! { already, address, team => team_button, artist => artist_button },
+        already => view.already_unsubscribed(),
+        address => view.contact.as_ref().map(|c| masked(&c.email)),
+        t,
     })
 }
 
-/// After the choice was applied.
-pub fn unsubscribed(artist_wide: bool, language: PageLanguage) -> String {
-    let (title, message) = match (language, artist_wide) {
-        (PageLanguage::French, false) => (
+/// After the choice was applied: what was, in the person's words.
+pub fn unsubscribed(view: &UnsubscribeView, scope: UnsubscribeScope, language: PageLanguage) -> String {
+    let team = team_name(view.send.contact_role, language);
+    let artist = artist_of(view, language);
+    let (title, message) = match (language, scope) {
+        (PageLanguage::French, UnsubscribeScope::Team) => (
             "Désabonnement confirmé",
-            "Vous ne recevrez plus les emails de cette équipe.",
+            format!("Vous ne recevrez plus les emails de l'équipe {team} de {artist}."),
         ),
-        (PageLanguage::French, true) => (
+        (PageLanguage::French, UnsubscribeScope::Artist) => (
             "Désabonnement confirmé",
-            "Vous ne recevrez plus aucun email de cet artiste.",
+            format!("Vous ne recevrez plus aucun email de {artist}, de toutes ses équipes."),
         ),
-        (PageLanguage::English, false) => (
+        (PageLanguage::English, UnsubscribeScope::Team) => (
             "You are unsubscribed",
-            "You will not receive this team's emails any more.",
+            format!("You will not receive emails from {artist}'s {team} team any more."),
         ),
-        (PageLanguage::English, true) => (
+        (PageLanguage::English, UnsubscribeScope::Artist) => (
             "You are unsubscribed",
-            "You will not receive any email from this artist any more.",
+            format!("You will not receive any email from {artist}, from any of its teams, any more."),
         ),
     };
     render(context! { lang => language.code(), title, message })
@@ -239,13 +263,41 @@ mod tests {
         }
     }
 
+    fn view(contact: Option<Contact>) -> UnsubscribeView {
+        let send = crate::store::sends::Send::pending(
+            (crate::domain::ArtistId::new(), ContactRole::Press),
+            crate::domain::CampaignId::new(),
+            crate::domain::ContactId::new(),
+            crate::store::suppression::OptOutKeys {
+                team: "team".into(),
+                artist: "artist".into(),
+            },
+            chrono::Utc::now(),
+        );
+        UnsubscribeView {
+            send,
+            contact,
+            artist_name: "Lou & the Nova".into(),
+            message_language: Some(crate::domain::Language::Fr),
+        }
+    }
+
     #[test]
-    fn the_choice_page_masks_the_address_and_offers_both_scopes() {
-        let contact = contact_with(json!({"language": "fr"}));
-        let page = unsubscribe_choice(&contact, PageLanguage::French);
+    fn the_choice_page_names_the_artist_and_team_masks_the_address_and_explains_both_scopes() {
+        let contact = contact_with(json!({"language": "en"}));
+        let shown = view(Some(contact.clone()));
+        let language = shown.language(Some("en-US"));
+        assert_eq!(language, PageLanguage::French, "the message's language first");
+        let page = unsubscribe_choice(&shown, language);
         assert!(page.contains("lang=\"fr\""));
+        assert!(page.contains("l'équipe presse de Lou &amp; the Nova"), "{page}");
         assert!(page.contains("value=\"team\"") && page.contains("value=\"artist\""));
+        assert!(page.contains("Les autres équipes de Lou &amp; the Nova pourront encore vous écrire."));
         assert!(!page.contains(contact.email.as_str()));
         assert!(page.contains(&masked(&contact.email)));
+        let gone = unsubscribe_choice(&view(None), PageLanguage::English);
+        assert!(gone.contains("Lou &amp; the Nova's press team") && !gone.contains("Address:"));
+        let done = unsubscribed(&shown, UnsubscribeScope::Artist, PageLanguage::English);
+        assert!(done.contains("any email from Lou &amp; the Nova, from any of its teams"));
     }
 }

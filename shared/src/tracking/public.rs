@@ -10,7 +10,8 @@ use chrono::Utc;
 
 use super::event::{EmailEvent, EventKind, SendRef, UnsubscribeScope, clip_user_agent};
 use super::{enqueue, unsubscribe};
-use crate::domain::{Contact, ContactStatus};
+use super::pages::PageLanguage;
+use crate::domain::{Contact, ContactStatus, Language};
 use crate::render::{Token, TokenKind, TokenSigner};
 use crate::store::{self, sends, sends::Send};
 use crate::{ApiError, App};
@@ -64,21 +65,30 @@ pub async fn open(app: &App, token: &str, user_agent: Option<&str>) -> Result<()
     Ok(())
 }
 
+/// Where a tracked link leads, if the token is one of ours; nothing is recorded (a `HEAD`).
+pub async fn click_target(app: &App, token: &str) -> Result<Option<String>, ApiError> {
+    Ok(link_of(app, token).await?.map(|(url, _, _)| url))
+}
+
+async fn link_of(app: &App, token: &str) -> Result<Option<(String, Token, Send)>, ApiError> {
+    let Some((token, send)) = resolve(app, token, TokenKind::Click).await? else {
+        return Ok(None);
+    };
+    let url = send
+        .links
+        .iter()
+        .find(|link| link.id == token.link)
+        .map(|link| link.url.clone());
+    Ok(url.map(|url| (url, token, send)))
+}
+
 /// A tracked link was followed: where it leads, if the token is one of ours.
 pub async fn click(
     app: &App,
     token: &str,
     user_agent: Option<&str>,
 ) -> Result<Option<String>, ApiError> {
-    let Some((token, send)) = resolve(app, token, TokenKind::Click).await? else {
-        return Ok(None);
-    };
-    let Some(url) = send
-        .links
-        .iter()
-        .find(|link| link.id == token.link)
-        .map(|link| link.url.clone())
-    else {
+    let Some((url, token, send)) = link_of(app, token).await? else {
         return Ok(None);
     };
     let user_agent = user_agent.map(clip_user_agent);
@@ -95,15 +105,30 @@ pub async fn click(
     Ok(Some(url))
 }
 
-/// What the unsubscribe page shows.
+/// What the unsubscribe page shows: who the message came from, in its language.
 pub struct UnsubscribeView {
-    pub contact: Contact,
     pub send: Send,
+    /// `None` once the contact is deleted: the choice still holds (it is kept on the send).
+    pub contact: Option<Contact>,
+    /// The artist's name as the message gave it.
+    pub artist_name: String,
+    pub message_language: Option<Language>,
 }
 
 impl UnsubscribeView {
     pub fn already_unsubscribed(&self) -> bool {
-        self.contact.status == ContactStatus::Unsubscribed
+        self.contact
+            .as_ref()
+            .is_some_and(|c| c.status == ContactStatus::Unsubscribed)
+    }
+
+    /// The message's language; else the contact's, else the browser's.
+    pub fn language(&self, accept_language: Option<&str>) -> PageLanguage {
+        match self.message_language {
+            Some(Language::Fr) => PageLanguage::French,
+            Some(Language::En) => PageLanguage::English,
+            None => PageLanguage::choose(self.contact.as_ref(), accept_language),
+        }
     }
 }
 
@@ -111,9 +136,18 @@ pub async fn unsubscribe_view(app: &App, token: &str) -> Result<Option<Unsubscri
     let Some((_, send)) = resolve(app, token, TokenKind::Unsubscribe).await? else {
         return Ok(None);
     };
-    Ok(store::contacts::get(app, send.artist_id, send.contact_id)
-        .await?
-        .map(|contact| UnsubscribeView { contact, send }))
+    let campaign = store::campaigns::get(app, send.artist_id, send.campaign_id).await?;
+    let frozen = campaign.as_ref().and_then(|c| c.frozen.as_ref());
+    let contact = store::contacts::get(app, send.artist_id, send.contact_id).await?;
+    Ok(Some(UnsubscribeView {
+        artist_name: frozen
+            .map(|f| f.artist.name.clone())
+            .or_else(|| campaign.as_ref().map(|c| c.sender.from_name.clone()))
+            .unwrap_or_default(),
+        message_language: frozen.map(|f| f.language),
+        contact,
+        send,
+    }))
 }
 
 /// Applies the person's choice; `false` when the token is not one of ours. Idempotent.
