@@ -111,7 +111,10 @@ async fn a_domain_another_artist_verified_cannot_be_sent_from_until_proven_or_ap
     let b = mailing::domain::ArtistId::new();
     let b_all = stack.caller(&[format!("artist:{b}:*")]);
     let claimed = b_all
-        .post(URL, &json!({ "artist_id": b.to_string(), "domain": domain }))
+        .post(
+            URL,
+            &json!({ "artist_id": b.to_string(), "domain": domain }),
+        )
         .await;
     assert_eq!(claimed.body["status"], "pending_verification");
     let b_marketing = stack.caller(&[format!("artist:{b}:marketing")]);

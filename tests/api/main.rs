@@ -22,3 +22,4 @@ mod template_consistency;
 mod templates;
 mod templates_install;
 mod tracking;
+mod trust;

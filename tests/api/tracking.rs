@@ -9,17 +9,17 @@ use crate::support::{TestStack, spent};
 
 const HUMAN: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15";
 
-struct Sent {
-    campaign_url: String,
+pub(crate) struct Sent {
+    pub(crate) campaign_url: String,
     /// The sender's domain, verified.
-    domain: String,
+    pub(crate) domain: String,
     /// (contact id, address), in creation order.
-    contacts: Vec<(String, String)>,
+    pub(crate) contacts: Vec<(String, String)>,
 }
 
 /// A press campaign with one tracked link, sent to `n` new contacts, its events not yet
 /// recorded.
-async fn sent_campaign(stack: &TestStack, n: usize) -> Sent {
+pub(crate) async fn sent_campaign(stack: &TestStack, n: usize) -> Sent {
     let owner = stack.owner();
     let domain = format!(
         "track-{}.example",
@@ -47,7 +47,7 @@ async fn sent_campaign(stack: &TestStack, n: usize) -> Sent {
 }
 
 /// Sends a press campaign from `domain` to the press team; answers its URL.
-async fn send_press_campaign(stack: &TestStack, domain: &str) -> String {
+pub(crate) async fn send_press_campaign(stack: &TestStack, domain: &str) -> String {
     let owner = stack.owner();
     let created = owner
         .post(
@@ -76,7 +76,7 @@ async fn send_press_campaign(stack: &TestStack, domain: &str) -> String {
 }
 
 /// The message the emulated SES accepted for `address`.
-async fn message_to(address: &str) -> OutboxItem {
+pub(crate) async fn message_to(address: &str) -> OutboxItem {
     let accepted = outbox::accepted(&Filter {
         to: Some(address.to_owned()),
         limit: 1,
@@ -88,7 +88,7 @@ async fn message_to(address: &str) -> OutboxItem {
 }
 
 /// The path of the first link of `message` under `prefix` (`/api/email/track/click/`).
-fn link(message: &OutboxItem, prefix: &str) -> String {
+pub(crate) fn link(message: &OutboxItem, prefix: &str) -> String {
     let html = message.html.as_deref().unwrap();
     let start = html
         .find(prefix)
@@ -129,7 +129,7 @@ fn types(items: &[Value]) -> Vec<&str> {
         .collect()
 }
 
-async fn status(stack: &TestStack, contact: &str) -> Value {
+pub(crate) async fn status(stack: &TestStack, contact: &str) -> Value {
     let url = format!("{}/{contact}", stack.contacts_url());
     stack.owner().get(&url).await.body["status"].clone()
 }

@@ -251,9 +251,10 @@ pub struct FrozenContent {
     pub sources: MessageSources,
     pub sender: Sender,
     pub artist: ArtistIdentity,
-    /// The message's language: its template's, else the artist's default; the unsubscribe
-    /// page speaks it.
-    pub language: Language,
+    /// The message's language: its template's, else the artist's default (`None` when the
+    /// artist has none); the unsubscribe page speaks it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<Language>,
     pub frozen_at: DateTime<Utc>,
 }
 

@@ -17,7 +17,7 @@ use crate::auth::Caller;
 use crate::campaigns;
 use crate::domain::{
     ArtistIdentity, Campaign, CampaignKind, CampaignStatus, Contact, ContactFields, ContactRole,
-    ContactStatus, EmailAddress, FrozenContent, Language, MessageSources,
+    ContactStatus, EmailAddress, FrozenContent, MessageSources,
 };
 use crate::render::checks::Severity;
 use crate::render::{
@@ -83,8 +83,7 @@ pub async fn content(
         },
         language: resolved
             .language
-            .or(profile.as_ref().map(|p| p.default_language))
-            .unwrap_or(Language::En),
+            .or(profile.as_ref().map(|p| p.default_language)),
         frozen_at: Utc::now(),
     })
 }

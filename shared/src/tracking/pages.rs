@@ -181,7 +181,11 @@ pub fn unsubscribe_choice(view: &UnsubscribeView, language: PageLanguage) -> Str
 }
 
 /// After the choice was applied: what was, in the person's words.
-pub fn unsubscribed(view: &UnsubscribeView, scope: UnsubscribeScope, language: PageLanguage) -> String {
+pub fn unsubscribed(
+    view: &UnsubscribeView,
+    scope: UnsubscribeScope,
+    language: PageLanguage,
+) -> String {
     let team = team_name(view.send.contact_role, language);
     let artist = artist_of(view, language);
     let (title, message) = match (language, scope) {
@@ -199,7 +203,9 @@ pub fn unsubscribed(view: &UnsubscribeView, scope: UnsubscribeScope, language: P
         ),
         (PageLanguage::English, UnsubscribeScope::Artist) => (
             "You are unsubscribed",
-            format!("You will not receive any email from {artist}, from any of its teams, any more."),
+            format!(
+                "You will not receive any email from {artist}, from any of its teams, any more."
+            ),
         ),
     };
     render(context! { lang => language.code(), title, message })
@@ -287,16 +293,27 @@ mod tests {
         let contact = contact_with(json!({"language": "en"}));
         let shown = view(Some(contact.clone()));
         let language = shown.language(Some("en-US"));
-        assert_eq!(language, PageLanguage::French, "the message's language first");
+        assert_eq!(
+            language,
+            PageLanguage::French,
+            "the message's language first"
+        );
         let page = unsubscribe_choice(&shown, language);
         assert!(page.contains("lang=\"fr\""));
-        assert!(page.contains("l'équipe presse de Lou &amp; the Nova"), "{page}");
+        assert!(
+            page.contains("l&#x27;équipe presse de Lou &amp; the Nova"),
+            "{page}"
+        );
         assert!(page.contains("value=\"team\"") && page.contains("value=\"artist\""));
-        assert!(page.contains("Les autres équipes de Lou &amp; the Nova pourront encore vous écrire."));
+        assert!(
+            page.contains("Les autres équipes de Lou &amp; the Nova pourront encore vous écrire.")
+        );
         assert!(!page.contains(contact.email.as_str()));
         assert!(page.contains(&masked(&contact.email)));
         let gone = unsubscribe_choice(&view(None), PageLanguage::English);
-        assert!(gone.contains("Lou &amp; the Nova's press team") && !gone.contains("Address:"));
+        assert!(
+            gone.contains("Lou &amp; the Nova&#x27;s press team") && !gone.contains("Address:")
+        );
         let done = unsubscribed(&shown, UnsubscribeScope::Artist, PageLanguage::English);
         assert!(done.contains("any email from Lou &amp; the Nova, from any of its teams"));
     }

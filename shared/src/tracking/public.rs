@@ -9,8 +9,8 @@
 use chrono::Utc;
 
 use super::event::{EmailEvent, EventKind, SendRef, UnsubscribeScope, clip_user_agent};
-use super::{enqueue, unsubscribe};
 use super::pages::PageLanguage;
+use super::{enqueue, unsubscribe};
 use crate::domain::{Contact, ContactStatus, Language};
 use crate::render::{Token, TokenKind, TokenSigner};
 use crate::store::{self, sends, sends::Send};
@@ -144,7 +144,7 @@ pub async fn unsubscribe_view(app: &App, token: &str) -> Result<Option<Unsubscri
             .map(|f| f.artist.name.clone())
             .or_else(|| campaign.as_ref().map(|c| c.sender.from_name.clone()))
             .unwrap_or_default(),
-        message_language: frozen.map(|f| f.language),
+        message_language: frozen.and_then(|f| f.language),
         contact,
         send,
     }))
