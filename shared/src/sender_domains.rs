@@ -151,12 +151,16 @@ pub async fn register(
         now,
     );
     let writes = vec![store::put(app, &claim)?, stores::audit::put(app, audit)?];
-    if let TransactOutcome::Written = stores::transact(app, writes).await? {
-        tracing::info!(artist = %artist, domain = %domain, "sending domain claimed");
-    }
-    let claim = store::get(app, artist, &domain)
-        .await?
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("claim of {domain} not found")))?;
+    let claim = match stores::transact(app, writes).await? {
+        TransactOutcome::Written => {
+            tracing::info!(artist = %artist, domain = %domain, "sending domain claimed");
+            claim
+        }
+        // Claimed before: that claim, and its proof, stand.
+        TransactOutcome::ConditionFailed(_) => store::get(app, artist, &domain)
+            .await?
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("claim of {domain} not found")))?,
+    };
     let claim = match claim.proof {
         Some(_) => claim,
         None => prove_by_dns(app, &caller.user, claim).await?,

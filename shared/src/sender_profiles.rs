@@ -94,40 +94,22 @@ pub async fn put(
     }
 }
 
-/// Names of the fields that differ (the audit trail names fields, never their values).
+/// Names of the fields that differ (the audit trail names fields, never their values); what
+/// every save changes (who, when, the version) is left out.
 fn changed_fields(before: Option<&SenderProfile>, after: &SenderProfile) -> Vec<String> {
-    let Some(before) = before else {
+    let fields = |profile: &SenderProfile| match serde_json::to_value(profile) {
+        Ok(serde_json::Value::Object(fields)) => fields,
+        _ => serde_json::Map::new(),
+    };
+    let Some(before) = before.map(fields) else {
         return vec![];
     };
-    [
-        ("display_name", before.display_name != after.display_name),
-        (
-            "postal_address",
-            before.postal_address != after.postal_address,
-        ),
-        (
-            "default_from_name",
-            before.default_from_name != after.default_from_name,
-        ),
-        (
-            "default_from_email",
-            before.default_from_email != after.default_from_email,
-        ),
-        (
-            "reply_handling",
-            before.reply_handling != after.reply_handling,
-        ),
-        (
-            "forward_replies_to",
-            before.forward_replies_to != after.forward_replies_to,
-        ),
-        (
-            "default_language",
-            before.default_language != after.default_language,
-        ),
-    ]
-    .into_iter()
-    .filter(|(_, differs)| *differs)
-    .map(|(name, _)| name.to_owned())
-    .collect()
+    fields(after)
+        .into_iter()
+        .filter(|(name, value)| {
+            !matches!(name.as_str(), "updated_by" | "updated_at" | "version")
+                && before.get(name) != Some(value)
+        })
+        .map(|(name, _)| name)
+        .collect()
 }

@@ -7,12 +7,11 @@ use chrono::Utc;
 use super::gate::reachable;
 use super::lifecycle::complete_if_done;
 use super::messages::{DispatchMessage, SendBatch, enqueue_batches, enqueue_dispatch};
-use crate::domain::{CampaignStatus, ContactStatus};
+use crate::domain::CampaignStatus;
 use crate::store::campaigns as store;
-use crate::store::contacts::{self as contact_store, ListQuery};
+use crate::store::contacts as contact_store;
 use crate::store::sends::{self, Send};
 use crate::store::suppression::OptOutKeys;
-use crate::store::team_list::Teams;
 use crate::{ApiError, App};
 
 /// Contacts read per dispatch message.
@@ -36,16 +35,12 @@ pub async fn dispatch(app: &App, message: &DispatchMessage) -> Result<DispatchOu
     if campaign.status != CampaignStatus::Sending {
         return Ok(DispatchOutcome::default());
     }
-    let page = contact_store::list(
+    let page = contact_store::active_of_team(
         app,
-        &ListQuery {
-            artist: campaign.artist_id,
-            teams: Teams::One(campaign.contact_role),
-            status: Some(ContactStatus::Active),
-            tag: None,
-            limit: PAGE,
-            after: message.after.clone(),
-        },
+        campaign.artist_id,
+        campaign.contact_role,
+        PAGE,
+        message.after.clone(),
     )
     .await?;
     let recipients = reachable(app, &campaign, &page.items).await?;

@@ -24,8 +24,7 @@ use crate::render::{
     ArtistVars, CampaignVars, ContactVars, Mailbox, MessageIds, PreviewInput, SenderVars, Shared,
     TokenSigner, preview,
 };
-use crate::store::contacts::{self as contact_store, ListQuery};
-use crate::store::team_list::Teams;
+use crate::store::contacts as contact_store;
 use crate::store::{sender_profiles, suppression, templates as template_store};
 use crate::{ApiError, App, sender_domains};
 
@@ -35,7 +34,7 @@ const SAMPLE_SEARCH_PAGES: usize = 5;
 /// What the campaign would send if it started now: its frozen copy when it has started
 /// already (a paused campaign resumes with what it began with), else resolved afresh. `caller`
 /// is checked for the template's team when a person asks; the scheduler asks as the service.
-pub async fn content(
+async fn content(
     app: &App,
     caller: Option<&Caller>,
     campaign: &Campaign,
@@ -88,11 +87,9 @@ pub async fn content(
     })
 }
 
-/// Whom the content is checked for.
+/// Whom the content is checked for, when it is not the campaign's first recipient.
 #[derive(Debug, Clone, Copy)]
 pub enum Sample<'a> {
-    /// The campaign's first recipient; a campaign with none is refused.
-    FirstRecipient,
     /// This contact (an individual email's, a test's chosen one).
     Contact(&'a Contact),
     /// Nobody: empty names, addressed to this address (a test of a campaign without
@@ -110,7 +107,6 @@ impl Sample<'_> {
             Sample::Nobody(address) => {
                 ContactVars::from_contact(address.as_str(), &ContactFields::default())
             }
-            Sample::FirstRecipient => ContactVars::from_contact("", &ContactFields::default()),
         }
     }
 
@@ -119,17 +115,17 @@ impl Sample<'_> {
         match self {
             Sample::Contact(contact) => contact.email.ascii(),
             Sample::Nobody(address) => address.ascii(),
-            Sample::FirstRecipient => "",
         }
     }
 }
 
-/// The gate: the campaign's content, checked as it would go now, for `sample`.
+/// The gate: the campaign's content, checked as it would go now, for `sample` (`None`: its
+/// first recipient, and a campaign with none is refused).
 pub async fn ready(
     app: &App,
     caller: Option<&Caller>,
     campaign: &Campaign,
-    sample: Sample<'_>,
+    sample: Option<Sample<'_>>,
 ) -> Result<FrozenContent, ApiError> {
     let frozen = content(app, caller, campaign).await?;
     sender_domains::require_verified(app, campaign.artist_id, &frozen.sender.from_email).await?;
@@ -143,19 +139,23 @@ pub async fn ready(
             details: json!({ "missing": ["postal_address"] }),
         });
     }
-    let found = match sample {
-        Sample::FirstRecipient => Some(first_recipient(app, campaign).await?.ok_or_else(|| {
-            ApiError::Unprocessable {
-                code: "no_recipients",
-                message:
-                    "no active, reachable contact of the team matches the campaign's recipients"
-                        .into(),
-                details: json!({}),
+    let first;
+    let sample =
+        match sample {
+            Some(sample) => sample,
+            None => {
+                first = first_recipient(app, campaign).await?.ok_or_else(|| {
+                    ApiError::Unprocessable {
+                    code: "no_recipients",
+                    message:
+                        "no active, reachable contact of the team matches the campaign's recipients"
+                            .into(),
+                    details: json!({}),
+                }
+                })?;
+                Sample::Contact(&first)
             }
-        })?),
-        _ => None,
-    };
-    let sample = found.as_ref().map_or(sample, Sample::Contact);
+        };
     check_content(app, campaign, &frozen, &sample.vars(), sample.address())?;
     Ok(frozen)
 }
@@ -168,16 +168,12 @@ pub(super) async fn first_recipient(
 ) -> Result<Option<Contact>, ApiError> {
     let mut after = None;
     for _ in 0..SAMPLE_SEARCH_PAGES {
-        let page = contact_store::list(
+        let page = contact_store::active_of_team(
             app,
-            &ListQuery {
-                artist: campaign.artist_id,
-                teams: Teams::One(campaign.contact_role),
-                status: Some(ContactStatus::Active),
-                tag: None,
-                limit: 100,
-                after,
-            },
+            campaign.artist_id,
+            campaign.contact_role,
+            100,
+            after,
         )
         .await?;
         let chosen = reachable(app, campaign, &page.items).await?;

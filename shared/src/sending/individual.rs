@@ -93,7 +93,13 @@ pub async fn send_email(app: &App, caller: &Caller, new: NewEmail) -> Result<Cam
         version: 1,
     };
     // The gate every start passes, for this one contact; what it froze is what goes out.
-    let frozen = gate::ready(app, Some(caller), &email, gate::Sample::Contact(&contact)).await?;
+    let frozen = gate::ready(
+        app,
+        Some(caller),
+        &email,
+        Some(gate::Sample::Contact(&contact)),
+    )
+    .await?;
     let email = Campaign {
         frozen: Some(frozen),
         status: CampaignStatus::Sending,

@@ -11,11 +11,11 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 use serde_json::json;
 
-use super::gate::{self, Sample};
+use super::gate;
 use super::messages::{DispatchMessage, enqueue_dispatch};
 use crate::audit::{AuditAction, AuditRecord};
 use crate::auth::Caller;
-use crate::domain::{ArtistId, Campaign, CampaignId, CampaignStatus, FrozenContent, UserId};
+use crate::domain::{ArtistId, Campaign, CampaignId, CampaignStatus, UserId};
 use crate::store::campaigns::{self as store, Expect};
 use crate::{ApiError, App, campaigns};
 
@@ -77,28 +77,27 @@ pub async fn start(
             "a paused campaign is resumed, not sent again",
         ));
     }
-    let frozen = gate::ready(app, Some(caller), &campaign, Sample::FirstRecipient).await?;
     begin(
         app,
+        Some(caller),
         &campaign,
-        frozen,
-        &caller.user,
         AuditAction::CampaignSendStarted,
     )
     .await?
     .ok_or_else(moved_meanwhile)
 }
 
-/// Moves `campaign` (draft, scheduled or paused, at the version the gate checked) to sending
-/// with `frozen` as what it sends, and queues a dispatch from the start; `None` when it changed
-/// meanwhile.
-pub(super) async fn begin(
+/// Through the gate, then sending: moves `campaign` (draft, scheduled or paused) to sending at
+/// the version the gate checked, with what the gate froze, and queues a dispatch from the
+/// start; `None` when it changed meanwhile. `caller` is `None` for the scheduler.
+async fn begin(
     app: &App,
+    caller: Option<&Caller>,
     campaign: &Campaign,
-    frozen: FrozenContent,
-    actor: &UserId,
     action: AuditAction,
 ) -> Result<Option<Campaign>, ApiError> {
+    let frozen = gate::ready(app, caller, campaign, None).await?;
+    let actor = caller.map_or_else(service, |caller| caller.user.clone());
     let mut set = vec![("frozen", serde_dynamo::to_attribute_value(&frozen)?)];
     if campaign.sent_at.is_none() {
         set.push(("sent_at", AttributeValue::S(Utc::now().to_rfc3339())));
@@ -109,7 +108,7 @@ pub(super) async fn begin(
         Expect::Version,
         CampaignStatus::Sending,
         set,
-        audit(campaign, actor, action),
+        audit(campaign, &actor, action),
     )
     .await?
     else {
@@ -155,7 +154,7 @@ pub async fn schedule(
         ),
     )
     .await?;
-    gate::ready(app, Some(caller), &campaign, Sample::FirstRecipient).await?;
+    gate::ready(app, Some(caller), &campaign, None).await?;
     store::move_status(
         app,
         &campaign,
@@ -175,16 +174,8 @@ pub async fn schedule(
 pub async fn start_due(app: &App, now: chrono::DateTime<Utc>) -> Result<usize, ApiError> {
     let mut started = 0;
     for campaign in store::due(app, now, 100).await? {
-        match gate::ready(app, None, &campaign, Sample::FirstRecipient).await {
-            Ok(frozen) => {
-                let action = AuditAction::CampaignSendStarted;
-                if begin(app, &campaign, frozen, &service(), action)
-                    .await?
-                    .is_some()
-                {
-                    started += 1;
-                }
-            }
+        match begin(app, None, &campaign, AuditAction::CampaignSendStarted).await {
+            Ok(moved) => started += usize::from(moved.is_some()),
             Err(refusal) if refusal.status() < 500 => {
                 tracing::warn!(campaign = %campaign.id, code = refusal.code(), "scheduled campaign refused at its time");
                 let reason = format!("not started at its scheduled time: {refusal}");
@@ -277,16 +268,9 @@ pub async fn resume(
             "only a paused campaign can be resumed",
         ));
     }
-    let frozen = gate::ready(app, Some(caller), &campaign, Sample::FirstRecipient).await?;
-    begin(
-        app,
-        &campaign,
-        frozen,
-        &caller.user,
-        AuditAction::CampaignResumed,
-    )
-    .await?
-    .ok_or_else(moved_meanwhile)
+    begin(app, Some(caller), &campaign, AuditAction::CampaignResumed)
+        .await?
+        .ok_or_else(moved_meanwhile)
 }
 
 /// `cancel`: nobody else is sent to; answers the campaign and how many were left unsent.

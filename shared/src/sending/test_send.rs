@@ -68,7 +68,7 @@ pub async fn send_test(
         Some(contact) => Sample::Contact(contact),
         None => Sample::Nobody(&request.to[0]),
     };
-    let frozen = gate::ready(app, Some(caller), &campaign, sample).await?;
+    let frozen = gate::ready(app, Some(caller), &campaign, Some(sample)).await?;
     let Compiled {
         template,
         shared_context,

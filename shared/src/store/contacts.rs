@@ -323,3 +323,26 @@ pub async fn list(app: &App, query: &ListQuery) -> Result<Page<Contact>, ApiErro
     )
     .await
 }
+
+/// One page of a team's active contacts: whom a campaign may reach (its dispatch, the sample
+/// its start is checked on).
+pub async fn active_of_team(
+    app: &App,
+    artist: ArtistId,
+    role: ContactRole,
+    limit: usize,
+    after: Option<Position>,
+) -> Result<Page<Contact>, ApiError> {
+    list(
+        app,
+        &ListQuery {
+            artist,
+            teams: Teams::One(role),
+            status: Some(ContactStatus::Active),
+            tag: None,
+            limit,
+            after,
+        },
+    )
+    .await
+}
