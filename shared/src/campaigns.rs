@@ -11,7 +11,7 @@ use crate::domain::{
     ArtistId, Campaign, CampaignContent, CampaignCounters, CampaignId, CampaignKind,
     CampaignStatus, ContactRole, Language, Recipients, Sender, TemplateId,
 };
-use crate::render::{MessageTemplate, TemplateSource, TokenSigner, Tracking};
+use crate::render::TemplateSource;
 use crate::store::campaigns::{self as store, ListQuery};
 use crate::store::team_list::Teams;
 use crate::store::{self as stores, TransactOutcome};
@@ -134,18 +134,7 @@ pub async fn resolve_content(
             (_, None) => return Err(invalid("content", "is required without a template_id")),
         },
     };
-    MessageTemplate::compile(
-        &resolved.source(),
-        None,
-        Tracking {
-            base_url: app.config.public_base_url.clone(),
-            links: true,
-            open_pixel: true,
-            utm: None,
-        },
-        TokenSigner::new(&app.config.signing_key),
-    )
-    .map_err(templates::invalid_template)?;
+    templates::compile_checked(app, &resolved.source(), None)?;
     Ok(resolved)
 }
 

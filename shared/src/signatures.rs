@@ -5,10 +5,11 @@ use chrono::Utc;
 use crate::audit::{AuditAction, AuditRecord};
 use crate::auth::Caller;
 use crate::domain::{ArtistId, ContactRole, Signature};
+use crate::render::TemplateSource;
 use crate::render::sanitize::sanitize_signature;
 use crate::store::templates as store;
 use crate::store::{self as stores, TransactOutcome};
-use crate::{ApiError, App};
+use crate::{ApiError, App, templates};
 
 pub async fn get(
     app: &App,
@@ -32,12 +33,25 @@ pub async fn put(
     html: &str,
 ) -> Result<Signature, ApiError> {
     caller.require_team(artist, role)?;
+    let html = sanitize_signature(html);
+    // What the sanitizer keeps is literal text; the template check and the render budget hold
+    // it to that whatever a future sanitizer change lets through.
+    crate::render::language::check("signature", &html).map_err(templates::invalid_template)?;
+    templates::compile_checked(
+        app,
+        &TemplateSource {
+            subject: "",
+            html: "<p>{{ signature }}</p>",
+            text: None,
+        },
+        Some(&html),
+    )?;
     let now = Utc::now();
     let signature = Signature {
         artist_id: artist,
         contact_role: role,
         user: caller.user.clone(),
-        html: sanitize_signature(html),
+        html,
         updated_at: now,
     };
     let audit = AuditRecord::new(

@@ -552,3 +552,81 @@ async fn a_campaign_throttled_for_more_than_ten_attempts_finishes_without_using_
         assert_eq!(sent_from(&domain, address).await, 1, "{address}");
     }
 }
+
+#[tokio::test]
+async fn a_template_that_would_loop_a_million_times_is_refused_at_save_and_fails_one_row_at_send() {
+    let stack = TestStack::new().await;
+    let owner = stack.owner();
+    let bomb = "<p>{% for c in 'x' * 1000000 %}{{ c }}{% endfor %}</p><p><a href=\"{{ unsubscribe_url }}\">stop</a></p>";
+    let template = owner
+        .post(
+            "/api/templates/email",
+            &json!({
+                "artist_id": stack.artist.to_string(), "contact_role": "press", "name": "Boucle",
+                "language": "fr", "subject_template": "Bonjour", "content_template": bomb,
+            }),
+        )
+        .await;
+    assert_eq!(template.status, 422, "{:?}", template.body);
+    assert_eq!(template.error_code(), "template_invalid");
+    assert!(
+        template.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("more than a message may"),
+        "{:?}",
+        template.body
+    );
+    let domain = unique("budget");
+    stack.sending_domain(&domain).await;
+    let campaigns = format!("/api/artists/{}/campaigns", stack.artist);
+    let refused = owner
+        .post(
+            &campaigns,
+            &json!({
+                "contact_role": "press", "name": "Boucle", "subject": "Bonjour", "content": bomb,
+                "from_name": "Label", "from_email": format!("presse@{domain}"),
+            }),
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{:?}", refused.body);
+
+    // Cheap for the save check's sample and for the first recipient; a million iterations for
+    // a contact whose field makes it so: that row fails, the campaign completes.
+    let costly = format!("costly@media-{domain}");
+    let plain = format!("plain@media-{domain}");
+    owner
+        .create_contact(
+            &stack.contacts_url(),
+            json!({ "email": costly, "contact_role": "press", "metadata": { "pad": "x".repeat(100) } }),
+        )
+        .await;
+    owner
+        .create_contact(
+            &stack.contacts_url(),
+            json!({ "email": plain, "contact_role": "press" }),
+        )
+        .await;
+    let created = owner
+        .post(
+            &campaigns,
+            &json!({
+                "contact_role": "press", "name": "Selon le contact", "subject": "Bonjour",
+                "content": "<p>{% for c in (contact.metadata.pad or '') * 10000 %}{{ c }}{% endfor %}</p><p><a href=\"{{ unsubscribe_url }}\">stop</a></p>",
+                "from_name": "Label", "from_email": format!("presse@{domain}"),
+            }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let url = format!("{campaigns}/{}", created.body["id"].as_str().unwrap());
+    let started = owner.post(&format!("{url}/send"), &json!({})).await;
+    assert_eq!(started.status, 202, "{:?}", started.body);
+    stack.drain_sending().await;
+    stack.drain_sending().await;
+    let campaign = owner.get(&url).await.body;
+    assert_eq!(campaign["status"], "sent", "{campaign}");
+    assert_eq!(campaign["success_count"], 1);
+    assert_eq!(campaign["failed_count"], 1);
+    assert_eq!(sent_from(&domain, &plain).await, 1);
+    assert_eq!(sent_from(&domain, &costly).await, 0);
+}

@@ -103,9 +103,16 @@ impl std::fmt::Display for TemplateProblem {
     }
 }
 
-/// The environment every template compiles in. HTML parts escape; text parts and subjects do not.
+/// What one part of one message may cost to render, in MiniJinja instructions: the benchmark
+/// newsletter takes a few thousand (see the renderer's tests), a loop of a million iterations
+/// runs out long before it holds a sender or the web view for seconds.
+pub const RENDER_FUEL: u64 = 200_000;
+
+/// The environment every template compiles in. HTML parts escape; text parts and subjects do
+/// not. Every render is budgeted ([`RENDER_FUEL`]).
 pub(super) fn environment() -> Environment<'static> {
     let mut env = Environment::new();
+    env.set_fuel(Some(RENDER_FUEL));
     env.set_undefined_behavior(UndefinedBehavior::Chainable);
     env.set_auto_escape_callback(|name| {
         if name.ends_with(".html") {
@@ -153,6 +160,9 @@ fn write_html_ascii(out: &mut minijinja::Output<'_>, text: &str) -> Result<(), m
     Ok(())
 }
 
+/// Tags that would reach other templates: a message is one template, its parts are ours.
+const MULTI_TEMPLATE_TAGS: &[&str] = &["include", "extends", "import", "from"];
+
 /// Checks `source` as `field` and answers the variables it reads (`contact.first_name`,
 /// sorted), or everything wrong with it: syntax, unknown variables and unknown filters, each with
 /// its line and column.
@@ -192,7 +202,18 @@ pub fn check(field: &'static str, source: &str) -> Result<Vec<String>, Vec<Templ
     }
     let mut after_pipe = false;
     let mut after_filter_tag = false;
+    let mut after_block_start = false;
     for (token, span) in &tokens {
+        if let Token::Ident(tag) = token
+            && after_block_start
+            && MULTI_TEMPLATE_TAGS.contains(tag)
+        {
+            problems.push(problem(
+                Some(*span),
+                format!("{tag} is not available: a message is one template"),
+            ));
+        }
+        after_block_start = matches!(token, Token::BlockStart);
         if let Token::Ident(name) = token
             && (after_pipe || after_filter_tag)
             && !FILTERS.contains(name)
@@ -307,6 +328,17 @@ mod tests {
                 (2, 8),
             ),
             ("{{ contact.first_name }", "unexpected", (1, 23)),
+            (
+                "<p>{% include \"content.html\" %}</p>",
+                "include is not available",
+                (1, 7),
+            ),
+            (
+                "{% extends \"content.html\" %}",
+                "extends is not available",
+                (1, 4),
+            ),
+            ("{% from \"x\" import y %}", "from is not available", (1, 4)),
         ];
         for (source, message, (line, column)) in cases {
             let problems = check("content_template", source).unwrap_err();

@@ -156,6 +156,37 @@ pub struct Rendered {
     pub unsubscribe_token: String,
 }
 
+/// The most one part of a message (subject, HTML or text) may hold once rendered.
+pub const MAX_PART_BYTES: usize = 1024 * 1024;
+
+/// Whether rendering stopped at the budget (the fuel, or the size of a part), not on a mistake
+/// of the template's: the only failures a template's save check renders a sample for.
+pub fn over_budget(error: &Error) -> bool {
+    matches!(error.kind(), ErrorKind::OutOfFuel | ErrorKind::WriteFailure)
+}
+
+/// A buffer that refuses to grow past [`MAX_PART_BYTES`].
+#[derive(Default)]
+struct Capped {
+    bytes: Vec<u8>,
+    overflowed: bool,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, chunk: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + chunk.len() > MAX_PART_BYTES {
+            self.overflowed = true;
+            return Err(std::io::Error::other("the rendered part is too large"));
+        }
+        self.bytes.extend_from_slice(chunk);
+        Ok(chunk.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A template compiled once, rendered per recipient.
 pub struct MessageTemplate {
     env: Environment<'static>,
@@ -290,9 +321,9 @@ impl MessageTemplate {
             Value::from_object(html_context),
             Value::from_object(text_context),
         );
-        let subject = self.env.get_template(SUBJECT)?.render(&text_context)?;
-        let html = self.env.get_template(HTML)?.render(&html_context)?;
-        let text = self.env.get_template(TEXT)?.render(&text_context)?;
+        let subject = self.render_part(SUBJECT, &text_context)?;
+        let html = self.render_part(HTML, &html_context)?;
+        let text = self.render_part(TEXT, &text_context)?;
         let links = links
             .downcast_object_ref::<LinkRecorder>()
             .map(|recorder| recorder.lock().drain(..).map(|(link, _)| link).collect())
@@ -303,6 +334,57 @@ impl MessageTemplate {
             text,
             links,
             unsubscribe_token,
+        })
+    }
+
+    /// Renders the template once for a sample recipient and answers the budget error if it
+    /// has one: what saving a template, a campaign or a signature checks. Other render errors
+    /// are left to the send's check on a real recipient (a sample's empty fields may be what
+    /// trips them).
+    pub fn check_budget(&self) -> Result<(), Error> {
+        let sample = ContactVars {
+            email: "sample@example.com".into(),
+            first_name: Some("Camille".into()),
+            last_name: Some("Martin".into()),
+            full_name: "Camille Martin".into(),
+            ..ContactVars::default()
+        };
+        let recipient = Recipient {
+            send: Uuid::nil(),
+            contact: &sample,
+            to: Mailbox {
+                name: None,
+                address: "sample@example.com",
+            },
+        };
+        match self.render(&Self::shared_context(&Shared::default()), &recipient) {
+            Err(error) if over_budget(&error) => Err(error),
+            _ => Ok(()),
+        }
+    }
+
+    /// One part, written through a capped buffer: a template that would write more than
+    /// [`MAX_PART_BYTES`] stops there with an error instead of growing a message nobody can
+    /// send (SES takes 10 MB whole; Gmail clips HTML past 102 KB).
+    fn render_part(&self, name: &str, context: &Value) -> Result<String, Error> {
+        let mut out = Capped::default();
+        let rendered = self
+            .env
+            .get_template(name)?
+            .render_captured_to(context, &mut out)
+            .map(drop);
+        if out.overflowed {
+            return Err(Error::new(
+                ErrorKind::WriteFailure,
+                format!("the message is larger than {} KB", MAX_PART_BYTES / 1024),
+            ));
+        }
+        rendered?;
+        String::from_utf8(out.bytes).map_err(|_| {
+            Error::new(
+                ErrorKind::InvalidOperation,
+                "the message is not valid UTF-8",
+            )
         })
     }
 
@@ -762,6 +844,38 @@ mod tests {
                 prop_assert!(!line.to_ascii_lowercase().starts_with("bcc"), "{:?}", line);
             }
             prop_assert!(mime.is_ascii());
+        }
+    }
+
+    #[test]
+    fn the_benchmark_newsletter_renders_well_within_the_render_budget() {
+        let template = compile(include_str!("../../../infra/bench/newsletter.html"), None);
+        let (rendered, _) = render_mime(&template, &contact("Zoé"));
+        assert!(rendered.html.len() > 10_000);
+    }
+
+    #[test]
+    fn a_runaway_loop_or_a_giant_message_stops_at_the_budget_with_an_error() {
+        let shared = MessageTemplate::shared_context(&Shared::default());
+        let zoe = contact("Zoé");
+        let recipient = Recipient {
+            send: Uuid::now_v7(),
+            contact: &zoe,
+            to: Mailbox {
+                name: None,
+                address: "zoe@radio.example",
+            },
+        };
+        for html in [
+            "{% for c in 'x' * 1000000 %}{{ c }}{% endfor %}",
+            "{% for a in 'x' * 1000 %}{% for b in 'x' * 1000 %}y{% endfor %}{% endfor %}",
+            "{% for a in 'x' * 5000 %}{{ 'x' * 1000 }}{% endfor %}",
+            "{{ 'x' * 2000000 }}",
+        ] {
+            let template = compile(html, None);
+            let error = template.render(&shared, &recipient).unwrap_err();
+            assert!(over_budget(&error), "{html}: {error}");
+            assert!(template.check_budget().is_err(), "{html}");
         }
     }
 }

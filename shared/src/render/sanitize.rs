@@ -1,11 +1,15 @@
 //! Signature HTML as users paste it (from Gmail, Outlook, a signature generator), reduced to what
 //! is safe to place in every message: an allow-list of formatting elements and attributes, links
-//! and images on web URLs only, no scripts, styles sheets, frames, forms, event handlers or
-//! comments, and no template syntax: braces become character references, so a signature is
-//! always literal text, never MiniJinja code.
+//! and images on web URLs only, no scripts, styles sheets, frames, forms, event handlers,
+//! comments or doctypes, and no template syntax: braces become character references, so a
+//! signature is always literal text, never MiniJinja code.
+//!
+//! Raw-text elements (`xmp`, `noembed`, `noframes`, `plaintext`, `listing`, `noscript`…) go
+//! with their content: what is text inside them is markup once they are unwrapped
+//! (`<xmp><img src=x onerror=…></xmp>`).
 
 use lol_html::html_content::ContentType;
-use lol_html::{HtmlRewriter, Settings, doc_comments, doc_text, element};
+use lol_html::{HtmlRewriter, Settings, doc_comments, doc_text, doctype, element};
 
 /// Elements kept as they are (their attributes filtered).
 const KEPT: &[&str] = &[
@@ -49,9 +53,36 @@ const KEPT: &[&str] = &[
 
 /// Elements dropped with everything inside them.
 const DROPPED: &[&str] = &[
-    "script", "style", "iframe", "frame", "frameset", "object", "embed", "applet", "form", "input",
-    "button", "select", "textarea", "template", "noscript", "svg", "math", "head", "title", "meta",
-    "link", "base", "video", "audio", "canvas",
+    "script",
+    "style",
+    "iframe",
+    "frame",
+    "frameset",
+    "object",
+    "embed",
+    "applet",
+    "form",
+    "input",
+    "button",
+    "select",
+    "textarea",
+    "template",
+    "noscript",
+    "svg",
+    "math",
+    "head",
+    "title",
+    "meta",
+    "link",
+    "base",
+    "video",
+    "audio",
+    "canvas",
+    "xmp",
+    "noembed",
+    "noframes",
+    "plaintext",
+    "listing",
 ];
 
 /// Attributes kept on kept elements (URLs checked separately).
@@ -114,6 +145,10 @@ pub fn sanitize_signature(html: &str) -> String {
                 Ok(())
             })],
             document_content_handlers: vec![
+                doctype!(|doctype| {
+                    doctype.remove();
+                    Ok(())
+                }),
                 doc_comments!(|comment| {
                     comment.remove();
                     Ok(())
@@ -219,6 +254,16 @@ mod tests {
                 "<p style=\"color:#333;font-size:12px\">Léa</p>",
             ),
             ("<svg><script>alert(1)</script></svg>Léa", "Léa"),
+            ("<xmp><img src=x onerror=alert(1)></xmp>Léa", "Léa"),
+            ("<noembed><script>alert(1)</script></noembed>Léa", "Léa"),
+            (
+                "<noframes><img src=x onerror=alert(1)></noframes>Léa",
+                "Léa",
+            ),
+            ("<listing><img src=x onerror=alert(1)></listing>Léa", "Léa"),
+            ("Léa<plaintext><img src=x onerror=alert(1)>", "Léa"),
+            ("<!DOCTYPE {{ contact.email }}><p>Léa</p>", "<p>Léa</p>"),
+            ("<!doctype html><!-- {{ x }} --><p>Léa</p>", "<p>Léa</p>"),
             (
                 "<a href=\"mailto:lea@label.example\">Léa</a>",
                 "<a href=\"mailto:lea@label.example\">Léa</a>",

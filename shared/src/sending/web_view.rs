@@ -41,8 +41,13 @@ pub async fn web_view(app: &App, token: &str) -> Result<Option<String>, ApiError
             address: contact.email.ascii(),
         },
     };
-    let rendered = template
-        .render(&shared_context, &recipient)
-        .map_err(ApiError::internal)?;
-    Ok(Some(rendered.html))
+    // A message that did not render for its recipient was never sent (its row failed): there
+    // is nothing to show.
+    match template.render(&shared_context, &recipient) {
+        Ok(rendered) => Ok(Some(rendered.html)),
+        Err(error) => {
+            tracing::warn!(send = %send.send_id, %error, "web view not rendered");
+            Ok(None)
+        }
+    }
 }

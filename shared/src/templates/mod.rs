@@ -139,12 +139,23 @@ async fn own(
     }
 }
 
-/// Compiles the sources as a send would: syntax, unknown variables and filters, and the
-/// composition (signature, tracked links, text part). Answers the variables read.
+/// Compiles the sources as a send would: syntax, unknown variables and filters, the
+/// composition (signature, tracked links, text part) and the render budget. Answers the
+/// variables read.
 fn compile(app: &App, template: &EmailTemplate) -> Result<Vec<String>, ApiError> {
-    MessageTemplate::compile(
-        &source(template),
-        None,
+    compile_checked(app, &source(template), None).map(|compiled| compiled.variables)
+}
+
+/// `source` (with `signature`) compiled as a send compiles it, and rendered once for a sample
+/// recipient within the render budget: what every save of sendable content checks.
+pub fn compile_checked(
+    app: &App,
+    source: &TemplateSource<'_>,
+    signature: Option<&str>,
+) -> Result<MessageTemplate, ApiError> {
+    let compiled = MessageTemplate::compile(
+        source,
+        signature,
         Tracking {
             base_url: app.config.public_base_url.clone(),
             links: true,
@@ -153,8 +164,18 @@ fn compile(app: &App, template: &EmailTemplate) -> Result<Vec<String>, ApiError>
         },
         TokenSigner::new(&app.config.signing_key),
     )
-    .map(|compiled| compiled.variables)
-    .map_err(invalid_template)
+    .map_err(invalid_template)?;
+    compiled.check_budget().map_err(|error| {
+        invalid_template(vec![TemplateProblem {
+            field: "content_template",
+            line: error.line().unwrap_or(1),
+            column: 1,
+            message: format!(
+                "rendering this takes more than a message may ({error}): loops and repetitions must stay small"
+            ),
+        }])
+    })?;
+    Ok(compiled)
 }
 
 pub fn source(template: &EmailTemplate) -> TemplateSource<'_> {
