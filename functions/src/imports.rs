@@ -42,7 +42,8 @@ const SAFETY_MARGIN: Duration = Duration::from_secs(60);
 
 /// `import-upload`: runs the imports named by each message (S3 upload events, continuations).
 /// A message that cannot be read, or whose import hit a storage failure, is reported failed so
-/// SQS retries it and finally moves it to the dead-letter queue.
+/// SQS retries it; on its last delivery the import is marked failed with the reason instead
+/// (the message then goes, acknowledged: nothing is left for the dead-letter queue to hold).
 pub async fn upload(
     app: &App,
     event: LambdaEvent<SqsEvent>,
@@ -66,10 +67,18 @@ pub async fn upload(
         let ImportMessage::Run(jobs) = message else {
             continue;
         };
+        let last = delivery(&record) >= import_jobs::LAST_DELIVERY;
         for (artist, import) in jobs {
             match import_jobs::process(app, artist, import, deadline).await {
                 Ok(outcome) => {
                     tracing::info!(artist = %artist, import = %import, ?outcome, "import message handled")
+                }
+                Err(error) if last => {
+                    if let Err(also) = import_jobs::give_up(app, artist, import, &error).await {
+                        tracing::error!(import = %import, error = format!("{also:#}"), "the failed import could not be marked failed");
+                        response.add_failure(id.clone());
+                        break;
+                    }
                 }
                 Err(error) => {
                     tracing::error!(artist = %artist, import = %import, error = format!("{error:#}"), "import run failed");
@@ -80,6 +89,15 @@ pub async fn upload(
         }
     }
     Ok(response)
+}
+
+/// Which delivery of its message this is (SQS's `ApproximateReceiveCount`; 1 when absent).
+fn delivery(record: &aws_lambda_events::event::sqs::SqsMessage) -> u32 {
+    record
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|count| count.parse().ok())
+        .unwrap_or(1)
 }
 
 #[derive(Deserialize)]

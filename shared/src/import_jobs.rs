@@ -27,6 +27,15 @@ const REPORT_URL_LIFETIME: Duration = Duration::from_secs(15 * 60);
 /// Longer than a Lambda invocation can live: a crashed run's lease expires before a retry.
 const LEASE: chrono::Duration = chrono::Duration::minutes(16);
 
+/// Runs a file may stop before it is given up on: one could be bad luck (a cold Lambda
+/// killed), two with the same file is the file. Below the queue's receive limit, so the job
+/// says `failed` before its message reaches the dead-letter queue.
+pub const MAX_INTERRUPTED_RUNS: u32 = 2;
+
+/// `ImportsQueue`'s `maxReceiveCount` in template.yaml: the delivery after which SQS gives a
+/// message to the dead-letter queue.
+pub const LAST_DELIVERY: u32 = 5;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ImportStatus {
@@ -78,6 +87,10 @@ pub struct ImportJob {
     pub updated_at: DateTime<Utc>,
     pub version: u64,
     pub lease_until: Option<DateTime<Utc>>,
+    /// Runs that took the lease and never gave it back: the worker died reading the file (out
+    /// of memory, out of time). Counted when the next run takes the expired lease.
+    #[serde(default)]
+    pub interrupted_runs: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -148,6 +161,7 @@ pub async fn create(
         updated_at: now,
         version: 1,
         lease_until: None,
+        interrupted_runs: 0,
     };
     let audit = AuditRecord::new(
         artist,
@@ -251,6 +265,13 @@ pub async fn process(
         return Ok(Processed::Skipped);
     };
     let leased = job.version;
+    if job.interrupted_runs >= MAX_INTERRUPTED_RUNS {
+        let message = format!(
+            "the import stopped {} times while reading this file (out of memory or time): split it, or save it as CSV, and import it again",
+            job.interrupted_runs
+        );
+        return fail(app, job, leased, "import_interrupted", &message).await;
+    }
     let object = app
         .aws
         .s3
@@ -389,6 +410,32 @@ async fn fail(
     save(app, &job, leased, None).await?;
     delete_upload(app, job.artist_id, job.id).await;
     Ok(Processed::Failed)
+}
+
+/// The message's last delivery failed too: the job says so, with the cause's kind, rather
+/// than stay `processing` while its message sits in the dead-letter queue.
+pub async fn give_up(
+    app: &App,
+    artist: ArtistId,
+    id: ImportId,
+    cause: &ApiError,
+) -> Result<(), ApiError> {
+    let Some(job) = job_store::lease(app, artist, id, Utc::now() + LEASE).await? else {
+        return Ok(());
+    };
+    let leased = job.version;
+    tracing::error!(artist = %artist, import = %id, error = format!("{cause:#}"), "import given up after its last delivery");
+    fail(
+        app,
+        job,
+        leased,
+        "import_failed",
+        &format!(
+            "the import failed {LAST_DELIVERY} times on a storage or service error and was stopped; start it again"
+        ),
+    )
+    .await
+    .map(drop)
 }
 
 /// Gives the job back after a failed run so the retry can take it at once.

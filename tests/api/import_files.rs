@@ -248,6 +248,59 @@ fn zip_bomb() -> Vec<u8> {
     writer.finish().unwrap().into_inner()
 }
 
+/// A spreadsheet archive of `entries`, deflated.
+fn archive(entries: &[(&str, &str)]) -> Vec<u8> {
+    let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, content) in entries {
+        writer.start_file(*name, options).unwrap();
+        writer.write_all(content.as_bytes()).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+/// Under a kilobyte; a billion cells once its repeats are expanded.
+fn ods_repeat_bomb() -> Vec<u8> {
+    archive(&[
+        ("mimetype", "application/vnd.oasis.opendocument.spreadsheet"),
+        (
+            "META-INF/manifest.xml",
+            r#"<?xml version="1.0"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>"#,
+        ),
+        (
+            "content.xml",
+            r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet><table:table table:name="Feuille1"><table:table-row table:number-rows-repeated="1048576"><table:table-cell table:number-columns-repeated="16384" office:value-type="string"><text:p>email@example.com</text:p></table:table-cell></table:table-row></table:table></office:spreadsheet></office:body></office:document-content>"#,
+        ),
+    ])
+}
+
+/// One cell at the sheet's last column: a row as wide as Excel allows.
+fn xlsx_far_cell() -> Vec<u8> {
+    archive(&[
+        (
+            "[Content_Types].xml",
+            r#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#,
+        ),
+        (
+            "_rels/.rels",
+            r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#,
+        ),
+        (
+            "xl/workbook.xml",
+            r#"<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Feuil1" sheetId="1" r:id="rId1"/></sheets></workbook>"#,
+        ),
+        (
+            "xl/_rels/workbook.xml.rels",
+            r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#,
+        ),
+        (
+            "xl/worksheets/sheet1.xml",
+            r#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><dimension ref="A1:XFD2"/><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>email</t></is></c></row><row r="2"><c r="XFD2" t="inlineStr"><is><t>a@b.example</t></is></c></row></sheetData></worksheet>"#,
+        ),
+    ])
+}
+
 #[test]
 fn hostile_files_are_refused_clearly() {
     let garbage: Vec<u8> = (0..200_000u32)
@@ -261,8 +314,20 @@ fn hostile_files_are_refused_clearly() {
     let wide = format!("email{}\n", ",x".repeat(1_000_000));
     let bomb = zip_bomb();
     assert!(bomb.len() < 100 * 1024, "the bomb is small: {}", bomb.len());
+    let ods_bomb = ods_repeat_bomb();
+    assert!(
+        ods_bomb.len() < 1024,
+        "the ODS bomb is small: {}",
+        ods_bomb.len()
+    );
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("binary garbage", garbage, "unreadable_file"),
+        ("an ODS repeat bomb", ods_bomb, "too_many_cells"),
+        (
+            "an XLSX cell at the last column",
+            xlsx_far_cell(),
+            "too_many_columns",
+        ),
         ("zip bomb disguised as XLSX", bomb, "zip_bomb"),
         (
             "a zip that is no spreadsheet",

@@ -208,6 +208,87 @@ async fn duplicate_events_change_nothing_and_poison_messages_are_failed_for_the_
     assert_eq!(listed.body["items"].as_array().unwrap().len(), 3);
 }
 
+/// A job created through the API, its file uploaded but its S3 event not yet run.
+async fn uploaded(stack: &TestStack) -> (ImportId, String) {
+    let created = stack
+        .owner()
+        .post(&import_url(stack), &press_import("equipe-presse.csv"))
+        .await;
+    let (status, _) = presigned(
+        "PUT",
+        created.body["upload"]["url"].as_str().unwrap(),
+        &fixture("equipe-presse.csv"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let continuation =
+        json!({ "continue_import": { "artist_id": stack.artist, "import_id": id } }).to_string();
+    (id.parse().unwrap(), continuation)
+}
+
+#[tokio::test]
+async fn a_file_that_stops_the_worker_twice_fails_its_import_with_the_reason() {
+    let stack = TestStack::new().await;
+    let (id, _) = uploaded(&stack).await;
+    // Two runs take the lease and die with it (an out-of-memory abort runs no code): each
+    // lease expires unreturned.
+    for _ in 0..2 {
+        let past = chrono::Utc::now() - chrono::Duration::seconds(1);
+        let taken = mailing::store::imports::lease(stack.app(), stack.artist, id, past)
+            .await
+            .unwrap();
+        assert!(taken.is_some());
+    }
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    let outcome = import_jobs::process(stack.app(), stack.artist, id, deadline)
+        .await
+        .unwrap();
+    assert_eq!(outcome, import_jobs::Processed::Failed);
+    let job = stack
+        .owner()
+        .get(&status_url(&stack, &id.to_string()))
+        .await
+        .body;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["failure"]["code"], "import_interrupted");
+    assert!(
+        job["failure"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("stopped 2 times")
+    );
+}
+
+#[tokio::test]
+async fn a_storage_failure_on_the_last_delivery_fails_the_import_instead_of_dead_lettering_it() {
+    let stack = TestStack::new().await;
+    let (id, continuation) = uploaded(&stack).await;
+    // The bucket cannot be read: a storage failure, retried by SQS until its last delivery.
+    let mut broken = stack.app().clone();
+    broken.config.imports_bucket = format!("missing-{}", uuid::Uuid::new_v4().simple());
+    let delivered = |count: u32| {
+        let mut event = sqs_event(&[("run", continuation.clone())]);
+        event.payload.records[0]
+            .attributes
+            .insert("ApproximateReceiveCount".into(), count.to_string());
+        event
+    };
+    let url = status_url(&stack, &id.to_string());
+    let early = functions::imports::upload(&broken, delivered(1))
+        .await
+        .unwrap();
+    assert_eq!(early.batch_item_failures.len(), 1, "retried");
+    assert_eq!(stack.owner().get(&url).await.body["status"], "processing");
+    let last = functions::imports::upload(&broken, delivered(import_jobs::LAST_DELIVERY))
+        .await
+        .unwrap();
+    assert!(last.batch_item_failures.is_empty(), "acknowledged");
+    let job = stack.owner().get(&url).await.body;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["failure"]["code"], "import_failed");
+}
+
 #[tokio::test]
 async fn a_long_import_continues_from_its_checkpoint_in_a_new_invocation() {
     let stack = TestStack::new().await;

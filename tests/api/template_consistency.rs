@@ -156,3 +156,16 @@ fn every_queue_consumer_is_the_template_function_fed_by_that_queue() {
         .collect();
     assert_eq!(from_table, from_template);
 }
+
+#[test]
+fn the_import_worker_knows_which_delivery_is_the_imports_queues_last() {
+    let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    let yaml: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let receives =
+        &yaml["Resources"]["ImportsQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"];
+    assert_eq!(
+        receives.as_u64(),
+        Some(u64::from(mailing::import_jobs::LAST_DELIVERY))
+    );
+    assert!(mailing::import_jobs::MAX_INTERRUPTED_RUNS < mailing::import_jobs::LAST_DELIVERY);
+}

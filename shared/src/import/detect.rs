@@ -25,6 +25,11 @@ pub struct Limits {
     pub max_expanded_bytes: u64,
     /// Expansion ratio beyond which a large zip entry is a bomb.
     pub max_expansion_ratio: u64,
+    /// Rows a spreadsheet's sheet may have (Excel's own limit).
+    pub max_rows: u64,
+    /// Cells a sheet read as one range (ODS, XLS) may make: about 32 bytes each before its
+    /// text, within the import function's memory.
+    pub max_sheet_cells: u64,
 }
 
 impl Default for Limits {
@@ -35,6 +40,8 @@ impl Default for Limits {
             max_spreadsheet_bytes: 64 * 1024 * 1024,
             max_expanded_bytes: 256 * 1024 * 1024,
             max_expansion_ratio: 100,
+            max_rows: 1_048_576,
+            max_sheet_cells: 5_000_000,
         }
     }
 }

@@ -11,6 +11,7 @@
 mod analyze;
 mod csv;
 mod detect;
+mod extent;
 mod headers;
 mod record;
 mod report;
@@ -41,6 +42,12 @@ pub enum FileError {
         "no email column found in the first {searched} rows; name it Email or Courriel, or give a mapping"
     )]
     NoEmailColumn { searched: usize },
+    #[error("the sheet has more than {limit} rows")]
+    TooManyRows { limit: u64 },
+    #[error(
+        "the sheet would hold more than {limit} cells (repeated rows or columns?): save it as CSV or XLSX, or remove the empty formatted area"
+    )]
+    TooManyCells { limit: u64 },
     #[error("the workbook has no sheet named {0:?}")]
     UnknownSheet(String),
     #[error("the file is empty")]
@@ -57,6 +64,8 @@ impl FileError {
             Self::ZipBomb { .. } => "zip_bomb",
             Self::RecordTooLarge { .. } => "record_too_large",
             Self::TooManyColumns { .. } => "too_many_columns",
+            Self::TooManyRows { .. } => "too_many_rows",
+            Self::TooManyCells { .. } => "too_many_cells",
             Self::NoEmailColumn { .. } => "no_email_column",
             Self::UnknownSheet(_) => "unknown_sheet",
             Self::Empty => "empty_file",

@@ -1,7 +1,8 @@
 //! Spreadsheets (XLSX, XLS, ODS) through calamine. The zip-based formats are checked from their
 //! central directory before anything is inflated: too much expanded data, or a ratio only a zip
-//! bomb has, refuses the file. XLSX cells are streamed; XLS (65,536 rows at most) and ODS are read
-//! as one range, bounded by the same checks. A reader thread owns the workbook and hands rows
+//! bomb has, refuses the file. XLSX cells are streamed (its declared dimension checked first);
+//! XLS (65,536 rows × 256 columns at most) and ODS are read as one range, ODS only once its
+//! sheets' rows and cells, repeats counted, are within the limits (`extent`). A reader thread owns the workbook and hands rows
 //! over a small channel, so a row is in memory once.
 
 use std::io::Cursor;
@@ -11,6 +12,7 @@ use calamine::{Data, Ods, Reader, Xls, Xlsx};
 
 use super::FileError;
 use super::detect::{FileKind, Limits};
+use super::extent;
 use super::record::{Record, RecordSource};
 
 type Row = Result<(u64, Vec<String>), FileError>;
@@ -26,6 +28,10 @@ pub fn open(
         FileKind::Xls
     };
     let unreadable = |e: &dyn std::fmt::Display| FileError::Unreadable(e.to_string());
+    // Opening an ODS workbook builds every sheet: its size is counted first.
+    if kind == FileKind::Ods {
+        extent::ods(&bytes)?.check(limits)?;
+    }
     let names = match kind {
         FileKind::Xlsx => Xlsx::new(Cursor::new(&bytes))
             .map_err(|e| unreadable(&e))?
@@ -39,11 +45,12 @@ pub fn open(
         FileKind::Csv => unreachable!("zip_kind answers spreadsheet kinds only"),
     };
     let sheet = choose_sheet(&names, sheet_name)?;
+    let limits = *limits;
     let (sender, receiver) = sync_channel(256);
     let name = sheet.clone();
     std::thread::spawn(move || {
         let result = match kind {
-            FileKind::Xlsx => stream_xlsx(bytes, &name, &sender),
+            FileKind::Xlsx => stream_xlsx(bytes, &name, &limits, &sender),
             FileKind::Xls => Xls::new(Cursor::new(bytes))
                 .and_then(|mut book| book.worksheet_range(&name))
                 .map_err(|e| FileError::Unreadable(e.to_string()))
@@ -113,10 +120,20 @@ fn zip_kind(bytes: &[u8], limits: &Limits) -> Result<FileKind, FileError> {
     kind.ok_or_else(|| FileError::Unreadable("a zip archive that is neither XLSX nor ODS".into()))
 }
 
-fn stream_xlsx(bytes: Vec<u8>, sheet: &str, sender: &SyncSender<Row>) -> Result<(), FileError> {
+fn stream_xlsx(
+    bytes: Vec<u8>,
+    sheet: &str,
+    limits: &Limits,
+    sender: &SyncSender<Row>,
+) -> Result<(), FileError> {
     let unreadable = |e: calamine::XlsxError| FileError::Unreadable(e.to_string());
     let mut book = Xlsx::new(Cursor::new(bytes)).map_err(unreadable)?;
     let mut cells = book.worksheet_cells_reader(sheet).map_err(unreadable)?;
+    if u64::from(cells.dimensions().end.0) >= limits.max_rows {
+        return Err(FileError::TooManyRows {
+            limit: limits.max_rows,
+        });
+    }
     let mut current: Option<(u32, Vec<String>)> = None;
     while let Some(cell) = cells.next_cell().map_err(unreadable)? {
         let (row, column) = cell.get_position();
@@ -128,10 +145,10 @@ fn stream_xlsx(bytes: Vec<u8>, sheet: &str, sender: &SyncSender<Row>) -> Result<
         }
         let (_, values) = current.get_or_insert_with(|| (row, Vec::new()));
         let column = column as usize;
-        if column >= 16_384 {
+        if column >= limits.max_columns {
             return Err(FileError::TooManyColumns {
                 row: u64::from(row) + 1,
-                limit: 16_384,
+                limit: limits.max_columns,
             });
         }
         if values.len() <= column {

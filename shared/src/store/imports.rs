@@ -86,6 +86,10 @@ pub async fn lease(
         return Ok(None);
     }
     let expected = job.version;
+    // A lease still set was never given back: the run that held it died.
+    if job.lease_until.is_some() {
+        job.interrupted_runs += 1;
+    }
     job.version += 1;
     job.lease_until = Some(until);
     job.status = crate::import_jobs::ImportStatus::Processing;
