@@ -221,8 +221,11 @@ mod tests {
         let written = extent(&row.repeat(400));
         assert_eq!(written.cells, 400 * 16_384);
         assert!(written.check(&Limits::default()).is_err());
-        for bad in [r#"<table:table-row table:number-rows-repeated="many"/>"#] {
-            assert!(ods_sheets(sheet(bad).as_bytes()).is_err());
+        for bad in [
+            r#"<table:table-row table:number-rows-repeated="many"/>"#,
+            r#"<table:table-row><table:table-cell table:number-columns-repeated="-3"/></table:table-row>"#,
+        ] {
+            assert!(ods_sheets(sheet(bad).as_bytes()).is_err(), "{bad}");
         }
     }
 }
