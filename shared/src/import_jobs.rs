@@ -35,6 +35,7 @@ pub const MAX_INTERRUPTED_RUNS: u32 = 2;
 /// `ImportsQueue`'s `maxReceiveCount` in template.yaml: the delivery after which SQS gives a
 /// message to the dead-letter queue.
 pub const LAST_DELIVERY: u32 = 5;
+const _: () = assert!(MAX_INTERRUPTED_RUNS < LAST_DELIVERY);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
