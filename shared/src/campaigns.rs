@@ -4,13 +4,13 @@
 use chrono::Utc;
 use serde_json::json;
 
-use crate::audit::{AuditAction, AuditRecord};
 use crate::auth::{Caller, RoleAccess};
 use crate::cursor::{Listing, Page};
 use crate::domain::{
     ArtistId, Campaign, CampaignContent, CampaignCounters, CampaignId, CampaignKind,
     CampaignStatus, ContactRole, Language, Recipients, Sender, TemplateId,
 };
+use crate::domain::{AuditAction, AuditRecord};
 use crate::render::TemplateSource;
 use crate::store::campaigns::{self as store, ListQuery};
 use crate::store::team_list::Teams;

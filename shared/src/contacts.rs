@@ -3,13 +3,13 @@
 use chrono::Utc;
 use serde_json::{Map, Value, json};
 
-use crate::audit::{AuditAction, AuditRecord};
 use crate::auth::{Caller, RoleAccess};
 use crate::cursor::{Listing, Page};
 use crate::domain::{
     ArtistId, Consent, ConsentBasis, Contact, ContactFields, ContactId, ContactRole, ContactSource,
     ContactStatus, EmailAddress, EngagementSummary, Tags,
 };
+use crate::domain::{AuditAction, AuditRecord};
 use crate::store::contacts::{self as store, ListQuery, Teams};
 use crate::store::{self as stores, TransactOutcome};
 use crate::{ApiError, App};

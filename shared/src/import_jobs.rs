@@ -11,11 +11,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::audit::{AuditAction, AuditRecord};
 use crate::auth::Caller;
 use crate::contacts::ConsentInput;
 use crate::contacts_import::{self, ImportTarget, Progress, RunEnd, RunError};
-use crate::domain::{ArtistId, Consent, ConsentBasis, ContactRole, ImportId, UserId};
+use crate::domain::{
+    ArtistId, AuditAction, AuditRecord, Consent, ContactRole, ImportConsent, ImportFailure,
+    ImportId, ImportJob, ImportStatus,
+};
 use crate::import::{ImportOptions, ImportReport, RowError, Target, csv_safe};
 use crate::store::{self, imports as job_store};
 use crate::{ApiError, App};
@@ -36,63 +38,6 @@ pub const MAX_INTERRUPTED_RUNS: u32 = 2;
 /// message to the dead-letter queue.
 pub const LAST_DELIVERY: u32 = 5;
 const _: () = assert!(MAX_INTERRUPTED_RUNS < LAST_DELIVERY);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ImportStatus {
-    AwaitingUpload,
-    Processing,
-    Completed,
-    Failed,
-}
-
-impl ImportStatus {
-    pub fn is_open(self) -> bool {
-        matches!(self, Self::AwaitingUpload | Self::Processing)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImportFailure {
-    pub code: String,
-    pub message: String,
-}
-
-/// The consent the team states for the whole file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ImportConsent {
-    pub basis: ConsentBasis,
-    pub source: String,
-    pub proof: Option<serde_json::Value>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ImportJob {
-    pub id: ImportId,
-    pub artist_id: ArtistId,
-    pub contact_role: ContactRole,
-    pub file_name: String,
-    pub consent: ImportConsent,
-    #[serde(default)]
-    pub mapping: BTreeMap<String, Target>,
-    pub sheet: Option<String>,
-    pub dry_run: bool,
-    pub status: ImportStatus,
-    /// The checkpoint: data records already applied.
-    pub records_read: u64,
-    pub report: ImportReport,
-    pub error_report_key: Option<String>,
-    pub failure: Option<ImportFailure>,
-    pub created_by: UserId,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub version: u64,
-    pub lease_until: Option<DateTime<Utc>>,
-    /// Runs that took the lease and never gave it back: the worker died reading the file (out
-    /// of memory, out of time). Counted when the next run takes the expired lease.
-    #[serde(default)]
-    pub interrupted_runs: u32,
-}
 
 #[derive(Debug, Clone)]
 pub struct NewImport {

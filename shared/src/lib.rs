@@ -4,7 +4,6 @@
 //! requests into the types defined here, call a service, and map the result.
 
 pub mod app;
-pub mod audit;
 pub mod auth;
 pub mod aws;
 pub mod campaigns;

@@ -14,11 +14,11 @@ use serde::Serialize;
 use serde_json::json;
 use sha2::Sha256;
 
-use crate::audit::{AuditAction, AuditRecord};
 use crate::auth::{Caller, RoleAccess};
 use crate::domain::{
     ArtistId, DomainClaim, DomainName, DomainProof, EmailAddress, ProofMethod, UserId,
 };
+use crate::domain::{AuditAction, AuditRecord};
 use crate::store::{self as stores, TransactOutcome, sender_domains as store};
 use crate::{ApiError, App};
 

@@ -4,9 +4,9 @@
 use chrono::Utc;
 use serde_json::json;
 
-use crate::audit::{AuditAction, AuditRecord};
 use crate::auth::{Caller, RoleAccess};
 use crate::domain::{ArtistId, EmailAddress, Language, ReplyHandling, SenderProfile};
+use crate::domain::{AuditAction, AuditRecord};
 use crate::store::{self as stores, TransactOutcome, sender_profiles as store};
 use crate::{ApiError, App, FieldError, sender_domains};
 

@@ -2,9 +2,9 @@
 
 use chrono::Utc;
 
-use crate::audit::{AuditAction, AuditRecord};
 use crate::auth::Caller;
 use crate::domain::{ArtistId, ContactRole, Signature};
+use crate::domain::{AuditAction, AuditRecord};
 use crate::render::TemplateSource;
 use crate::render::sanitize::sanitize_signature;
 use crate::store::templates as store;

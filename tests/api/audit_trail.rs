@@ -1,4 +1,4 @@
-use mailing::audit::{AuditAction, contact_target};
+use mailing::domain::{AuditAction, contact_target};
 use mailing::store::audit;
 use serde_json::json;
 

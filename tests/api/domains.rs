@@ -95,8 +95,8 @@ async fn an_artist_registers_its_label_domain_and_gets_the_dkim_records_to_publi
     assert_eq!(
         mine,
         [
-            mailing::audit::AuditAction::DomainVerified,
-            mailing::audit::AuditAction::DomainRegistered
+            mailing::domain::AuditAction::DomainVerified,
+            mailing::domain::AuditAction::DomainRegistered
         ]
     );
 }

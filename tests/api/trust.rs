@@ -116,7 +116,7 @@ async fn a_campaign_edited_after_scheduling_is_checked_again_at_its_time_and_nev
     .unwrap();
     assert_eq!(
         trail[0].action,
-        mailing::audit::AuditAction::CampaignStartRefused
+        mailing::domain::AuditAction::CampaignStartRefused
     );
 }
 
@@ -426,7 +426,7 @@ async fn test_sends_go_only_to_the_teams_own_mailboxes_skip_suppressed_ones_and_
     .unwrap();
     let tested = trail
         .iter()
-        .find(|r| r.action == mailing::audit::AuditAction::CampaignTestSent)
+        .find(|r| r.action == mailing::domain::AuditAction::CampaignTestSent)
         .unwrap();
     assert_eq!(tested.recipients, [lea.clone(), gone.clone()]);
 

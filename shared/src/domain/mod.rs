@@ -1,15 +1,19 @@
 //! Validated domain values. Once you hold one, it is valid: every constructor parses.
 
+mod audit;
 mod campaign;
 mod contact;
 mod email;
 mod ids;
+mod import_job;
 mod interaction;
+mod link;
 mod role;
 mod sender_domain;
 mod sender_profile;
 mod template;
 
+pub use audit::{AuditAction, AuditRecord, contact_target};
 pub use campaign::{
     ArtistIdentity, CONDITION_FIELDS, Campaign, CampaignContent, CampaignCounters, CampaignKind,
     CampaignStatus, Condition, ConditionOp, FrozenContent, MessageSources, Recipients, Sender,
@@ -20,7 +24,9 @@ pub use contact::{
 };
 pub use email::{AddressParts, DomainName, EmailAddress, EmailError};
 pub use ids::{ArtistId, AuditId, CampaignId, ContactId, IdError, ImportId, TemplateId, UserId};
+pub use import_job::{ImportConsent, ImportFailure, ImportJob, ImportStatus};
 pub use interaction::{Interaction, InteractionType, MachineReason};
+pub use link::Link;
 pub use role::{ContactRole, UnknownRole};
 pub use sender_domain::{DomainClaim, DomainProof, ProofMethod};
 pub use sender_profile::{

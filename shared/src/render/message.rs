@@ -8,6 +8,8 @@ use minijinja::{Environment, Error, ErrorKind, State};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::domain::Link;
+
 use super::compose::{self, CompositionInput};
 use super::language::{self, TRACK_FILTER, TemplateProblem};
 use super::mime::{self, Envelope, Mailbox};
@@ -135,13 +137,6 @@ pub struct Addressing<'a> {
     pub reply_domain: &'a str,
     /// `campaign:team:artist:artisthub`.
     pub feedback_id: &'a str,
-}
-
-/// A link of one message: the id its click token carries and where it leads.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct Link {
-    pub id: u16,
-    pub url: String,
 }
 
 /// The message as rendered for one person.

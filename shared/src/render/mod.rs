@@ -15,8 +15,8 @@ pub mod tokens;
 
 pub use language::TemplateProblem;
 pub use message::{
-    Addressing, ArtistVars, CampaignVars, ContactVars, Link, MAX_PART_BYTES, MessageTemplate,
-    Recipient, Rendered, SenderVars, Shared, TemplateSource, Tracking, over_budget,
+    Addressing, ArtistVars, CampaignVars, ContactVars, MAX_PART_BYTES, MessageTemplate, Recipient,
+    Rendered, SenderVars, Shared, TemplateSource, Tracking, over_budget,
 };
 pub use mime::Mailbox;
 pub use preview::{Header, Preview, PreviewError, PreviewInput, preview};

@@ -6,12 +6,12 @@ use serde::Serialize;
 use super::checks::{self, CheckInput, ContentWarning};
 use super::language::TemplateProblem;
 use super::message::{
-    Addressing, ContactVars, Link, MessageTemplate, Recipient, Shared, TemplateSource, Tracking,
+    Addressing, ContactVars, MessageTemplate, Recipient, Shared, TemplateSource, Tracking,
 };
 use super::mime::Mailbox;
 use super::tags::{MessageIds, MessageTag, feedback_id, message_tags};
 use super::tokens::TokenSigner;
-use crate::domain::ContactRole;
+use crate::domain::{ContactRole, Link};
 
 pub struct PreviewInput<'a> {
     pub role: ContactRole,

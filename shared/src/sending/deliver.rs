@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use super::compiled::Key;
 use super::gate::shared;
-use crate::domain::{Campaign, FrozenContent};
+use crate::domain::{Campaign, FrozenContent, Link};
 use crate::render::{
-    Addressing, ContactVars, Link, Mailbox, MessageIds, MessageTemplate, Recipient, TokenSigner,
+    Addressing, ContactVars, Mailbox, MessageIds, MessageTemplate, Recipient, TokenSigner,
     Tracking, feedback_id, message_tags,
 };
 use crate::{ApiError, App};

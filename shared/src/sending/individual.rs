@@ -9,12 +9,12 @@ use serde_json::json;
 use super::gate;
 use super::lifecycle::audit;
 use super::messages::{SendBatch, enqueue_batches};
-use crate::audit::{AuditAction, AuditRecord};
 use crate::auth::Caller;
 use crate::domain::{
     ArtistId, Campaign, CampaignContent, CampaignCounters, CampaignId, CampaignKind,
     CampaignStatus, ContactId, ContactStatus, Recipients, Sender,
 };
+use crate::domain::{AuditAction, AuditRecord};
 use crate::store::campaigns::{self as store, Expect};
 use crate::store::sends::{self, Send};
 use crate::store::suppression::{self, OptOutKeys};

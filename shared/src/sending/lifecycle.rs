@@ -13,9 +13,9 @@ use serde_json::json;
 
 use super::gate;
 use super::messages::{DispatchMessage, enqueue_dispatch};
-use crate::audit::{AuditAction, AuditRecord};
 use crate::auth::Caller;
 use crate::domain::{ArtistId, Campaign, CampaignId, CampaignStatus, UserId};
+use crate::domain::{AuditAction, AuditRecord};
 use crate::store::campaigns::{self as store, Expect};
 use crate::{ApiError, App, campaigns};
 

@@ -13,9 +13,9 @@ use serde_json::json;
 
 use super::deliver::{Answer, Compiled, Outgoing, compile_frozen, deliver};
 use super::gate::{self, Sample};
-use crate::audit::{AuditAction, AuditRecord};
 use crate::auth::Caller;
 use crate::domain::{ArtistId, CampaignId, ContactId, EmailAddress};
+use crate::domain::{AuditAction, AuditRecord};
 use crate::render::{Mailbox, MessageIds};
 use crate::store::quota::{self, Quota};
 use crate::store::{audit, contacts as contact_store, suppression, transact};

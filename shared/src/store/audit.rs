@@ -3,8 +3,8 @@
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
-use crate::audit::AuditRecord;
 use crate::domain::ArtistId;
+use crate::domain::AuditRecord;
 use crate::{ApiError, App};
 
 #[derive(Serialize, Deserialize)]

@@ -217,7 +217,7 @@ pub async fn move_status(
     expect: Expect,
     to: CampaignStatus,
     set: Vec<(&'static str, AttributeValue)>,
-    audit: crate::audit::AuditRecord,
+    audit: crate::domain::AuditRecord,
 ) -> Result<Option<Campaign>, ApiError> {
     let from = campaign.status;
     if !from.can_move_to(to) {

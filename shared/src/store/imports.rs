@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{TransactOutcome, contacts, team_list, transact};
 use crate::domain::{ArtistId, ImportId};
-use crate::import_jobs::ImportJob;
+use crate::domain::{ImportJob, ImportStatus};
 use crate::{ApiError, App};
 
 #[derive(Serialize, Deserialize)]
@@ -92,7 +92,7 @@ pub async fn lease(
     }
     job.version += 1;
     job.lease_until = Some(until);
-    job.status = crate::import_jobs::ImportStatus::Processing;
+    job.status = ImportStatus::Processing;
     job.updated_at = now;
     let taken = transact(app, vec![put_existing(app, &job, expected)?]).await?;
     Ok((taken == TransactOutcome::Written).then_some(job))

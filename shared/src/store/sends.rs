@@ -18,8 +18,8 @@ use super::page::{Page, PartitionQuery, of_partition};
 use super::suppression::OptOutKeys;
 use super::write_each;
 use crate::cursor::Position;
+use crate::domain::Link;
 use crate::domain::{ArtistId, CampaignId, ContactId, ContactRole};
-use crate::render::Link;
 use crate::{ApiError, App};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

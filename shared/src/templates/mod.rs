@@ -7,12 +7,12 @@ use chrono::Utc;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::audit::{AuditAction, AuditRecord};
 use crate::auth::Caller;
 use crate::domain::{
     ArtistId, ContactFields, ContactId, ContactRole, EmailAddress, EmailTemplate, Language,
     TemplateId, TemplateSummary,
 };
+use crate::domain::{AuditAction, AuditRecord};
 use crate::render::{
     self, ContactVars, Mailbox, MessageIds, MessageTemplate, Preview, PreviewError, PreviewInput,
     Shared, TemplateProblem, TemplateSource, TokenSigner, Tracking,

@@ -28,11 +28,11 @@ use serde_json::{Map, json};
 use super::event::{BounceType, EmailEvent, EventKind};
 use super::machine::{self, Seen};
 use super::{guardrails, unsubscribe};
-use crate::audit::{AuditAction, AuditRecord};
 use crate::domain::{
     ArtistId, CampaignId, ContactId, ContactStatus, EmailAddress, Interaction, InteractionType,
     MachineReason, UserId,
 };
+use crate::domain::{AuditAction, AuditRecord};
 use crate::sending::SERVICE_ACTOR;
 use crate::store::sends::{self, Send, SendEngagement};
 use crate::store::stats::{Changes, StatsKey};
