@@ -50,6 +50,16 @@ async fn an_artist_registers_its_label_domain_and_gets_the_dkim_records_to_publi
     // Verifying before the record is published says what to publish; after, it is verified.
     let verify = format!("{URL}/{ascii}/verify");
     let artist = json!({ "artist_id": stack.artist.to_string() });
+    for (caller, why) in [
+        (stack.team("press"), "one team of the artist"),
+        (
+            stack.caller(&[format!("artist:{}:*", mailing::domain::ArtistId::new())]),
+            "another artist",
+        ),
+        (stack.caller(&[]), "no grant"),
+    ] {
+        assert_eq!(caller.post(&verify, &artist).await.status, 403, "{why}");
+    }
     let early = owner.post(&verify, &artist).await;
     assert_eq!(early.status, 422, "{:?}", early.body);
     assert_eq!(early.error_code(), "domain_proof_missing");
