@@ -1,6 +1,7 @@
 """Writes hostile import files into DIR: a zip bomb disguised as XLSX, an ODS repeat bomb (under a
-kilobyte, seventeen billion cells once expanded), an XLSX with a cell at its last column, binary
-garbage, an unclosed quote, a million columns, a 100 kB cell.
+kilobyte; 98 million cells once expanded, just under calamine's own cap of 100 million, about
+3 GB as one range), an XLSX with a cell at its last column, binary garbage, an unclosed quote,
+a million columns, a 100 kB cell.
 
 usage: python hostile.py DIR
 """
@@ -26,7 +27,7 @@ ODS_CONTENT = (
     '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"'
     ' xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"'
     ' xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet>'
-    '<table:table table:name="Feuille1"><table:table-row table:number-rows-repeated="1048576">'
+    '<table:table table:name="Feuille1"><table:table-row table:number-rows-repeated="6000">'
     '<table:table-cell table:number-columns-repeated="16384" office:value-type="string">'
     "<text:p>email@example.com</text:p></table:table-cell></table:table-row></table:table>"
     "</office:spreadsheet></office:body></office:document-content>"
