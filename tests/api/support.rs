@@ -122,6 +122,14 @@ impl TestStack {
         registered
     }
 
+    /// Creates a campaign of the test's artist as its owner; answers its URL.
+    pub async fn campaign(&self, body: serde_json::Value) -> String {
+        let campaigns = format!("/api/artists/{}/campaigns", self.artist);
+        let created = self.owner().post(&campaigns, &body).await;
+        assert_eq!(created.status, 201, "{:?}", created.body);
+        format!("{campaigns}/{}", created.body["id"].as_str().unwrap())
+    }
+
     /// The artist's sender profile, with the postal address marketing mail must show.
     pub async fn sender_profile(&self) -> Reply {
         let reply = self

@@ -145,20 +145,12 @@ async fn what_a_campaign_sends_is_frozen_at_its_start_whatever_happens_to_its_te
         .await;
     assert_eq!(template.status, 201, "{:?}", template.body);
     let template_id = template.body["id"].as_str().unwrap();
-    let created = owner
-        .post(
-            &format!("/api/artists/{}/campaigns", stack.artist),
-            &json!({
-                "contact_role": "press", "name": "Communiqué", "template_id": template_id,
-                "from_name": "Label Nova", "from_email": format!("presse@{domain}"),
-            }),
-        )
+    let url = stack
+        .campaign(json!({
+            "contact_role": "press", "name": "Communiqué", "template_id": template_id,
+            "from_name": "Label Nova", "from_email": format!("presse@{domain}"),
+        }))
         .await;
-    let url = format!(
-        "/api/artists/{}/campaigns/{}",
-        stack.artist,
-        created.body["id"].as_str().unwrap()
-    );
     let started = owner.post(&format!("{url}/send"), &json!({})).await;
     assert_eq!(started.status, 202, "{:?}", started.body);
     assert_eq!(started.body["frozen"]["language"], "fr");
@@ -317,21 +309,13 @@ async fn marketing_mail_waits_for_the_artists_postal_address_and_then_shows_it()
             json!({ "email": fan, "contact_role": "marketing", "first_name": "Alix" }),
         )
         .await;
-    let created = owner
-        .post(
-            &format!("/api/artists/{}/campaigns", stack.artist),
-            &json!({
-                "contact_role": "marketing", "name": "Newsletter",
-                "template_id": "0193a6f0-0000-7000-8000-000000000101",
-                "from_name": "Lou", "from_email": format!("news@{domain}"),
-            }),
-        )
+    let url = stack
+        .campaign(json!({
+            "contact_role": "marketing", "name": "Newsletter",
+            "template_id": "0193a6f0-0000-7000-8000-000000000101",
+            "from_name": "Lou", "from_email": format!("news@{domain}"),
+        }))
         .await;
-    let url = format!(
-        "/api/artists/{}/campaigns/{}",
-        stack.artist,
-        created.body["id"].as_str().unwrap()
-    );
     let refused = owner.post(&format!("{url}/send"), &json!({})).await;
     assert_eq!(refused.status, 422, "{:?}", refused.body);
     assert_eq!(refused.error_code(), "sender_profile_incomplete");
