@@ -73,6 +73,8 @@ pub struct Config {
     pub configuration_set: String,
     /// Templates, built-in defaults, default choices and signatures (see `store::templates`).
     pub templates_table: String,
+    /// Replies and unassigned inbound messages (see `store::replies`).
+    pub replies_table: String,
     /// The inbound mail domain: replies go to `r-{token}@` it, mailto unsubscribes to `u-{token}@`.
     pub reply_domain: String,
     /// Messages an artist may send per UTC day, all teams together: a runaway stops there.
@@ -149,6 +151,7 @@ impl Config {
             sends_table: get("SENDS_TABLE")?,
             interactions_table: get("INTERACTIONS_TABLE")?,
             stats_table: get("STATS_TABLE")?,
+            replies_table: get("REPLIES_TABLE")?,
             events_queue_url: get("EVENTS_QUEUE_URL")?,
             dispatch_queue_url: get("DISPATCH_QUEUE_URL")?,
             send_queue_url: get("SEND_QUEUE_URL")?,
@@ -168,6 +171,7 @@ mod tests {
         HashMap::from([
             ("CONTACTS_TABLE", "contacts".to_owned()),
             ("AUDIT_TABLE", "audit".to_owned()),
+            ("REPLIES_TABLE", "replies".to_owned()),
             ("IMPORTS_BUCKET", "imports".to_owned()),
             (
                 "IMPORTS_QUEUE_URL",

@@ -18,6 +18,7 @@ pub mod https;
 pub mod import;
 pub mod import_jobs;
 pub mod render;
+pub mod replies;
 pub mod sender_domains;
 pub mod sender_profiles;
 pub mod sending;

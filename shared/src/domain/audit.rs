@@ -65,6 +65,9 @@ pub enum AuditAction {
     /// A user saved their signature for a team (the target names team and user).
     #[serde(rename = "signature.updated")]
     SignatureUpdated,
+    /// A reply was marked processed, assigned, or annotated (the target is the reply).
+    #[serde(rename = "reply.updated")]
+    ReplyUpdated,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

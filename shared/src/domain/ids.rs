@@ -95,6 +95,12 @@ uuid_id!(
     AuditId,
     "audit"
 );
+uuid_id!(
+    /// One message received on the reply domain (derived from where SES stored it, so a
+    /// replayed notification names the same reply).
+    ReplyId,
+    "reply"
+);
 
 /// The authenticated user, as the identity provider names them (the token's `sub`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -8,6 +8,7 @@ mod ids;
 mod import_job;
 mod interaction;
 mod link;
+mod reply;
 mod role;
 mod sender_domain;
 mod sender_profile;
@@ -23,10 +24,15 @@ pub use contact::{
     Tags,
 };
 pub use email::{AddressParts, DomainName, EmailAddress, EmailError};
-pub use ids::{ArtistId, AuditId, CampaignId, ContactId, IdError, ImportId, TemplateId, UserId};
+pub use ids::{
+    ArtistId, AuditId, CampaignId, ContactId, IdError, ImportId, ReplyId, TemplateId, UserId,
+};
 pub use import_job::{ImportConsent, ImportFailure, ImportJob, ImportStatus};
 pub use interaction::{Interaction, InteractionType, MachineReason};
 pub use link::Link;
+pub use reply::{
+    Attachment, Classification, MatchedBy, Reply, ReplyKind, ReplyMetadata, Verdict, Verdicts,
+};
 pub use role::{ContactRole, UnknownRole};
 pub use sender_domain::{DomainClaim, DomainProof, ProofMethod};
 pub use sender_profile::{

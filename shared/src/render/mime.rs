@@ -117,8 +117,13 @@ pub fn write(envelope: &Envelope<'_>, html: &str, text: &str, lines: &EncodedLin
 
 fn write_mailbox(out: &mut Vec<u8>, name: &str, envelope: &Envelope<'_>, from: bool) {
     let mailbox = if from { &envelope.from } else { &envelope.to };
+    write_address(out, name, mailbox.name, mailbox.address);
+}
+
+/// An address header: the display name quoted when ASCII, else as RFC 2047 encoded words.
+pub fn write_address(out: &mut Vec<u8>, name: &str, display: Option<&str>, address: &str) {
     let _ = write!(out, "{name}: ");
-    if let Some(display) = mailbox.name.map(clean).filter(|n| !n.is_empty()) {
+    if let Some(display) = display.map(clean).filter(|n| !n.is_empty()) {
         if display.is_ascii() {
             out.push(b'"');
             for b in display.bytes() {
@@ -133,12 +138,12 @@ fn write_mailbox(out: &mut Vec<u8>, name: &str, envelope: &Envelope<'_>, from: b
             out.push(b' ');
         }
     }
-    let _ = write!(out, "<{}>\r\n", mailbox.address);
+    let _ = write!(out, "<{}>\r\n", clean(address));
 }
 
 /// An unstructured header (Subject): as is when it is short ASCII, else RFC 2047 encoded words
 /// folded onto continuation lines.
-fn write_unstructured(out: &mut Vec<u8>, name: &str, value: &str) {
+pub fn write_unstructured(out: &mut Vec<u8>, name: &str, value: &str) {
     let _ = write!(out, "{name}: ");
     if value.is_ascii() && value.len() + name.len() + 2 <= 78 {
         out.extend_from_slice(value.as_bytes());

@@ -138,6 +138,7 @@ pub mod imports;
 pub mod interactions;
 pub mod page;
 pub mod quota;
+pub mod replies;
 pub mod sender_domains;
 pub mod sender_profiles;
 pub mod sends;

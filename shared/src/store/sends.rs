@@ -90,6 +90,9 @@ pub struct SendEngagement {
     pub complained_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unsubscribed_at: Option<DateTime<Utc>>,
+    /// The person's first reply (automatic replies are left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replied_at: Option<DateTime<Utc>>,
     /// The latest click, any kind, for the click-burst rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_click_at: Option<DateTime<Utc>>,
@@ -137,6 +140,9 @@ impl Send {
 struct SendItem {
     pk: String,
     sk: String,
+    /// The `by_address` index's key: the person's address hash (`OptOutKeys::address`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    address_hash: Option<String>,
     #[serde(flatten)]
     send: Send,
 }
@@ -158,6 +164,7 @@ fn to_item(send: &Send) -> Result<HashMap<String, AttributeValue>, ApiError> {
     Ok(serde_dynamo::to_item(SendItem {
         pk: format!("CAMPAIGN#{}", send.campaign_id),
         sk: format!("CONTACT#{}", send.contact_id),
+        address_hash: Some(send.opt_out.address.clone()).filter(|hash| !hash.is_empty()),
         send: send.clone(),
     })?)
 }
@@ -327,6 +334,30 @@ pub async fn by_id(app: &App, send_id: Uuid) -> Result<Option<Send>, ApiError> {
     }
 }
 
+/// The index from a person's address hash to the messages sent to them, newest first.
+const BY_ADDRESS_INDEX: &str = "by_address";
+
+/// How many of the latest messages to an address a reply from it is matched against.
+const LATEST_TO: i32 = 10;
+
+/// The latest sends to the address of `address_hash`, newest first: one Query.
+pub async fn latest_to(app: &App, address_hash: &str) -> Result<Vec<Send>, ApiError> {
+    let output = app
+        .aws
+        .dynamodb
+        .query()
+        .table_name(&app.config.sends_table)
+        .index_name(BY_ADDRESS_INDEX)
+        .key_condition_expression("address_hash = :hash")
+        .expression_attribute_values(":hash", AttributeValue::S(address_hash.to_owned()))
+        .scan_index_forward(false)
+        .limit(LATEST_TO)
+        .send()
+        .await?;
+    let items: Vec<SendItem> = serde_dynamo::from_items(output.items.unwrap_or_default())?;
+    Ok(items.into_iter().map(|item| item.send).collect())
+}
+
 /// A page of a campaign's sends, in the order of their contacts' ids (UUID v7: the order the
 /// contacts were added in).
 pub async fn of_campaign(
@@ -375,6 +406,7 @@ pub async fn note_engagement(
         ("bounced_at", engagement.bounced_at),
         ("complained_at", engagement.complained_at),
         ("unsubscribed_at", engagement.unsubscribed_at),
+        ("replied_at", engagement.replied_at),
     ];
     let mut assignments = Vec::new();
     let mut update = app

@@ -45,6 +45,10 @@ impl SuppressionReason {
 pub struct OptOutKeys {
     pub team: String,
     pub artist: String,
+    /// The address's own hash: how a reply from the person finds the sends made to them
+    /// (`store::sends::latest_to`). Empty on sends made before it was kept.
+    #[serde(default)]
+    pub address: String,
 }
 
 impl OptOutKeys {
@@ -52,6 +56,7 @@ impl OptOutKeys {
         Self {
             team: team_hash(app, artist, role, email),
             artist: artist_hash(app, artist, email),
+            address: address_hash(app, email),
         }
     }
 }

@@ -26,6 +26,9 @@ pub struct CampaignEngagement {
     pub delivery_delays: u64,
     pub rendering_failures: u64,
     pub unsubscribes: u64,
+    /// Messages a person answered (automatic replies are left out), and their replies.
+    pub replied: u64,
+    pub replies: u64,
     /// Clicks per link, in the order the message holds its links.
     pub links: Vec<LinkEngagement>,
 }
@@ -62,6 +65,8 @@ pub async fn of(app: &App, campaign: &mut Campaign) -> Result<CampaignEngagement
         delivery_delays: counters.get("delivery_delays"),
         rendering_failures: counters.get("rendering_failures"),
         unsubscribes: counters.get("unsubscribes"),
+        replied: counters.get("replied"),
+        replies: counters.get("replies"),
         links: links
             .into_iter()
             .filter_map(|link| {
@@ -81,6 +86,7 @@ pub async fn of(app: &App, campaign: &mut Campaign) -> Result<CampaignEngagement
     seed.bounce_count = engagement.bounces;
     seed.complaint_count = engagement.complaints;
     seed.unsubscribe_count = engagement.unsubscribes;
+    seed.reply_count = engagement.replied;
     Ok(engagement)
 }
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::{ArtistId, CampaignId, ContactId, ContactRole};
+use crate::domain::{ArtistId, CampaignId, ContactId, ContactRole, MatchedBy, ReplyId};
 use crate::store::sends::Send;
 
 /// The send an event is about, by the ids the message carried.
@@ -84,6 +84,12 @@ pub enum EventKind {
     Unsubscribe {
         scope: UnsubscribeScope,
     },
+    /// A person answered the message (automatic replies are stored, never told as events).
+    Reply {
+        reply: ReplyId,
+        matched_by: MatchedBy,
+        from_other_address: bool,
+    },
 }
 
 impl EventKind {
@@ -99,6 +105,7 @@ impl EventKind {
             Self::Click { .. } => "click",
             Self::RenderingFailure { .. } => "rendering_failure",
             Self::Unsubscribe { .. } => "unsubscribe",
+            Self::Reply { .. } => "reply",
         }
     }
 

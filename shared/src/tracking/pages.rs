@@ -277,6 +277,7 @@ mod tests {
             crate::store::suppression::OptOutKeys {
                 team: "team".into(),
                 artist: "artist".into(),
+                address: "address".into(),
             },
             chrono::Utc::now(),
         );

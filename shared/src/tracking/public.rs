@@ -45,10 +45,14 @@ fn send_ref(send: &Send) -> SendRef {
 /// Queues the event; a queue failure is logged, never shown to the person (the pixel is
 /// served, the redirect made, the unsubscribe already applied).
 async fn tell(app: &App, send: &Send, kind: EventKind) {
+    tell_at(app, send, kind, Utc::now()).await;
+}
+
+async fn tell_at(app: &App, send: &Send, kind: EventKind, at: chrono::DateTime<Utc>) {
     let event = EmailEvent {
         send: send_ref(send),
         kind,
-        at: Utc::now(),
+        at,
         address: None,
     };
     if let Err(error) = enqueue(app, event).await {
@@ -159,7 +163,19 @@ pub async fn unsubscribe(
     let Some((_, send)) = resolve(app, token, TokenKind::Unsubscribe).await? else {
         return Ok(false);
     };
-    unsubscribe::apply(app, &send, scope).await?;
-    tell(app, &send, EventKind::Unsubscribe { scope }).await;
+    leave(app, &send, scope, Utc::now()).await?;
     Ok(true)
+}
+
+/// The person leaves the list `send` was sent from, as they asked at `at`: the one-click POST
+/// and a mail to the `mailto:` of `List-Unsubscribe` alike. Idempotent.
+pub async fn leave(
+    app: &App,
+    send: &Send,
+    scope: UnsubscribeScope,
+    at: chrono::DateTime<Utc>,
+) -> Result<(), ApiError> {
+    unsubscribe::apply(app, send, scope).await?;
+    tell_at(app, send, EventKind::Unsubscribe { scope }, at).await;
+    Ok(())
 }

@@ -35,6 +35,8 @@ pub enum Progress {
     Bounced,
     Opened,
     Clicked,
+    /// The person answered (automatic replies are left out).
+    Replied,
     Unsubscribed,
     Complained,
 }
@@ -45,6 +47,7 @@ impl Progress {
         let reached = [
             (engagement.complained_at, Self::Complained),
             (engagement.unsubscribed_at, Self::Unsubscribed),
+            (engagement.replied_at, Self::Replied),
             (engagement.clicked_at, Self::Clicked),
             (engagement.opened_at, Self::Opened),
             (engagement.bounced_at, Self::Bounced),
@@ -78,6 +81,7 @@ pub struct Recipient {
     pub bounced_at: Option<DateTime<Utc>>,
     pub complained_at: Option<DateTime<Utc>>,
     pub unsubscribed_at: Option<DateTime<Utc>>,
+    pub replied_at: Option<DateTime<Utc>>,
     /// Why SES refused it, for a failed send.
     pub error: Option<String>,
 }
@@ -134,6 +138,7 @@ pub async fn of_campaign(
                 bounced_at: engagement.bounced_at,
                 complained_at: engagement.complained_at,
                 unsubscribed_at: engagement.unsubscribed_at,
+                replied_at: engagement.replied_at,
                 error: send.error,
             }
         })
@@ -156,6 +161,7 @@ mod tests {
             crate::store::suppression::OptOutKeys {
                 team: "team".into(),
                 artist: "artist".into(),
+                address: "address".into(),
             },
             Utc::now(),
         );
@@ -187,6 +193,8 @@ mod tests {
         assert_eq!(Progress::of(&sent), Progress::Opened);
         sent.engagement.clicked_at = at(3);
         assert_eq!(Progress::of(&sent), Progress::Clicked);
+        sent.engagement.replied_at = at(4);
+        assert_eq!(Progress::of(&sent), Progress::Replied);
         sent.engagement.unsubscribed_at = at(4);
         assert_eq!(Progress::of(&sent), Progress::Unsubscribed);
         sent.engagement.complained_at = at(5);

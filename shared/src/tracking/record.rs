@@ -183,7 +183,7 @@ async fn apply_effects(app: &App, classified: &[Classified]) -> Result<(), ApiEr
         if person
             && matches!(
                 c.event.kind,
-                EventKind::Open { .. } | EventKind::Click { .. }
+                EventKind::Open { .. } | EventKind::Click { .. } | EventKind::Reply { .. }
             )
         {
             let latest = activity.entry(c.row.contact_id).or_insert(c.event.at);
@@ -210,6 +210,7 @@ async fn apply_effects(app: &App, classified: &[Classified]) -> Result<(), ApiEr
             EventKind::Unsubscribe { .. } => {
                 first.unsubscribed_at = first.unsubscribed_at.or(at);
             }
+            EventKind::Reply { .. } => first.replied_at = first.replied_at.or(at),
             _ => {}
         }
         match &c.event.kind {
@@ -486,6 +487,29 @@ fn plan(c: &Classified, taken: &mut HashSet<(uuid::Uuid, String)>) -> Plan {
                 &[(campaign, "unsubscribes"), (team_day, "unsubscribes")],
             );
             InteractionType::Unsubscribed
+        }
+        EventKind::Reply {
+            reply,
+            matched_by,
+            from_other_address,
+        } => {
+            details.insert("reply_id".into(), json!(reply));
+            details.insert("matched_by".into(), json!(matched_by));
+            if *from_other_address {
+                details.insert("from_other_address".into(), json!(true));
+            }
+            for key in broad {
+                changes.add(key, "replies", 1);
+            }
+            mark(
+                "reply".into(),
+                &[
+                    (campaign, "replied"),
+                    (team_day, "replied"),
+                    (contact, "replied"),
+                ],
+            );
+            InteractionType::ReplyReceived
         }
     };
     Plan {
