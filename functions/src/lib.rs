@@ -12,6 +12,7 @@ pub mod emails;
 pub mod history;
 pub mod http;
 pub mod imports;
+pub mod replies;
 pub mod routes;
 pub mod runtime;
 pub mod sender_profiles;

@@ -11,8 +11,8 @@ use mailing::App;
 
 use crate::http::HttpResult;
 use crate::{
-    campaigns, contacts, domains, emails, history, imports, sender_profiles, sending, signatures,
-    templates, tracking,
+    campaigns, contacts, domains, emails, history, imports, replies, sender_profiles, sending,
+    signatures, templates, tracking,
 };
 
 pub type Handler =
@@ -55,6 +55,24 @@ macro_rules! public_route {
 }
 
 pub const ROUTES: &[Route] = &[
+    route!(
+        "GET",
+        "/api/artists/{artistId}/email/replies",
+        "replies-list",
+        replies::list
+    ),
+    route!(
+        "PUT",
+        "/api/artists/{artistId}/email/replies/{replyId}",
+        "replies-update",
+        replies::update
+    ),
+    route!(
+        "GET",
+        "/api/email/replies/unassigned",
+        "replies-unassigned",
+        replies::unassigned
+    ),
     route!(
         "POST",
         "/api/artists/{artistId}/contacts/import",
@@ -351,6 +369,11 @@ pub const CONSUMERS: &[Consumer] = &[
         function: "email-send",
         queue: "SendQueue",
         handler: |app, event| Box::pin(sending::send(app, event)),
+    },
+    Consumer {
+        function: "email-inbound",
+        queue: "InboundQueue",
+        handler: |app, event| Box::pin(replies::inbound(app, event)),
     },
     Consumer {
         function: "ses-events",

@@ -41,6 +41,9 @@ const EXPECTED: &[(&str, u16)] = &[
     // Runs after the update above: the signature is there.
     ("apigw-signatures-get.json", 200),
     ("apigw-contacts-history.json", 404),
+    ("apigw-replies-list.json", 200),
+    ("apigw-replies-update.json", 404),
+    ("apigw-replies-unassigned.json", 200),
     // Public: a token the stack did not sign still gets its pixel, and a harmless 404 page
     // instead of a redirect or an unsubscribe.
     ("apigw-track-open.json", 200),
@@ -99,6 +102,9 @@ async fn every_event_fixture_runs_through_its_handler() {
 const QUEUE_EXPECTED: &[(&str, &str, usize)] = &[
     ("sqs-import-upload-s3-event.json", "import-upload", 0),
     ("sqs-campaign-dispatch.json", "campaign-dispatch", 1),
+    // A message stored in a bucket this stack does not have (unreadable: retried until the
+    // dead-letter queue, never dropped) and a poison message.
+    ("sqs-email-inbound-s3-event.json", "email-inbound", 2),
     ("sqs-email-send.json", "email-send", 1),
     // SES's events for a message this stack never sent: acknowledged, nothing recorded.
     ("sqs-ses-events-send.json", "ses-events", 0),

@@ -9,6 +9,7 @@ pub mod consumers;
 pub mod counting;
 pub mod dns;
 pub mod gateway;
+pub mod inbound;
 pub mod inject;
 pub mod outbox;
 pub mod provision;

@@ -27,8 +27,9 @@ async fn main() -> anyhow::Result<()> {
         Some("bench-render") => devstack::bench_render::run(&args[1..]),
         Some("bench-send") => devstack::bench_send::run(&args[1..]).await,
         Some("event") => event(&args[1..]).await,
+        Some("reply") => reply(&args[1..]).await,
         _ => bail!(
-            "usage: devstack up [--port N] | devstack token --scope SCOPE... [--sub USER] [--hours H] | devstack env --prefix P | devstack import --dry-run --artist ID --role ROLE [--sheet NAME] FILE | devstack bench-render [--messages N] | devstack bench-send [--recipients N] | devstack event KIND --to ADDRESS [--link URL]"
+            "usage: devstack up [--port N] | devstack token --scope SCOPE... [--sub USER] [--hours H] | devstack env --prefix P | devstack import --dry-run --artist ID --role ROLE [--sheet NAME] FILE | devstack bench-render [--messages N] | devstack bench-send [--recipients N] | devstack event KIND --to ADDRESS [--link URL] | devstack reply --to-newest ADDRESS (FILE.eml | --text TEXT)"
         ),
     }
 }
@@ -55,6 +56,41 @@ async fn event(args: &[String]) -> anyhow::Result<()> {
     let message = devstack::inject::inject(&kind, &to, link.as_deref()).await?;
     println!(
         "published {kind} for message {message} to {to}: the stack's ses-events consumer records it within a second"
+    );
+    Ok(())
+}
+
+/// Delivers a raw message (or a short text) as the reply to the newest message sent to an
+/// address, through the inbound bucket of the running stack.
+async fn reply(args: &[String]) -> anyhow::Result<()> {
+    let usage = "usage: infra/dev reply --to-newest ADDRESS (FILE.eml | --text \"…\") [--virus]";
+    let (mut to, mut file, mut text, mut virus) = (None, None, None, "PASS");
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--to-newest" => to = Some(args.next().context(usage)?.clone()),
+            "--text" => text = Some(args.next().context(usage)?.clone()),
+            "--virus" => virus = "FAIL",
+            other if file.is_none() && !other.starts_with('-') => file = Some(other.to_owned()),
+            other => bail!("unknown argument {other}\n{usage}"),
+        }
+    }
+    let Some(to) = to else { bail!("{usage}") };
+    let raw = match (file, text) {
+        (Some(file), None) => {
+            std::fs::read(&file).with_context(|| format!("reading {file}"))?
+        }
+        (None, Some(text)) => devstack::inbound::text_message(&to, &text),
+        _ => bail!("{usage}"),
+    };
+    let original = devstack::inbound::newest_to(&to).await?;
+    let message = devstack::inbound::as_reply_to(&raw, &original, virus)?;
+    let bucket = std::env::var("INBOUND_BUCKET")
+        .context("INBOUND_BUCKET is not set: start infra/dev up first")?;
+    let clients = mailing::aws::Clients::from_env().await;
+    let key = devstack::inbound::store(&clients.s3, &bucket, message).await?;
+    println!(
+        "stored s3://{bucket}/{key}: the stack's email-inbound consumer receives it within a second"
     );
     Ok(())
 }
@@ -334,6 +370,9 @@ fn write_stack_env(stack: &LocalStack) -> anyhow::Result<()> {
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
+    if let Some(bucket) = stack.provisioned.refs.get("InboundBucket") {
+        lines.push(format!("INBOUND_BUCKET={bucket}"));
+    }
     for name in [
         "AWS_ENDPOINT_URL",
         "AWS_REGION",
