@@ -4,9 +4,9 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_http::Request;
 use lambda_runtime::LambdaEvent;
+use mailing::App;
 use mailing::domain::{ArtistId, CampaignId, ContactRole, ReplyId, ReplyKind, UserId};
 use mailing::replies::api::{self, Change, DEFAULT_PAGE, ListRequest, MAX_PAGE, NOTE_MAX};
-use mailing::App;
 use serde::Deserialize;
 
 use crate::http::{self, Fields, HttpResult};
@@ -66,7 +66,10 @@ pub async fn unassigned(app: &App, request: Request) -> HttpResult {
     let caller = http::caller(&request)?;
     let limit = http::query_limit(&request, DEFAULT_PAGE, MAX_PAGE)?;
     let cursor = http::query_param(&request, "cursor", |raw| Ok(raw.to_owned()))?;
-    http::json(200, &api::unassigned(app, &caller, limit, cursor.as_deref()).await?)
+    http::json(
+        200,
+        &api::unassigned(app, &caller, limit, cursor.as_deref()).await?,
+    )
 }
 
 #[derive(Deserialize)]

@@ -17,6 +17,7 @@ mod domains;
 mod emails;
 mod import_files;
 mod imports_flow;
+mod replies;
 mod sending;
 mod template_consistency;
 mod templates;

@@ -71,13 +71,19 @@ pub fn as_reply_to(raw: &[u8], original: &[u8], virus: &str) -> anyhow::Result<V
     let head = String::from_utf8_lossy(head);
     let to_unsubscribe = head.lines().any(|line| {
         line.to_ascii_lowercase().starts_with("to:")
-            && line.split([':', '<', ' ']).any(|part| part.trim().starts_with("u-"))
+            && line
+                .split([':', '<', ' '])
+                .any(|part| part.trim().starts_with("u-"))
     });
     let mut out = format!(
         "X-SES-Spam-Verdict: PASS\r\nX-SES-Virus-Verdict: {virus}\r\n\
          Authentication-Results: amazonses.com; spf=pass; dkim=pass; dmarc=pass;\r\n\
          To: {}\r\nIn-Reply-To: <{message_id}>\r\nReferences: <{message_id}>\r\n",
-        if to_unsubscribe { &unsubscribe } else { &reply_to }
+        if to_unsubscribe {
+            &unsubscribe
+        } else {
+            &reply_to
+        }
     );
     let mut skipping = false;
     for line in head.lines() {
@@ -88,7 +94,12 @@ pub fn as_reply_to(raw: &[u8], original: &[u8], virus: &str) -> anyhow::Result<V
             }
             continue;
         }
-        let name = line.split(':').next().unwrap_or_default().trim().to_ascii_lowercase();
+        let name = line
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
         skipping = REPLACED.contains(&name.as_str());
         if !skipping {
             out.push_str(line);

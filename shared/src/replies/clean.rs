@@ -18,6 +18,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
+use lol_html::html_content::ContentType;
 use lol_html::{RewriteStrSettings, element, rewrite_str, text};
 
 /// The visible reply of a message: its text part if it has one, else the text of its HTML.
@@ -30,7 +31,8 @@ pub fn visible(text: &str, html: Option<&str>, has_text_part: bool) -> String {
     }
 }
 
-/// The HTML without the quoted history the common clients mark up.
+/// The HTML without the quoted history the common clients mark up, each block ending in a
+/// line break (the text conversion joins blocks otherwise).
 pub fn without_html_quotes(html: &str) -> String {
     let after_outlook_header = Rc::new(Cell::new(false));
     let (seen, dropping) = (after_outlook_header.clone(), after_outlook_header.clone());
@@ -55,6 +57,10 @@ pub fn without_html_quotes(html: &str) -> String {
                     if dropping.get() {
                         el.remove();
                     }
+                    Ok(())
+                }),
+                element!("div, p, li, tr, h1, h2, h3, h4, h5, h6", |el| {
+                    el.after("<br>", ContentType::Html);
                     Ok(())
                 }),
                 text!("*", move |chunk| {

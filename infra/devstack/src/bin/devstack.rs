@@ -77,9 +77,7 @@ async fn reply(args: &[String]) -> anyhow::Result<()> {
     }
     let Some(to) = to else { bail!("{usage}") };
     let raw = match (file, text) {
-        (Some(file), None) => {
-            std::fs::read(&file).with_context(|| format!("reading {file}"))?
-        }
+        (Some(file), None) => std::fs::read(&file).with_context(|| format!("reading {file}"))?,
         (None, Some(text)) => devstack::inbound::text_message(&to, &text),
         _ => bail!("{usage}"),
     };
