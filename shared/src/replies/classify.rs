@@ -108,3 +108,51 @@ pub fn token_of_message_id(id: &str, signer: &TokenSigner) -> Option<Token> {
         .verify(local)
         .filter(|token| token.kind == TokenKind::Reply)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SigningKey;
+
+    fn inbound(headers: &[(&str, &str)], subject: &str) -> Inbound {
+        Inbound {
+            subject: subject.to_owned(),
+            auto_headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_ascii_lowercase(), (*v).to_owned()))
+                .collect(),
+            ..Inbound::default()
+        }
+    }
+
+    #[test]
+    fn automatic_messages_are_told_by_their_headers_and_subjects_but_not_by_a_request_to_others() {
+        let signer = TokenSigner::new(&SigningKey::new(vec![1; 32]).unwrap());
+        let cases: &[(&[(&str, &str)], &str, bool)] = &[
+            (&[("Auto-Submitted", "auto-replied")], "Re: hello", true),
+            (&[("Auto-Submitted", "auto-generated")], "Re: hello", true),
+            (&[("Auto-Submitted", "no")], "Re: hello", false),
+            (&[("X-Autoreply", "yes")], "Re: hello", true),
+            (&[("X-Autorespond", "1")], "Re: hello", true),
+            (&[("X-Autoresponder", "on")], "Re: hello", true),
+            (&[("Precedence", "bulk")], "Re: hello", true),
+            (&[("Precedence", "list")], "Re: hello", true),
+            (&[("Precedence", "auto_reply")], "Re: hello", true),
+            (&[("Precedence", "first-class")], "Re: hello", false),
+            (&[("X-Auto-Response-Suppress", "All")], "Re: hello", false),
+            (&[], "Out of Office: back Monday", true),
+            (&[], "Automatic reply: New single", true),
+            (&[], "Réponse automatique : absent", true),
+            (&[], "Absence du bureau", true),
+            (&[], "Re: New single", false),
+        ];
+        for (headers, subject, automatic) in cases {
+            let what = classify(&inbound(headers, subject), &signer, "reply.example");
+            assert_eq!(
+                matches!(what, What::Auto(_)),
+                *automatic,
+                "{headers:?} {subject:?}: {what:?}"
+            );
+        }
+    }
+}

@@ -198,3 +198,108 @@ fn is_signature(line: &str) -> bool {
     .iter()
     .any(|start| lower.starts_with(start))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_history_and_signatures_are_cut_where_each_client_starts_them() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("nothing quoted", "Merci !\n", "Merci !"),
+            (
+                "Gmail wrapped over three lines",
+                "Yes.\n\nOn Thu, Dec 3, 2026 at 9:00 AM Label\nNova Press <press@label.example>\nwrote:\n> hi",
+                "Yes.",
+            ),
+            (
+                "French Gmail on one line",
+                "Oui.\n\nLe jeu. 3 déc. 2026 à 09:00, Label <a@b.fr> a écrit :\n> salut",
+                "Oui.",
+            ),
+            (
+                "Outlook block in bold Markdown-ish text",
+                "Ok.\n\n*From:* Label <a@b.example>\n*Sent:* Thursday\n*To:* Me\n*Subject:* Hi\n\nold",
+                "Ok.",
+            ),
+            (
+                "French Outlook block without the separator",
+                "D'accord.\n\nDe : Label <a@b.fr>\nEnvoyé : jeudi\nÀ : Moi\nObjet : Salut\n\nancien",
+                "D'accord.",
+            ),
+            (
+                "Outlook rule",
+                "Fine.\n________________________________\nFrom: x",
+                "Fine.",
+            ),
+            (
+                "Apple forward",
+                "See below.\n\nBegin forwarded message:\n\nFrom: x",
+                "See below.",
+            ),
+            (
+                "French forward",
+                "Voir plus bas.\n\n-------- Message transféré --------\nDe : x",
+                "Voir plus bas.",
+            ),
+            ("signature delimiter", "Thanks\n-- \nJane Doe\nPR", "Thanks"),
+            (
+                "Android",
+                "Yes\n\nEnvoyé depuis mon appareil Android",
+                "Yes",
+            ),
+            ("Outlook mobile", "Yes\n\nGet Outlook for iOS", "Yes"),
+            (
+                "interleaved answers keep the person's lines",
+                "> Can you come?\nYes.\n> Friday?\nNo, Saturday.",
+                "Yes.\nNo, Saturday.",
+            ),
+            (
+                "a sentence starting with On is not a header",
+                "On Friday we play Lyon.\nSee you there.",
+                "On Friday we play Lyon.\nSee you there.",
+            ),
+            (
+                "a From: line alone is not an Outlook block",
+                "From: the whole team, thanks!",
+                "From: the whole team, thanks!",
+            ),
+            (
+                "CRLF line ends",
+                "Hello\r\n\r\nOn Mon, A wrote:\r\n> x",
+                "Hello",
+            ),
+        ];
+        for (case, text, expected) in cases {
+            assert_eq!(visible_text(text), *expected, "{case}");
+        }
+    }
+
+    #[test]
+    fn html_quotes_of_gmail_apple_and_outlook_are_dropped_before_the_text_is_read() {
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "gmail_quote",
+                r#"<div>Yes!</div><div class="gmail_quote">On Thu, A wrote:<blockquote>old</blockquote></div>"#,
+                "Yes!",
+            ),
+            (
+                "Apple's cite blockquote",
+                r#"<div>Sure.</div><blockquote type="cite">old text</blockquote>"#,
+                "Sure.",
+            ),
+            (
+                "everything after Outlook's divRplyFwdMsg",
+                r#"<p>Noted.</p><hr><div id="divRplyFwdMsg">From: x</div><div>old</div><p>older</p>"#,
+                "Noted.",
+            ),
+        ];
+        for (case, html, expected) in cases {
+            assert_eq!(visible("", Some(html), false), *expected, "{case}");
+        }
+        assert_eq!(
+            visible("text part wins", Some("<p>html</p>"), true),
+            "text part wins"
+        );
+    }
+}

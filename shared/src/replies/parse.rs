@@ -149,18 +149,24 @@ fn thread(message: &Message<'_>) -> Vec<String> {
     ids
 }
 
+/// The first (topmost) header of that name: `Message::header_raw` gives the last.
+fn first_header<'a>(message: &'a Message<'_>, name: &str) -> Option<&'a str> {
+    message
+        .headers_raw()
+        .find(|(header, _)| header.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value)
+}
+
 /// SES writes its verdicts at the top of the stored message; the first of each header is
 /// SES's (a sender's forged copy comes below it).
 fn verdicts(message: &Message<'_>) -> Verdicts {
     let first_word = |name: &str| {
-        message
-            .header_raw(name)
+        first_header(message, name)
             .and_then(|value| value.split_whitespace().next())
             .map(verdict)
             .unwrap_or_default()
     };
-    let results = message
-        .header_raw("Authentication-Results")
+    let results = first_header(message, "Authentication-Results")
         .filter(|value| value.trim_start().starts_with("amazonses.com"))
         .unwrap_or_default();
     let method = |name: &str| {
@@ -287,4 +293,94 @@ fn delivery_fields(body: &str, original_message_id: Option<String>) -> DeliveryR
         }
     }
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const GMAIL: &[u8] = include_bytes!("../../../events/inbound/gmail-en.eml");
+    const DSN: &[u8] = include_bytes!("../../../events/inbound/dsn-hard-bounce.eml");
+
+    #[test]
+    fn ses_verdicts_are_read_from_the_headers_ses_put_on_top() {
+        let raw = b"X-SES-Spam-Verdict: FAIL\r\nX-SES-Virus-Verdict: PASS\r\n\
+            Authentication-Results: amazonses.com; spf=softfail smtp.mailfrom=x; dkim=fail; dmarc=none;\r\n\
+            X-SES-Virus-Verdict: FAIL\r\nFrom: a@b.example\r\nSubject: x\r\n\r\nbody\r\n";
+        let verdicts = parse(raw).verdicts;
+        assert_eq!(verdicts.spam, Verdict::Fail);
+        assert_eq!(
+            verdicts.virus,
+            Verdict::Pass,
+            "a copy below SES's is the sender's"
+        );
+        assert_eq!(verdicts.spf, Verdict::Fail);
+        assert_eq!(verdicts.dkim, Verdict::Fail);
+        assert_eq!(verdicts.dmarc, Verdict::Gray);
+        assert_eq!(
+            parse(b"Subject: x\r\n\r\nbody").verdicts,
+            Verdicts::default()
+        );
+    }
+
+    #[test]
+    fn attachments_are_described_and_never_inlined() {
+        let raw = b"From: a@b.example\r\nSubject: pics\r\nMIME-Version: 1.0\r\n\
+            Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\
+            Content-Type: text/plain\r\n\r\nSee attached.\r\n--b\r\n\
+            Content-Type: application/x-msdownload\r\n\
+            Content-Disposition: attachment; filename*=UTF-8''pr%C3%A9sentation.exe\r\n\
+            Content-Transfer-Encoding: base64\r\n\r\nTVqQAAMAAAAEAAAA\r\n--b--\r\n";
+        let inbound = parse(raw);
+        assert_eq!(inbound.text.trim(), "See attached.");
+        assert_eq!(inbound.attachments.len(), 1);
+        let attachment = &inbound.attachments[0];
+        assert_eq!(
+            attachment.filename.as_deref(),
+            Some("présentation.exe"),
+            "RFC 2231"
+        );
+        assert_eq!(attachment.content_type, "application/x-msdownload");
+        assert_eq!(attachment.size, 12);
+        assert!(!inbound.text.contains("TVqQ"));
+    }
+
+    #[test]
+    fn a_delivery_report_names_its_recipient_status_and_returned_message() {
+        let report = parse(DSN).report.expect("a delivery report");
+        assert_eq!(report.final_recipient.as_deref(), Some("gone@example.com"));
+        assert_eq!(report.action, "failed");
+        assert_eq!(report.status, "5.1.1");
+        assert_eq!(
+            report.original_message_id.as_deref(),
+            Some("original.message.id@original.invalid")
+        );
+        assert!(parse(GMAIL).report.is_none());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let inbound = parse(&bytes);
+            let _ = super::super::clean::visible(&inbound.text, inbound.html.as_deref(), inbound.has_text_part);
+        }
+
+        #[test]
+        fn truncated_and_mangled_messages_never_panic(
+            cut in 0..GMAIL.len() + DSN.len(),
+            flip in 0..GMAIL.len(),
+            byte in any::<u8>(),
+        ) {
+            let mut joined = [GMAIL, DSN].concat();
+            joined.truncate(cut);
+            let inbound = parse(&joined);
+            let _ = super::super::clean::visible(&inbound.text, inbound.html.as_deref(), inbound.has_text_part);
+            let mut mangled = GMAIL.to_vec();
+            mangled[flip] = byte;
+            let _ = parse(&mangled);
+        }
+    }
 }
