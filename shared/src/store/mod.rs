@@ -57,6 +57,8 @@
 //! `attribute_not_exists`, claimed with a condition on `pending` before SES is called.
 //!
 //! GSI `by_send` (`send_id`, projection ALL): tracking tokens carry the send id alone.
+//! GSI `by_address` (`address_hash`, `created_at`; the keys and ids only): the messages sent to
+//! one address, newest first, for a reply that carries neither token nor thread headers.
 //!
 //! | access pattern | served by |
 //! |---|---|
@@ -64,6 +66,7 @@
 //! | claim, mark sent / failed, release (`email-send`) | conditional updates on `status`, one transaction per batch |
 //! | the send a tracking token names (`track-open`, `track-click`, `email-unsubscribe`) | Query `by_send`, limit 1 |
 //! | the sends a batch of events names (`ses-events`) | BatchGetItem on (campaign, contact) from the message tags |
+//! | the latest sends to a reply's sender (`email-inbound`) | Query `by_address`, descending, limit 10 |
 //! | engagement times, first only (`ses-events`) | UpdateItem `SET x = if_not_exists(x, :at)` |
 //! | a campaign's sends, a page at a time (`campaigns-sends`) | Query `pk`, `begins_with(sk, "CONTACT#")`, then BatchGetItem of the page's contacts |
 //!
@@ -100,6 +103,18 @@
 //! (`if_not_exists`). A contact's item also holds `last_activity_ms`, moved forward only, by a
 //! conditional UpdateItem per contact and batch; contacts' readers fetch their items with one
 //! BatchGetItem per page (`contacts-get`, `-list`, `-update`).
+//!
+//! # Replies table (`RepliesTable`, env `REPLIES_TABLE`)
+//!
+//! | item | `pk` | `sk` | other keys |
+//! |---|---|---|---|
+//! | reply | `ARTIST#{artist_id}`, or `UNASSIGNED` | `REPLY#{reply_id}` | `state_pk` = `{pk}#{0 unprocessed, 1 processed}`, `state_sk` = `{received, ms, 13 digits}#{reply_id}` |
+//!
+//! | access pattern | served by |
+//! |---|---|
+//! | store a message once, however often its notification comes (`email-inbound`) | PutItem `attribute_not_exists(pk)`; the id derives from the stored object's key |
+//! | get / update a reply (`replies-update`) | GetItem strongly consistent; a whole-item Put conditional on `version`, with its audit record |
+//! | an artist's replies, unprocessed first then newest (`replies-list`), or the unassigned ones | Query GSI `by_state` on `{pk}#0` then `{pk}#1`, descending; role, campaign, assignee and kind as filters |
 //!
 //! # Templates table (`TemplatesTable`, env `TEMPLATES_TABLE`)
 //!
