@@ -125,10 +125,13 @@ mod tests {
         }
     }
 
+    /// Headers, subject, and whether the message is automatic.
+    type Case = (&'static [(&'static str, &'static str)], &'static str, bool);
+
     #[test]
     fn automatic_messages_are_told_by_their_headers_and_subjects_but_not_by_a_request_to_others() {
         let signer = TokenSigner::new(&SigningKey::new(vec![1; 32]).unwrap());
-        let cases: &[(&[(&str, &str)], &str, bool)] = &[
+        let cases: &[Case] = &[
             (&[("Auto-Submitted", "auto-replied")], "Re: hello", true),
             (&[("Auto-Submitted", "auto-generated")], "Re: hello", true),
             (&[("Auto-Submitted", "no")], "Re: hello", false),
