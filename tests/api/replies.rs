@@ -596,3 +596,44 @@ async fn a_reply_is_forwarded_once_when_the_sender_profile_asks_and_a_virus_keep
         .await;
     assert!(stored.is_err(), "the infected raw message is deleted");
 }
+
+#[tokio::test]
+async fn a_soft_bounce_report_counts_soft_and_an_oversized_message_keeps_its_headers_only() {
+    let stack = TestStack::new().await;
+    let sent = sent_campaign(&stack, 2).await;
+    deliver(
+        &stack,
+        reply_from(&sent.contacts[0].1, "dsn-soft-bounce.eml").await,
+    )
+    .await;
+    let campaign = stack.owner().get(&sent.campaign_url).await.body;
+    assert_eq!(
+        campaign["engagement"]["soft_bounces"], 1,
+        "{:?}",
+        campaign["engagement"]
+    );
+    assert_eq!(campaign["engagement"]["bounces"], 0);
+    let contact = format!("{}/{}", stack.contacts_url(), sent.contacts[0].0);
+    assert_eq!(stack.owner().get(&contact).await.body["status"], "active");
+
+    let mut huge = reply_from(&sent.contacts[1].1, "apple-mail.eml").await;
+    let limit = usize::try_from(mailing::replies::MAX_INBOUND_BYTES).unwrap();
+    huge.extend(std::iter::repeat_n(b'x', limit + 1024));
+    deliver(&stack, huge).await;
+    let listed = replies(&stack, "").await;
+    assert_eq!(listed.len(), 1, "{listed:#?}");
+    let reply = &listed[0];
+    assert_eq!(reply["metadata"]["too_large"], true);
+    assert!(reply["metadata"]["size"].as_u64().unwrap() > limit as u64);
+    assert_eq!(reply["content"], "");
+    assert_eq!(reply["subject"], "Re: Video premiere");
+    assert_eq!(
+        reply["contact"]["id"],
+        sent.contacts[1].0.as_str(),
+        "matched from its headers"
+    );
+    assert_eq!(
+        stack.owner().get(&sent.campaign_url).await.body["engagement"]["replied"],
+        1
+    );
+}
