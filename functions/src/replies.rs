@@ -122,20 +122,8 @@ pub async fn inbound(
     app: &App,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-    let messages: Vec<(String, String)> = event
-        .payload
-        .records
-        .into_iter()
-        .map(|record| {
-            (
-                record.message_id.unwrap_or_default(),
-                record.body.unwrap_or_default(),
-            )
-        })
-        .collect();
-    let mut response = SqsBatchResponse::default();
-    for id in mailing::replies::consume(app, &messages).await {
-        response.add_failure(id);
-    }
-    Ok(response)
+    let messages = crate::runtime::bodies(event);
+    Ok(crate::runtime::failures(
+        mailing::replies::consume(app, &messages).await,
+    ))
 }

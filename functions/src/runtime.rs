@@ -102,3 +102,29 @@ where
     let app = app().await?;
     lambda_runtime::run(lambda_runtime::service_fn(|event| handler(app, event))).await
 }
+
+/// A queue batch as consumers that read bodies take it: (message id, body) pairs.
+pub fn bodies(
+    event: lambda_runtime::LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>,
+) -> Vec<(String, String)> {
+    event
+        .payload
+        .records
+        .into_iter()
+        .map(|record| {
+            (
+                record.message_id.unwrap_or_default(),
+                record.body.unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// The answer naming the messages to retry (SQS partial batch failures).
+pub fn failures(ids: Vec<String>) -> aws_lambda_events::event::sqs::SqsBatchResponse {
+    let mut response = aws_lambda_events::event::sqs::SqsBatchResponse::default();
+    for id in ids {
+        response.add_failure(id);
+    }
+    response
+}

@@ -230,20 +230,8 @@ pub async fn events(
     app: &App,
     event: lambda_runtime::LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>,
 ) -> Result<aws_lambda_events::event::sqs::SqsBatchResponse, lambda_runtime::Error> {
-    let messages: Vec<(String, String)> = event
-        .payload
-        .records
-        .into_iter()
-        .map(|record| {
-            (
-                record.message_id.unwrap_or_default(),
-                record.body.unwrap_or_default(),
-            )
-        })
-        .collect();
-    let mut response = aws_lambda_events::event::sqs::SqsBatchResponse::default();
-    for id in mailing::tracking::consume(app, &messages).await {
-        response.add_failure(id);
-    }
-    Ok(response)
+    let messages = crate::runtime::bodies(event);
+    Ok(crate::runtime::failures(
+        mailing::tracking::consume(app, &messages).await,
+    ))
 }

@@ -9,10 +9,10 @@
 //! `Message-ID` for `original.message.id@original.invalid`, the placeholder the delivery
 //! reports in `events/inbound/` use for the message they return.
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use mail_parser::{HeaderValue, MessageParser};
 
-use crate::outbox::{self, Filter};
+use crate::outbox;
 
 /// The id the `events/inbound/` fixtures give the message they answer.
 pub const PLACEHOLDER_ID: &str = "original.message.id@original.invalid";
@@ -133,20 +133,9 @@ pub fn text_message(from: &str, text: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-/// The newest message the local SES accepted for `address`.
+/// The raw newest message the local SES accepted for `address`.
 pub async fn newest_to(address: &str) -> anyhow::Result<Vec<u8>> {
-    let newest = outbox::accepted(&Filter {
-        to: Some(address.to_owned()),
-        limit: 1,
-        ..Default::default()
-    })
-    .await?
-    .into_iter()
-    .next();
-    match newest {
-        Some(message) => Ok(message.raw),
-        None => bail!("the local SES accepted no message to {address}"),
-    }
+    Ok(outbox::newest_to(address).await?.raw)
 }
 
 /// Stores `raw` in the inbound bucket as SES's S3 action does; answers its key.

@@ -6,7 +6,7 @@ use anyhow::bail;
 use chrono::{SecondsFormat, Utc};
 use serde_json::{Value, json};
 
-use crate::outbox::{self, Filter};
+use crate::outbox;
 
 pub const KINDS: &[&str] = &[
     "bounce",
@@ -65,17 +65,7 @@ pub fn event(
 /// Publishes `kind` for the newest message to `address`; answers the message's id.
 pub async fn inject(kind: &str, address: &str, link: Option<&str>) -> anyhow::Result<String> {
     let (event_type, detail) = event(kind, address, link)?;
-    let newest = outbox::accepted(&Filter {
-        to: Some(address.to_owned()),
-        limit: 1,
-        ..Default::default()
-    })
-    .await?
-    .into_iter()
-    .next();
-    let Some(message) = newest else {
-        bail!("the local SES accepted no message to {address}");
-    };
+    let message = outbox::newest_to(address).await?;
     outbox::publish_event(&message.message_id, event_type, detail).await?;
     Ok(message.message_id)
 }

@@ -91,6 +91,19 @@ pub async fn accepted(filter: &Filter) -> anyhow::Result<Vec<Accepted>> {
         .items)
 }
 
+/// The newest message the local SES accepted for `address`.
+pub async fn newest_to(address: &str) -> anyhow::Result<Accepted> {
+    let newest = accepted(&Filter {
+        to: Some(address.to_owned()),
+        limit: 1,
+        ..Default::default()
+    })
+    .await?
+    .into_iter()
+    .next();
+    newest.with_context(|| format!("the local SES accepted no message to {address}"))
+}
+
 /// Publishes another SES event (`Bounce`, `Complaint`, `Open`...) for an accepted message, as
 /// SES would through the configuration set; `detail` is the event's type-specific object.
 pub async fn publish_event(

@@ -72,59 +72,49 @@ pub async fn receive(app: &App, object: &InboundObject) -> Result<Received, ApiE
         delete(app, object).await?;
         return Ok(Received::Quarantined(reply.id));
     }
-    match &what {
-        What::Unsubscribe(token) => match sends::by_id(app, token.send).await? {
-            Some(send) => {
-                public::leave(app, &send, UnsubscribeScope::Team, at).await?;
-                Ok(Received::Unsubscribed)
-            }
-            None => Ok(Received::Ignored(
-                "an unsubscribe for a message we no longer hold",
-            )),
-        },
+    let matched = match &what {
+        What::Unsubscribe(token) => {
+            return match sends::by_id(app, token.send).await? {
+                Some(send) => {
+                    public::leave(app, &send, UnsubscribeScope::Team, at).await?;
+                    Ok(Received::Unsubscribed)
+                }
+                None => Ok(Received::Ignored(
+                    "an unsubscribe for a message we no longer hold",
+                )),
+            };
+        }
         What::Bounce(report) => {
             let original: Vec<&str> = report.original_message_id.as_deref().into_iter().collect();
             let matched = matching::find(app, &inbound, &original)
                 .await?
                 .filter(|m| m.by != MatchedBy::Sender);
             if let (Some(matched), Some(kind)) = (&matched, delivery_event(report)) {
-                enqueue(
-                    app,
-                    EmailEvent {
-                        send: send_ref(&matched.send),
-                        kind,
-                        at,
-                        address: None,
-                    },
-                )
-                .await?;
+                let send = send_ref(&matched.send);
+                let event = EmailEvent {
+                    send,
+                    kind,
+                    at,
+                    address: None,
+                };
+                enqueue(app, event).await?;
                 return Ok(Received::Bounce);
             }
-            store_reply(
-                app,
-                object,
-                &inbound,
-                &what,
-                matched,
-                (size, too_large),
-                &raw,
-            )
-            .await
+            // A report for no message of ours, or of a success: kept, like anything unmatched.
+            matched
         }
-        What::Auto(_) | What::Human => {
-            let matched = matching::find(app, &inbound, &[]).await?;
-            store_reply(
-                app,
-                object,
-                &inbound,
-                &what,
-                matched,
-                (size, too_large),
-                &raw,
-            )
-            .await
-        }
-    }
+        What::Auto(_) | What::Human => matching::find(app, &inbound, &[]).await?,
+    };
+    store_reply(
+        app,
+        object,
+        &inbound,
+        &what,
+        matched,
+        (size, too_large),
+        &raw,
+    )
+    .await
 }
 
 /// The first [`MAX_INBOUND_BYTES`] of the message, and its whole size; `None` once deleted.
