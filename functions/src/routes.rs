@@ -11,8 +11,8 @@ use mailing::App;
 
 use crate::http::HttpResult;
 use crate::{
-    campaigns, contacts, domains, emails, history, imports, replies, sender_profiles, sending,
-    signatures, templates, tracking,
+    analytics, campaigns, contacts, domains, emails, history, imports, replies, sender_profiles,
+    sending, signatures, templates, tracking,
 };
 
 pub type Handler =
@@ -55,6 +55,12 @@ macro_rules! public_route {
 }
 
 pub const ROUTES: &[Route] = &[
+    route!(
+        "GET",
+        "/api/artists/{artistId}/campaigns/{campaignId}/analytics",
+        "campaigns-analytics",
+        analytics::campaign
+    ),
     route!(
         "GET",
         "/api/artists/{artistId}/email/replies",

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod analytics;
 mod audit_trail;
 mod authorization;
 mod aws_clients;

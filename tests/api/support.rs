@@ -297,6 +297,16 @@ impl Caller<'_> {
         self.send("GET", target, None).await
     }
 
+    /// A `GET` whose answer is not JSON (a CSV download), with `headers` besides the token.
+    pub async fn get_raw(&self, target: &str, headers: &[(&str, &str)]) -> RawReply {
+        let authorization = self.token.as_ref().map(|token| format!("Bearer {token}"));
+        let mut all: Vec<(&str, &str)> = headers.to_vec();
+        if let Some(authorization) = &authorization {
+            all.push(("authorization", authorization));
+        }
+        self.stack.raw("GET", target, &all, b"").await
+    }
+
     pub async fn post(&self, target: &str, body: &Value) -> Reply {
         self.send("POST", target, Some(&body.to_string())).await
     }

@@ -9,4 +9,4 @@ pub use request::{
     JSON_LIMIT, caller, header, json_body, nested, nullable, path_id, path_text, query_limit,
     query_param,
 };
-pub use response::{HttpResult, empty, error_response, json};
+pub use response::{HttpResult, csv, empty, error_response, json};

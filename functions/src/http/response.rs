@@ -16,6 +16,19 @@ pub fn json(status: u16, value: &impl Serialize) -> HttpResult {
         .map_err(ApiError::internal)
 }
 
+/// A CSV download named `filename`.
+pub fn csv(bytes: Vec<u8>, filename: &str) -> HttpResult {
+    Response::builder()
+        .status(200)
+        .header("content-type", "text/csv; charset=utf-8")
+        .header(
+            "content-disposition",
+            format!("attachment; filename=\"{filename}\""),
+        )
+        .body(Body::Binary(bytes))
+        .map_err(ApiError::internal)
+}
+
 pub fn empty(status: u16) -> HttpResult {
     Response::builder()
         .status(status)

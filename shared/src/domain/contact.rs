@@ -98,6 +98,11 @@ pub struct EngagementSummary {
     pub clicked: u64,
     pub replied: u64,
     pub last_activity_at: Option<DateTime<Utc>>,
+    /// 0–100, now (`tracking::score`).
+    pub score: u8,
+    /// Sent `tracking::score::UNENGAGED_AFTER` messages in a row without a person's open,
+    /// click or reply.
+    pub unengaged: bool,
 }
 
 /// `value.chars().any(char::is_control)` on bytes: C0 controls and DEL are single bytes, C1

@@ -16,6 +16,8 @@ pub enum InteractionType {
     EmailOpened,
     EmailClicked,
     ReplyReceived,
+    /// An out-of-office or other automatic answer.
+    AutoReplyReceived,
     Unsubscribed,
     /// Hard or soft: `details.bounce_type` says which.
     Bounced,

@@ -3,6 +3,7 @@
 mod audit;
 mod campaign;
 mod contact;
+mod counter;
 mod email;
 mod ids;
 mod import_job;
@@ -23,6 +24,7 @@ pub use contact::{
     Consent, ConsentBasis, Contact, ContactFields, ContactSource, ContactStatus, EngagementSummary,
     Tags,
 };
+pub use counter::Counter;
 pub use email::{AddressParts, DomainName, EmailAddress, EmailError};
 pub use ids::{
     ArtistId, AuditId, CampaignId, ContactId, IdError, ImportId, ReplyId, TemplateId, UserId,

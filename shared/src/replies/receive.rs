@@ -299,23 +299,28 @@ async fn store_reply(
         assigned: matched.is_some(),
         new,
     };
-    let Some(matched) = matched.filter(|_| reply.kind == ReplyKind::Human) else {
+    let Some(matched) = matched.filter(|_| !reply.quarantined) else {
         return Ok(received);
     };
-    enqueue(
-        app,
-        EmailEvent {
-            send: send_ref(&matched.send),
-            kind: EventKind::Reply {
-                reply: reply.id,
-                matched_by: matched.by,
-                from_other_address: matched.from_other_address,
-            },
-            at: reply.received_at,
-            address: None,
+    let kind = match reply.kind {
+        ReplyKind::Human => EventKind::Reply {
+            reply: reply.id,
+            matched_by: matched.by,
+            from_other_address: matched.from_other_address,
         },
-    )
-    .await?;
+        // On the timeline and counted apart; never forwarded.
+        ReplyKind::Auto => EventKind::AutoReply { reply: reply.id },
+    };
+    let event = EmailEvent {
+        send: send_ref(&matched.send),
+        kind,
+        at: reply.received_at,
+        address: None,
+    };
+    enqueue(app, event).await?;
+    if reply.kind == ReplyKind::Auto {
+        return Ok(received);
+    }
     if reply.metadata.forwarded_to.is_none() {
         forward_once(app, &reply, &matched, raw).await?;
     }

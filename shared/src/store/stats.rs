@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 use super::page::{Page, PartitionQuery, of_partition};
-use crate::domain::{ArtistId, CampaignId, ContactId, ContactRole};
+use crate::domain::{ArtistId, CampaignId, ContactId, ContactRole, Counter};
 use crate::{ApiError, App};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -17,21 +17,33 @@ pub enum StatsKey {
     Campaign(CampaignId),
     /// One link of a campaign, by its id in the messages.
     Link(CampaignId, u16),
+    /// A campaign's counts in one UTC hour (its first three days) or day (after).
+    CampaignHour(CampaignId, DateTime<Utc>),
+    CampaignDay(CampaignId, NaiveDate),
     /// An artist's team, one UTC day.
     TeamDay(ArtistId, ContactRole, NaiveDate),
+    /// An artist's team, one UTC hour (the heatmap's source).
+    TeamHour(ArtistId, ContactRole, DateTime<Utc>),
     Contact(ContactId),
 }
 
 impl StatsKey {
     fn key(&self) -> HashMap<String, AttributeValue> {
         let (pk, sk) = match self {
-            Self::Campaign(campaign) => (format!("CAMPAIGN#{campaign}"), "TOTAL".to_owned()),
+            Self::Campaign(campaign) => (campaign_pk(*campaign), "TOTAL".to_owned()),
             Self::Link(campaign, link) => {
                 (format!("CAMPAIGN#{campaign}"), format!("LINK#{link:05}"))
             }
-            Self::TeamDay(artist, role, day) => {
-                (format!("TEAM#{artist}#{role}"), format!("DAY#{day}"))
-            }
+            Self::CampaignHour(campaign, hour) => (
+                campaign_pk(*campaign),
+                format!("HOUR#{}", hour.format(HOUR_FORMAT)),
+            ),
+            Self::CampaignDay(campaign, day) => (campaign_pk(*campaign), format!("DAY#{day}")),
+            Self::TeamDay(artist, role, day) => (team_pk(*artist, *role), format!("DAY#{day}")),
+            Self::TeamHour(artist, role, hour) => (
+                team_pk(*artist, *role),
+                format!("HOUR#{}", hour.format(HOUR_FORMAT)),
+            ),
             Self::Contact(contact) => (format!("CONTACT#{contact}"), "TOTAL".to_owned()),
         };
         HashMap::from([
@@ -41,31 +53,56 @@ impl StatsKey {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How an hour is written in sort keys: sorts as time does.
+pub const HOUR_FORMAT: &str = "%Y-%m-%dT%H";
+
+#[derive(Debug, Clone, PartialEq)]
 pub enum Change {
     Add(u64),
     /// Start again from this value (a streak broken).
     Set(u64),
     /// A text the item keeps once it has one (the URL a link led to).
     Keep(String),
+    /// Score points (`tracking::score`): a decimal number, added.
+    AddPoints(f64),
 }
 
+/// Where a contact's item keeps its score points (`tracking::score`).
+pub const SCORE_POINTS: &str = "score_points";
+
 /// Changes to counters, per item and counter name.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Changes(BTreeMap<StatsKey, BTreeMap<&'static str, Change>>);
 
 impl Changes {
-    pub fn add(&mut self, key: StatsKey, counter: &'static str, amount: u64) {
+    pub fn add(&mut self, key: StatsKey, counter: Counter, amount: u64) {
+        self.add_named(key, counter.name(), amount);
+    }
+
+    fn add_named(&mut self, key: StatsKey, name: &'static str, amount: u64) {
         let change = self
             .0
             .entry(key)
             .or_default()
-            .entry(counter)
+            .entry(name)
             .or_insert(Change::Add(0));
         match change {
             Change::Add(n) | Change::Set(n) => *n += amount,
-            // Texts and counters have names of their own: a text is never counted.
-            Change::Keep(_) => {}
+            // Texts, points and counters have names of their own.
+            Change::Keep(_) | Change::AddPoints(_) => {}
+        }
+    }
+
+    /// Adds score points to the item (a contact's).
+    pub fn add_points(&mut self, key: StatsKey, points: f64) {
+        if let Change::AddPoints(sum) = self
+            .0
+            .entry(key)
+            .or_default()
+            .entry(SCORE_POINTS)
+            .or_insert(Change::AddPoints(0.0))
+        {
+            *sum += points;
         }
     }
 
@@ -78,11 +115,20 @@ impl Changes {
             .or_insert_with(|| Change::Keep(value.to_owned()));
     }
 
-    pub fn reset(&mut self, key: StatsKey, counter: &'static str) {
+    pub fn reset(&mut self, key: StatsKey, counter: Counter) {
+        self.reset_named(key, counter.name());
+    }
+
+    fn reset_named(&mut self, key: StatsKey, name: &'static str) {
+        self.0.entry(key).or_default().insert(name, Change::Set(0));
+    }
+
+    /// The counters these changes write, whatever the item.
+    pub fn counters(&self) -> impl Iterator<Item = Counter> + '_ {
         self.0
-            .entry(key)
-            .or_default()
-            .insert(counter, Change::Set(0));
+            .values()
+            .flat_map(|item| item.keys())
+            .filter_map(|name| Counter::ALL.into_iter().find(|c| c.name() == *name))
     }
 
     pub fn items(&self) -> usize {
@@ -97,12 +143,13 @@ impl Changes {
         for (key, counters) in &other.0 {
             for (counter, change) in counters {
                 match change {
-                    Change::Add(n) => self.add(*key, counter, *n),
+                    Change::Add(n) => self.add_named(*key, counter, *n),
                     Change::Set(n) => {
-                        self.reset(*key, counter);
-                        self.add(*key, counter, *n);
+                        self.reset_named(*key, counter);
+                        self.add_named(*key, counter, *n);
                     }
                     Change::Keep(value) => self.keep(*key, counter, value),
+                    Change::AddPoints(points) => self.add_points(*key, *points),
                 }
             }
         }
@@ -131,6 +178,11 @@ impl Changes {
                         Change::Keep(text) => {
                             sets.push(format!("#c{i} = if_not_exists(#c{i}, :v{i})"));
                             AttributeValue::S(text.clone())
+                        }
+                        Change::AddPoints(points) => {
+                            adds.push(format!("#c{i} :v{i}"));
+                            // Scientific notation: the sum is large (see `tracking::score`).
+                            AttributeValue::N(format!("{points:e}"))
                         }
                     };
                     update = update
@@ -200,13 +252,87 @@ pub async fn links(app: &App, campaign: CampaignId) -> Result<Vec<LinkStats>, Ap
     }
 }
 
+/// The items of one stats partition whose sort keys run from `from` to `to` (inclusive), in
+/// order, with their counters: a campaign's or a team's hours or days. One Query per 1 MB.
+pub async fn range(
+    app: &App,
+    pk: &str,
+    (from, to): (&str, &str),
+) -> Result<Vec<(String, Counters)>, ApiError> {
+    let mut found = Vec::new();
+    let mut after = None;
+    loop {
+        let output = app
+            .aws
+            .dynamodb
+            .query()
+            .table_name(&app.config.stats_table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+            .expression_attribute_values(":from", AttributeValue::S(from.to_owned()))
+            .expression_attribute_values(":to", AttributeValue::S(to.to_owned()))
+            .set_exclusive_start_key(after)
+            .send()
+            .await?;
+        for item in output.items.unwrap_or_default() {
+            let sk = match item.get("sk") {
+                Some(AttributeValue::S(sk)) => sk.clone(),
+                _ => continue,
+            };
+            found.push((sk, Counters::from_item(item)));
+        }
+        match output.last_evaluated_key {
+            Some(key) => after = Some(key),
+            None => return Ok(found),
+        }
+    }
+}
+
+/// The partition key of a campaign's items, and of a team's.
+pub fn campaign_pk(campaign: CampaignId) -> String {
+    format!("CAMPAIGN#{campaign}")
+}
+
+pub fn team_pk(artist: ArtistId, role: ContactRole) -> String {
+    format!("TEAM#{artist}#{role}")
+}
+
 /// Counter values of one item (absent counters are zero).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Counters(HashMap<String, u64>);
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Counters(HashMap<String, f64>);
+
+#[cfg(test)]
+thread_local! {
+    /// The counters read on this thread: how a test holds every counter written to be read.
+    pub static READ: std::cell::RefCell<std::collections::BTreeSet<Counter>> =
+        std::cell::RefCell::default();
+}
 
 impl Counters {
-    pub fn get(&self, name: &str) -> u64 {
-        self.0.get(name).copied().unwrap_or(0)
+    pub fn get(&self, counter: Counter) -> u64 {
+        #[cfg(test)]
+        READ.with(|read| read.borrow_mut().insert(counter));
+        self.0.get(counter.name()).map_or(0, |n| *n as u64)
+    }
+
+    /// The contact's latest activity, Unix milliseconds (0: none).
+    pub fn last_activity_ms(&self) -> u64 {
+        self.0.get(LAST_ACTIVITY).map_or(0, |n| *n as u64)
+    }
+
+    /// The contact's stored score points (`tracking::score`).
+    pub fn score_points(&self) -> f64 {
+        self.0.get(SCORE_POINTS).copied().unwrap_or(0.0)
+    }
+
+    /// Counters with these values (tests of readers).
+    pub fn of(values: &[(Counter, u64)]) -> Self {
+        Self(
+            values
+                .iter()
+                .map(|(counter, n)| (counter.name().to_owned(), *n as f64))
+                .collect(),
+        )
     }
 
     fn from_item(item: HashMap<String, AttributeValue>) -> Self {
@@ -282,11 +408,11 @@ mod tests {
     fn changes_to_one_item_add_up_and_a_reset_starts_the_count_again() {
         let contact = StatsKey::Contact(ContactId::new());
         let mut changes = Changes::default();
-        changes.add(contact, "soft_bounce_streak", 1);
-        changes.add(contact, "delivered", 1);
-        changes.reset(contact, "soft_bounce_streak");
-        changes.add(contact, "soft_bounce_streak", 1);
-        changes.add(contact, "delivered", 2);
+        changes.add(contact, Counter::SoftBounceStreak, 1);
+        changes.add(contact, Counter::Delivered, 1);
+        changes.reset(contact, Counter::SoftBounceStreak);
+        changes.add(contact, Counter::SoftBounceStreak, 1);
+        changes.add(contact, Counter::Delivered, 2);
         assert_eq!(changes.items(), 1);
         let counters = &changes.0[&contact];
         assert_eq!(counters["soft_bounce_streak"], Change::Set(1));
@@ -298,10 +424,10 @@ mod tests {
         let link = StatsKey::Link(CampaignId::new(), 0);
         let mut first = Changes::default();
         first.keep(link, "url", "https://label.example/a");
-        first.add(link, "clicks", 1);
+        first.add(link, Counter::Clicks, 1);
         let mut second = Changes::default();
         second.keep(link, "url", "https://label.example/b");
-        second.add(link, "clicks", 1);
+        second.add(link, Counter::Clicks, 1);
         first.merge(&second);
         let item = &first.0[&link];
         assert_eq!(item["url"], Change::Keep("https://label.example/a".into()));

@@ -1,11 +1,12 @@
 //! Engagement as the counters hold it (`store::stats`), for readers of campaigns and contacts:
 //! the seed's counters filled in, and the detail beside them.
 
-use chrono::DateTime;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::domain::{Campaign, Contact, EngagementSummary};
-use crate::store::stats::{self, StatsKey};
+use super::score;
+use crate::domain::{Campaign, Contact, Counter, EngagementSummary};
+use crate::store::stats::{self, Counters, LinkStats, StatsKey};
 use crate::{ApiError, App};
 
 /// Opens and clicks are the person's; machines' are counted apart (`machine`).
@@ -29,6 +30,8 @@ pub struct CampaignEngagement {
     /// Messages a person answered (automatic replies are left out), and their replies.
     pub replied: u64,
     pub replies: u64,
+    /// Automatic answers (out of office), counted apart.
+    pub auto_replies: u64,
     /// Clicks per link, in the order the message holds its links.
     pub links: Vec<LinkEngagement>,
 }
@@ -49,24 +52,31 @@ pub async fn of(app: &App, campaign: &mut Campaign) -> Result<CampaignEngagement
     let total = [StatsKey::Campaign(campaign.id)];
     let (mut totals, links) =
         tokio::try_join!(stats::get_many(app, &total), stats::links(app, campaign.id))?;
-    let counters = totals.remove(0);
-    let engagement = CampaignEngagement {
-        delivered: counters.get("delivered"),
-        opens: counters.get("opens"),
-        unique_opens: counters.get("unique_opens"),
-        machine_opens: counters.get("machine_opens"),
-        clicks: counters.get("clicks"),
-        unique_clicks: counters.get("unique_clicks"),
-        machine_clicks: counters.get("machine_clicks"),
-        bounces: counters.get("bounces"),
-        soft_bounces: counters.get("soft_bounces"),
-        complaints: counters.get("complaints"),
-        rejects: counters.get("rejects"),
-        delivery_delays: counters.get("delivery_delays"),
-        rendering_failures: counters.get("rendering_failures"),
-        unsubscribes: counters.get("unsubscribes"),
-        replied: counters.get("replied"),
-        replies: counters.get("replies"),
+    let engagement = campaign_engagement(&totals.remove(0), links);
+    fill_seed_counters(campaign, &engagement);
+    Ok(engagement)
+}
+
+/// A campaign's engagement from its counters and its links' (no request).
+pub fn campaign_engagement(counters: &Counters, links: Vec<LinkStats>) -> CampaignEngagement {
+    CampaignEngagement {
+        delivered: counters.get(Counter::Delivered),
+        opens: counters.get(Counter::Opens),
+        unique_opens: counters.get(Counter::UniqueOpens),
+        machine_opens: counters.get(Counter::MachineOpens),
+        clicks: counters.get(Counter::Clicks),
+        unique_clicks: counters.get(Counter::UniqueClicks),
+        machine_clicks: counters.get(Counter::MachineClicks),
+        bounces: counters.get(Counter::Bounces),
+        soft_bounces: counters.get(Counter::SoftBounces),
+        complaints: counters.get(Counter::Complaints),
+        rejects: counters.get(Counter::Rejects),
+        delivery_delays: counters.get(Counter::DeliveryDelays),
+        rendering_failures: counters.get(Counter::RenderingFailures),
+        unsubscribes: counters.get(Counter::Unsubscribes),
+        replied: counters.get(Counter::Replied),
+        replies: counters.get(Counter::Replies),
+        auto_replies: counters.get(Counter::AutoReplies),
         links: links
             .into_iter()
             .filter_map(|link| {
@@ -79,7 +89,11 @@ pub async fn of(app: &App, campaign: &mut Campaign) -> Result<CampaignEngagement
                 })
             })
             .collect(),
-    };
+    }
+}
+
+/// The seed's counters are the analytics' numbers, never counted apart.
+pub fn fill_seed_counters(campaign: &mut Campaign, engagement: &CampaignEngagement) {
     let seed = &mut campaign.counters;
     seed.open_count = engagement.unique_opens;
     seed.click_count = engagement.unique_clicks;
@@ -87,12 +101,29 @@ pub async fn of(app: &App, campaign: &mut Campaign) -> Result<CampaignEngagement
     seed.complaint_count = engagement.complaints;
     seed.unsubscribe_count = engagement.unsubscribes;
     seed.reply_count = engagement.replied;
-    Ok(engagement)
 }
 
-/// Fills each contact's `engagement` from its counters (messages sent to it, messages it opened
-/// and clicked as a person, its latest such activity): one BatchGetItem per 100 contacts. The
-/// contact's item never holds them, so edits to a contact and events never overwrite each other.
+/// A contact's engagement from its counters, its score as of `now` (no request).
+pub fn contact_summary(counters: &Counters, now: DateTime<Utc>) -> EngagementSummary {
+    let lost = counters.get(Counter::Bounces) > 0 || counters.get(Counter::Complaints) > 0;
+    EngagementSummary {
+        sent: counters.get(Counter::Sent),
+        opened: counters.get(Counter::Opened),
+        clicked: counters.get(Counter::Clicked),
+        replied: counters.get(Counter::Replied),
+        last_activity_at: i64::try_from(counters.last_activity_ms())
+            .ok()
+            .filter(|ms| *ms > 0)
+            .and_then(DateTime::from_timestamp_millis),
+        score: score::score(counters.score_points(), now, lost),
+        unengaged: counters.get(Counter::SendsSinceEngagement) >= score::UNENGAGED_AFTER,
+    }
+}
+
+/// Fills each contact's `engagement` from its counters (messages sent to it, messages it opened,
+/// clicked and answered as a person, its latest such activity, its score): one BatchGetItem per
+/// 100 contacts. The contact's item never holds them, so edits to a contact and events never
+/// overwrite each other.
 pub async fn of_contacts(app: &App, contacts: &mut [Contact]) -> Result<(), ApiError> {
     if contacts.is_empty() {
         return Ok(());
@@ -102,18 +133,9 @@ pub async fn of_contacts(app: &App, contacts: &mut [Contact]) -> Result<(), ApiE
         .map(|contact| StatsKey::Contact(contact.id))
         .collect();
     let counters = stats::get_many(app, &keys).await?;
+    let now = Utc::now();
     for (contact, counters) in contacts.iter_mut().zip(counters) {
-        let last_activity = counters.get(stats::LAST_ACTIVITY);
-        contact.engagement = EngagementSummary {
-            sent: counters.get("sent"),
-            opened: counters.get("opened"),
-            clicked: counters.get("clicked"),
-            replied: counters.get("replied"),
-            last_activity_at: i64::try_from(last_activity)
-                .ok()
-                .filter(|ms| *ms > 0)
-                .and_then(DateTime::from_timestamp_millis),
-        };
+        contact.engagement = contact_summary(&counters, now);
     }
     Ok(())
 }

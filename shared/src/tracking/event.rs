@@ -90,6 +90,11 @@ pub enum EventKind {
         matched_by: MatchedBy,
         from_other_address: bool,
     },
+    /// An automatic answer (out of office): on the timeline and counted apart, never as a
+    /// reply or as engagement.
+    AutoReply {
+        reply: ReplyId,
+    },
 }
 
 impl EventKind {
@@ -106,6 +111,7 @@ impl EventKind {
             Self::RenderingFailure { .. } => "rendering_failure",
             Self::Unsubscribe { .. } => "unsubscribe",
             Self::Reply { .. } => "reply",
+            Self::AutoReply { .. } => "auto_reply",
         }
     }
 

@@ -10,7 +10,7 @@
 //! several percent. A paused campaign says why in `status_reason`; resuming it is the team's
 //! decision.
 
-use crate::domain::{ArtistId, CampaignId, CampaignStatus};
+use crate::domain::{ArtistId, CampaignId, CampaignStatus, Counter};
 use crate::sending::pause_with_reason;
 use crate::store::stats::{self, StatsKey};
 use crate::{ApiError, App, store};
@@ -55,8 +55,8 @@ pub async fn check(app: &App, artist: ArtistId, campaign: CampaignId) -> Result<
         .remove(0);
     let reason = breach(
         found.counters.success_count,
-        counters.get("bounces"),
-        counters.get("complaints"),
+        counters.get(Counter::Bounces),
+        counters.get(Counter::Complaints),
     );
     if let Some(reason) = reason {
         tracing::warn!(%artist, %campaign, reason, "guardrail: campaign paused");

@@ -16,6 +16,7 @@ pub mod pages;
 pub mod public;
 pub mod recipients;
 pub mod record;
+pub mod score;
 pub mod ses;
 pub mod unsubscribe;
 

@@ -27,10 +27,10 @@ use serde_json::{Map, json};
 
 use super::event::{BounceType, EmailEvent, EventKind};
 use super::machine::{self, Seen};
-use super::{guardrails, unsubscribe};
+use super::{guardrails, score, unsubscribe};
 use crate::domain::{
-    ArtistId, CampaignId, ContactId, ContactStatus, EmailAddress, Interaction, InteractionType,
-    MachineReason, UserId,
+    ArtistId, CampaignId, ContactId, ContactStatus, Counter, EmailAddress, Interaction,
+    InteractionType, MachineReason, UserId,
 };
 use crate::domain::{AuditAction, AuditRecord};
 use crate::sending::SERVICE_ACTOR;
@@ -43,6 +43,15 @@ use crate::{ApiError, App};
 /// A contact whose messages soft-bounced this many times in a row (no delivery between) is
 /// marked bounced: the address is most likely gone.
 pub const SOFT_BOUNCES_IN_A_ROW: u64 = 3;
+
+/// A campaign's time series counts per hour for this long after its start, then per day.
+pub const SERIES_HOURS: i64 = 72;
+
+/// The hour `at` falls in.
+pub fn hour_of(at: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::{DurationRound, TimeDelta};
+    at.duration_trunc(TimeDelta::hours(1)).unwrap_or(at)
+}
 
 /// Engagement times written at once per batch.
 const CONCURRENT_WRITES: usize = 8;
@@ -314,33 +323,64 @@ struct Plan {
 
 fn plan(c: &Classified, taken: &mut HashSet<(uuid::Uuid, String)>) -> Plan {
     let row = &c.row;
+    let at = c.event.at;
     let campaign = StatsKey::Campaign(row.campaign_id);
-    let team_day = StatsKey::TeamDay(row.artist_id, row.contact_role, c.event.at.date_naive());
+    let started = row.sent_at.unwrap_or(row.created_at);
+    // The campaign's time series: hours for its first three days, days after.
+    let campaign_period = if at < started + chrono::Duration::hours(SERIES_HOURS) {
+        StatsKey::CampaignHour(row.campaign_id, hour_of(at))
+    } else {
+        StatsKey::CampaignDay(row.campaign_id, at.date_naive())
+    };
+    let team_day = StatsKey::TeamDay(row.artist_id, row.contact_role, at.date_naive());
+    let team_hour = StatsKey::TeamHour(row.artist_id, row.contact_role, hour_of(at));
     let contact = StatsKey::Contact(row.contact_id);
-    let broad = [campaign, team_day];
+    // Everything a campaign and a team count, over all time and per period.
+    let broad = [campaign, campaign_period, team_day, team_hour];
+    let everywhere =
+        |counter: Counter| -> Vec<(StatsKey, Counter)> { broad.map(|key| (key, counter)).to_vec() };
     let mut changes = Changes::default();
     let mut marks: Vec<(String, Changes)> = Vec::new();
-    let mut mark = |name: String, counts: &[(StatsKey, &'static str)]| {
+    // A first-time mark: its counters (and the contact's score points) count once per send.
+    let mut mark = |name: String, counts: Vec<(StatsKey, Counter)>, points: f64| {
         if taken.insert((row.send_id, name.clone())) {
             let mut changes = Changes::default();
             for (key, counter) in counts {
-                changes.add(*key, counter, 1);
+                changes.add(key, counter, 1);
+            }
+            if points > 0.0 {
+                changes.add_points(contact, score::points(points, at));
             }
             marks.push((name, changes));
         }
     };
+    let with_contact = |mut counts: Vec<(StatsKey, Counter)>, counter: Counter| {
+        counts.push((contact, counter));
+        counts
+    };
     let mut details = Map::new();
     let person = c.machine.is_none();
+    if person
+        && matches!(
+            c.event.kind,
+            EventKind::Open { .. } | EventKind::Click { .. } | EventKind::Reply { .. }
+        )
+    {
+        changes.reset(contact, Counter::SendsSinceEngagement);
+    }
     let interaction_type = match &c.event.kind {
         EventKind::Send => {
-            changes.add(contact, "sent", 1);
+            for key in broad.into_iter().chain([contact]) {
+                changes.add(key, Counter::Sent, 1);
+            }
+            changes.add(contact, Counter::SendsSinceEngagement, 1);
             InteractionType::EmailSent
         }
         EventKind::Delivery => {
-            for key in [campaign, team_day, contact] {
-                changes.add(key, "delivered", 1);
+            for key in broad.into_iter().chain([contact]) {
+                changes.add(key, Counter::Delivered, 1);
             }
-            changes.reset(contact, "soft_bounce_streak");
+            changes.reset(contact, Counter::SoftBounceStreak);
             InteractionType::EmailDelivered
         }
         EventKind::Bounce {
@@ -354,23 +394,12 @@ fn plan(c: &Classified, taken: &mut HashSet<(uuid::Uuid, String)>) -> Plan {
                 details.insert("status".into(), json!(status));
             }
             if *bounce_type == BounceType::Permanent {
-                mark(
-                    "bounce".into(),
-                    &[
-                        (campaign, "bounces"),
-                        (team_day, "bounces"),
-                        (contact, "bounces"),
-                    ],
-                );
+                let counts = with_contact(everywhere(Counter::Bounces), Counter::Bounces);
+                mark("bounce".into(), counts, 0.0);
             } else {
-                mark(
-                    "soft_bounce".into(),
-                    &[
-                        (campaign, "soft_bounces"),
-                        (team_day, "soft_bounces"),
-                        (contact, "soft_bounce_streak"),
-                    ],
-                );
+                let counts =
+                    with_contact(everywhere(Counter::SoftBounces), Counter::SoftBounceStreak);
+                mark("soft_bounce".into(), counts, 0.0);
             }
             InteractionType::Bounced
         }
@@ -378,31 +407,25 @@ fn plan(c: &Classified, taken: &mut HashSet<(uuid::Uuid, String)>) -> Plan {
             if let Some(feedback_type) = feedback_type {
                 details.insert("feedback_type".into(), json!(feedback_type));
             }
-            mark(
-                "complaint".into(),
-                &[
-                    (campaign, "complaints"),
-                    (team_day, "complaints"),
-                    (contact, "complaints"),
-                ],
-            );
+            let counts = with_contact(everywhere(Counter::Complaints), Counter::Complaints);
+            mark("complaint".into(), counts, 0.0);
             InteractionType::Complained
         }
         EventKind::Reject { reason } => {
             details.insert("reason".into(), json!(reason));
             for key in broad {
-                changes.add(key, "rejects", 1);
+                changes.add(key, Counter::Rejects, 1);
             }
             InteractionType::Rejected
         }
         EventKind::DeliveryDelay { delay_type } => {
             details.insert("delay_type".into(), json!(delay_type));
-            changes.add(campaign, "delivery_delays", 1);
+            changes.add(campaign, Counter::DeliveryDelays, 1);
             InteractionType::DeliveryDelayed
         }
         EventKind::RenderingFailure { error } => {
             details.insert("error".into(), json!(error));
-            changes.add(campaign, "rendering_failures", 1);
+            changes.add(campaign, Counter::RenderingFailures, 1);
             InteractionType::RenderingFailed
         }
         EventKind::Open { user_agent } => {
@@ -411,19 +434,13 @@ fn plan(c: &Classified, taken: &mut HashSet<(uuid::Uuid, String)>) -> Plan {
             }
             if person {
                 for key in broad {
-                    changes.add(key, "opens", 1);
+                    changes.add(key, Counter::Opens, 1);
                 }
-                mark(
-                    "open".into(),
-                    &[
-                        (campaign, "unique_opens"),
-                        (team_day, "unique_opens"),
-                        (contact, "opened"),
-                    ],
-                );
+                let counts = with_contact(everywhere(Counter::UniqueOpens), Counter::Opened);
+                mark("open".into(), counts, score::OPEN);
             } else {
                 for key in broad {
-                    changes.add(key, "machine_opens", 1);
+                    changes.add(key, Counter::MachineOpens, 1);
                 }
             }
             InteractionType::EmailOpened
@@ -451,41 +468,30 @@ fn plan(c: &Classified, taken: &mut HashSet<(uuid::Uuid, String)>) -> Plan {
             }
             if person {
                 for key in broad.into_iter().chain(link) {
-                    changes.add(key, "clicks", 1);
+                    changes.add(key, Counter::Clicks, 1);
                 }
                 // A click is the surest open there is: images may have been blocked.
-                mark(
-                    "open".into(),
-                    &[
-                        (campaign, "unique_opens"),
-                        (team_day, "unique_opens"),
-                        (contact, "opened"),
-                    ],
-                );
-                mark(
-                    "click".into(),
-                    &[
-                        (campaign, "unique_clicks"),
-                        (team_day, "unique_clicks"),
-                        (contact, "clicked"),
-                    ],
-                );
+                let counts = with_contact(everywhere(Counter::UniqueOpens), Counter::Opened);
+                mark("open".into(), counts, score::OPEN);
+                let counts = with_contact(everywhere(Counter::UniqueClicks), Counter::Clicked);
+                mark("click".into(), counts, score::CLICK);
                 if let (Some(id), Some(link)) = (c.link, link) {
-                    mark(format!("click#{id}"), &[(link, "unique_clicks")]);
+                    mark(
+                        format!("click#{id}"),
+                        vec![(link, Counter::UniqueClicks)],
+                        0.0,
+                    );
                 }
             } else {
                 for key in broad.into_iter().chain(link) {
-                    changes.add(key, "machine_clicks", 1);
+                    changes.add(key, Counter::MachineClicks, 1);
                 }
             }
             InteractionType::EmailClicked
         }
         EventKind::Unsubscribe { scope } => {
             details.insert("scope".into(), json!(scope));
-            mark(
-                "unsubscribe".into(),
-                &[(campaign, "unsubscribes"), (team_day, "unsubscribes")],
-            );
+            mark("unsubscribe".into(), everywhere(Counter::Unsubscribes), 0.0);
             InteractionType::Unsubscribed
         }
         EventKind::Reply {
@@ -499,17 +505,18 @@ fn plan(c: &Classified, taken: &mut HashSet<(uuid::Uuid, String)>) -> Plan {
                 details.insert("from_other_address".into(), json!(true));
             }
             for key in broad {
-                changes.add(key, "replies", 1);
+                changes.add(key, Counter::Replies, 1);
             }
-            mark(
-                "reply".into(),
-                &[
-                    (campaign, "replied"),
-                    (team_day, "replied"),
-                    (contact, "replied"),
-                ],
-            );
+            let counts = with_contact(everywhere(Counter::Replied), Counter::Replied);
+            mark("reply".into(), counts, score::REPLY);
             InteractionType::ReplyReceived
+        }
+        EventKind::AutoReply { reply } => {
+            details.insert("reply_id".into(), json!(reply));
+            for key in [campaign, team_day] {
+                changes.add(key, Counter::AutoReplies, 1);
+            }
+            InteractionType::AutoReplyReceived
         }
     };
     Plan {
@@ -631,6 +638,11 @@ async fn write_chunk(app: &App, plans: &[Plan], chunk: &[usize]) -> Result<Vec<u
     }
 }
 
+/// Whether a contact's soft bounces in a row reached [`SOFT_BOUNCES_IN_A_ROW`].
+fn streak_reached(counters: &store::stats::Counters) -> bool {
+    counters.get(Counter::SoftBounceStreak) >= SOFT_BOUNCES_IN_A_ROW
+}
+
 /// Step 5: contacts whose soft-bounce streak reached the limit are marked bounced.
 async fn mark_repeated_soft_bounces(app: &App, new: &[&Classified]) -> Result<(), ApiError> {
     // One contact may soft-bounce twice in a batch; it is looked at once.
@@ -653,9 +665,129 @@ async fn mark_repeated_soft_bounces(app: &App, new: &[&Classified]) -> Result<()
     let keys: Vec<StatsKey> = soft.keys().map(|id| StatsKey::Contact(*id)).collect();
     let counters = store::stats::get_many(app, &keys).await?;
     for (row, counters) in soft.into_values().zip(counters) {
-        if counters.get("soft_bounce_streak") >= SOFT_BOUNCES_IN_A_ROW {
+        if streak_reached(&counters) {
             change_status(app, row.artist_id, row.contact_id, ContactStatus::Bounced).await?;
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::domain::{ContactRole, MatchedBy, ReplyId};
+    use crate::store::stats::{Counters, READ};
+    use crate::store::suppression::OptOutKeys;
+    use crate::tracking::event::{SendRef, UnsubscribeScope};
+
+    fn every_kind() -> Vec<EventKind> {
+        vec![
+            EventKind::Send,
+            EventKind::Delivery,
+            EventKind::Bounce {
+                bounce_type: BounceType::Permanent,
+                sub_type: "General".into(),
+                status: None,
+            },
+            EventKind::Bounce {
+                bounce_type: BounceType::Transient,
+                sub_type: "MailboxFull".into(),
+                status: None,
+            },
+            EventKind::Complaint {
+                feedback_type: None,
+            },
+            EventKind::Reject { reason: "x".into() },
+            EventKind::DeliveryDelay {
+                delay_type: "x".into(),
+            },
+            EventKind::RenderingFailure { error: "x".into() },
+            EventKind::Open { user_agent: None },
+            EventKind::Click {
+                link: Some(0),
+                url: None,
+                user_agent: None,
+            },
+            EventKind::Unsubscribe {
+                scope: UnsubscribeScope::Team,
+            },
+            EventKind::Reply {
+                reply: ReplyId::new(),
+                matched_by: MatchedBy::Token,
+                from_other_address: false,
+            },
+            EventKind::AutoReply {
+                reply: ReplyId::new(),
+            },
+        ]
+    }
+
+    /// Every counter some event writes, person's or machine's.
+    fn written() -> BTreeSet<Counter> {
+        let row = Send::pending(
+            (ArtistId::new(), ContactRole::Press),
+            CampaignId::new(),
+            ContactId::new(),
+            OptOutKeys {
+                team: "t".into(),
+                artist: "a".into(),
+                address: "h".into(),
+            },
+            Utc::now(),
+        );
+        let mut counters = BTreeSet::new();
+        for kind in every_kind() {
+            for machine in [None, Some(MachineReason::KnownAgent)] {
+                let event = EmailEvent {
+                    send: SendRef {
+                        artist: row.artist_id,
+                        role: row.contact_role,
+                        campaign: row.campaign_id,
+                        contact: row.contact_id,
+                    },
+                    kind: kind.clone(),
+                    at: Utc::now(),
+                    address: None,
+                };
+                let classified = Classified {
+                    event,
+                    row: row.clone(),
+                    machine,
+                    link: Some(0),
+                };
+                let plan = plan(&classified, &mut HashSet::new());
+                counters.extend(plan.changes.counters());
+                for (_, changes) in &plan.marks {
+                    counters.extend(changes.counters());
+                }
+            }
+        }
+        counters
+    }
+
+    #[test]
+    fn every_counter_written_is_read_somewhere_and_every_counter_read_is_written() {
+        READ.with(|read| read.borrow_mut().clear());
+        let empty = Counters::default();
+        crate::tracking::engagement::campaign_engagement(&empty, Vec::new());
+        crate::tracking::engagement::contact_summary(&empty, Utc::now());
+        streak_reached(&empty);
+        crate::analytics::read_every_counter(&empty);
+        let read: BTreeSet<Counter> = READ.with(|read| read.borrow().clone());
+        let written = written();
+        let all: BTreeSet<Counter> = Counter::ALL.into_iter().collect();
+        assert_eq!(
+            written.difference(&read).collect::<Vec<_>>(),
+            Vec::<&Counter>::new(),
+            "written, never read"
+        );
+        assert_eq!(
+            read.difference(&written).collect::<Vec<_>>(),
+            Vec::<&Counter>::new(),
+            "read, never written"
+        );
+        assert_eq!(written, all, "a counter of the list nobody writes");
+    }
 }

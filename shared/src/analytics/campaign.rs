@@ -1,0 +1,121 @@
+//! One campaign's analytics (`GET …/campaigns/{campaignId}/analytics`): its volumes and rates,
+//! clicks per link, and its time series, per hour for the first three days after its start
+//! and per day after. Five requests whatever its audience: the campaign (GetItem), its total
+//! (BatchGetItem), its links, its hours and its days (one Query each; a campaign has tens of
+//! links, 72 hours, a day item per day it drew events).
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde::Serialize;
+
+use super::volumes::{Rates, Volumes};
+use crate::auth::Caller;
+use crate::domain::{ArtistId, CampaignId, CampaignStatus, ContactRole};
+use crate::store::stats::{self, HOUR_FORMAT, StatsKey};
+use crate::tracking::engagement::{self, LinkEngagement};
+use crate::{ApiError, App, campaigns};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Granularity {
+    Hour,
+    Day,
+    Week,
+    Month,
+}
+
+/// One period of a time series: when it starts (UTC), how long it is, what it counted.
+#[derive(Debug, Clone, Serialize)]
+pub struct Point {
+    pub start: DateTime<Utc>,
+    pub granularity: Granularity,
+    #[serde(flatten)]
+    pub volumes: Volumes,
+}
+
+/// A team's share of the campaign (a campaign is one team's: one entry).
+#[derive(Debug, Clone, Serialize)]
+pub struct TeamShare {
+    pub contact_role: ContactRole,
+    pub volumes: Volumes,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CampaignAnalytics {
+    pub campaign_id: CampaignId,
+    pub name: String,
+    pub contact_role: ContactRole,
+    pub status: CampaignStatus,
+    pub started_at: Option<DateTime<Utc>>,
+    /// Recipients the dispatch chose.
+    pub recipients: u64,
+    pub volumes: Volumes,
+    pub rates: Rates,
+    pub links: Vec<LinkEngagement>,
+    pub series: Vec<Point>,
+    pub teams: Vec<TeamShare>,
+}
+
+pub async fn of(
+    app: &App,
+    caller: &Caller,
+    artist: ArtistId,
+    id: CampaignId,
+) -> Result<CampaignAnalytics, ApiError> {
+    let mut campaign = campaigns::get(app, caller, artist, id).await?;
+    let pk = stats::campaign_pk(id);
+    let total_key = [StatsKey::Campaign(id)];
+    let (mut totals, links, hours, days) = tokio::try_join!(
+        stats::get_many(app, &total_key),
+        stats::links(app, id),
+        stats::range(app, &pk, ("HOUR#", "HOUR#~")),
+        stats::range(app, &pk, ("DAY#", "DAY#~")),
+    )?;
+    let total = totals.remove(0);
+    let engagement = engagement::campaign_engagement(&total, links);
+    engagement::fill_seed_counters(&mut campaign, &engagement);
+    let volumes = Volumes::of(&total);
+    let series = hours
+        .iter()
+        .filter_map(|(sk, counters)| {
+            let start = NaiveDateTime::parse_from_str(
+                &format!("{}:00", sk.strip_prefix("HOUR#")?),
+                &format!("{HOUR_FORMAT}:%M"),
+            )
+            .ok()?
+            .and_utc();
+            Some(Point {
+                start,
+                granularity: Granularity::Hour,
+                volumes: Volumes::of(counters),
+            })
+        })
+        .chain(days.iter().filter_map(|(sk, counters)| {
+            let day = NaiveDate::parse_from_str(sk.strip_prefix("DAY#")?, "%Y-%m-%d").ok()?;
+            Some(Point {
+                start: day.and_hms_opt(0, 0, 0)?.and_utc(),
+                granularity: Granularity::Day,
+                volumes: Volumes::of(counters),
+            })
+        }))
+        .collect();
+    Ok(CampaignAnalytics {
+        campaign_id: campaign.id,
+        name: campaign.name.clone(),
+        contact_role: campaign.contact_role,
+        status: campaign.status,
+        started_at: campaign
+            .frozen
+            .as_ref()
+            .map(|frozen| frozen.frozen_at)
+            .or(campaign.sent_at),
+        recipients: campaign.counters.recipient_count,
+        rates: volumes.rates(),
+        teams: vec![TeamShare {
+            contact_role: campaign.contact_role,
+            volumes: volumes.clone(),
+        }],
+        volumes,
+        links: engagement.links,
+        series,
+    })
+}

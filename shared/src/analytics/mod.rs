@@ -1,0 +1,14 @@
+//! Analytics: numbers a team can act on, read from pre-aggregated counters only (`store::stats`,
+//! written once per event by `tracking::record`), so a call costs the same few requests for a
+//! hundred recipients or a million, and never a Scan.
+
+pub mod campaign;
+pub mod report;
+pub mod volumes;
+
+pub use volumes::{Rate, Rates, Volumes};
+
+/// Every counter the analytics read (the counting test holds them to what is written).
+pub fn read_every_counter(counters: &crate::store::stats::Counters) {
+    Volumes::of(counters);
+}

@@ -1,0 +1,186 @@
+//! Analytics read pre-aggregated counters only: the same few requests for any audience, the
+//! same numbers as the seed's counters, unchanged by replayed events.
+
+use chrono::{Duration, Utc};
+use mailing::domain::{CampaignId, ContactId, ContactRole};
+use mailing::store::sends::{self, Send};
+use mailing::store::suppression::OptOutKeys;
+use mailing::tracking::{EmailEvent, EventKind, SendRef, record};
+use serde_json::{Value, json};
+
+use crate::support::{TestStack, spent};
+
+const PERSON: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15";
+
+/// A draft press campaign with `n` sends and their events recorded through `ses-events`'s
+/// code path: every message delivered, one in ten opened by its reader an hour later (and by a
+/// proxy at once), one in twenty clicked. Answers its URL and the events.
+async fn campaign_with_events(stack: &TestStack, n: usize) -> (String, Vec<EmailEvent>) {
+    let url = stack
+        .campaign(json!({
+            "contact_role": "press", "name": format!("Écoute {n}"),
+            "subject": "Bonjour", "content": "<p>Bonjour</p>",
+            "from_name": "Label", "from_email": "presse@label.example",
+        }))
+        .await;
+    let campaign: CampaignId = url.rsplit('/').next().unwrap().parse().unwrap();
+    let started = Utc::now() - Duration::hours(2);
+    let rows: Vec<Send> = (0..n)
+        .map(|_| {
+            Send::pending(
+                (stack.artist, ContactRole::Press),
+                campaign,
+                ContactId::new(),
+                OptOutKeys {
+                    team: "t".into(),
+                    artist: "a".into(),
+                    address: String::new(),
+                },
+                started,
+            )
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        sends::create_many(stack.app(), chunk).await.unwrap();
+    }
+    let mut events = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let send = SendRef {
+            artist: stack.artist,
+            role: ContactRole::Press,
+            campaign,
+            contact: row.contact_id,
+        };
+        let event = |kind, minutes| EmailEvent {
+            send,
+            kind,
+            at: started + Duration::minutes(minutes),
+            address: None,
+        };
+        events.push(event(EventKind::Delivery, 1));
+        if i % 10 == 0 {
+            events.push(event(
+                EventKind::Open {
+                    user_agent: Some("Mozilla/5.0".into()),
+                },
+                1,
+            ));
+            events.push(event(
+                EventKind::Open {
+                    user_agent: Some(PERSON.into()),
+                },
+                61,
+            ));
+        }
+        if i % 20 == 0 {
+            events.push(event(
+                EventKind::Click {
+                    link: Some(0),
+                    url: None,
+                    user_agent: Some(PERSON.into()),
+                },
+                62,
+            ));
+        }
+    }
+    replay(stack, &events).await;
+    (url, events)
+}
+
+/// Records `events` a hundred at a time, as `ses-events` gets them.
+async fn replay(stack: &TestStack, events: &[EmailEvent]) {
+    for batch in events.chunks(100) {
+        record(stack.app(), batch.to_vec()).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn campaign_analytics_cost_the_same_requests_for_100_and_5000_recipients() {
+    let stack = TestStack::new().await;
+    let mut costs = Vec::new();
+    for n in [100, 5_000] {
+        let (url, _) = campaign_with_events(&stack, n).await;
+        let before = stack.requests.by_operation();
+        let analytics = stack.owner().get(&format!("{url}/analytics")).await;
+        let spent = spent(&before, &stack.requests.by_operation());
+        assert_eq!(analytics.status, 200, "{:?}", analytics.body);
+        let volumes = &analytics.body["volumes"];
+        assert_eq!(volumes["delivered"], n);
+        assert_eq!(volumes["unique_opens"], n / 10);
+        assert_eq!(volumes["machine_opens"], n / 10);
+        assert_eq!(volumes["unique_clicks"], n / 20);
+        assert_eq!(analytics.body["rates"]["open_rate"]["value"], 0.1);
+        assert_eq!(analytics.body["rates"]["open_rate"]["over"], "delivered");
+        assert_eq!(analytics.body["rates"]["click_to_open_rate"]["value"], 0.5);
+        let series = analytics.body["series"].as_array().unwrap();
+        assert!(
+            series.iter().all(|p| p["granularity"] == "hour"),
+            "{series:?}"
+        );
+        let delivered: u64 = series
+            .iter()
+            .map(|p| p["delivered"].as_u64().unwrap())
+            .sum();
+        assert_eq!(delivered, n as u64, "the series adds up to the total");
+        assert_eq!(
+            spent
+                .keys()
+                .filter(|(s, o)| s == "dynamodb" && o == "Scan")
+                .count(),
+            0
+        );
+        costs.push(spent.values().sum::<u64>());
+    }
+    assert_eq!(costs[0], costs[1], "{costs:?}");
+    assert!(costs[0] <= 10, "{costs:?}");
+}
+
+#[tokio::test]
+async fn the_seed_counters_are_the_analytics_numbers_and_a_replayed_burst_changes_neither() {
+    let stack = TestStack::new().await;
+    let (url, events) = campaign_with_events(&stack, 60).await;
+    let read = || async {
+        let campaign = stack.owner().get(&url).await.body;
+        let analytics = stack.owner().get(&format!("{url}/analytics")).await.body;
+        (campaign, analytics)
+    };
+    let (campaign, analytics) = read().await;
+    replay(&stack, &events).await;
+    let (again, analytics_again) = read().await;
+    assert_eq!(analytics, analytics_again, "a replay changes nothing");
+    assert_eq!(campaign["open_count"], again["open_count"]);
+    let volumes = &analytics["volumes"];
+    for (seed, volume) in [
+        ("open_count", "unique_opens"),
+        ("click_count", "unique_clicks"),
+        ("bounce_count", "bounces"),
+        ("unsubscribe_count", "unsubscribes"),
+        ("reply_count", "replied"),
+    ] {
+        assert_eq!(campaign[seed], volumes[volume], "{seed}");
+    }
+    assert_eq!(campaign["open_count"], 6);
+
+    let csv = stack
+        .owner()
+        .get_raw(
+            &format!("{url}/analytics?locale=fr"),
+            &[("accept", "text/csv")],
+        )
+        .await;
+    assert_eq!(csv.status, 200);
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    let text = csv.text();
+    assert!(text.starts_with('\u{feff}'));
+    assert!(text.contains("period;start;sent;delivered;"), "{text}");
+    assert!(text.contains("\ntotal;;0;60;"), "{text}");
+
+    let finance = stack.team("finance");
+    assert_eq!(finance.get(&format!("{url}/analytics")).await.status, 404);
+    let bad = stack
+        .owner()
+        .get(&format!("{url}/analytics?format=pdf"))
+        .await;
+    assert_eq!(bad.status, 400, "{:?}", bad.body);
+    let _: Value = analytics;
+}
