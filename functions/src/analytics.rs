@@ -3,10 +3,13 @@
 //! The campaign and team reports answer CSV for `?format=csv` or `Accept: text/csv`
 //! (`&locale=fr` for a French Excel).
 
+use chrono::NaiveDate;
 use lambda_http::Request;
+use mailing::analytics::campaign::Granularity;
 use mailing::analytics::report::{self, Locale, Table};
-use mailing::analytics::{Volumes, campaign};
-use mailing::domain::{ArtistId, CampaignId};
+use mailing::analytics::team::{self, Range};
+use mailing::analytics::{Volumes, campaign, heatmap};
+use mailing::domain::{ArtistId, CampaignId, ContactRole};
 use mailing::{ApiError, App};
 
 use crate::http::{self, HttpResult};
@@ -65,4 +68,87 @@ pub async fn campaign(app: &App, request: Request) -> HttpResult {
         report::csv(&table, locale),
         &format!("campaign-{id}-analytics.csv"),
     )
+}
+
+fn date(raw: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .map_err(|_| "must be a date such as 2026-12-01".into())
+}
+
+fn dates(request: &Request) -> Result<(Option<NaiveDate>, Option<NaiveDate>), ApiError> {
+    Ok((
+        http::query_param(request, "from", date)?,
+        http::query_param(request, "to", date)?,
+    ))
+}
+
+fn invalid_range(message: String) -> ApiError {
+    ApiError::BadRequest {
+        code: "invalid_query",
+        message,
+        details: serde_json::json!({ "parameter": "from" }),
+    }
+}
+
+/// `GET /api/artists/{artistId}/email/analytics?from=&to=&granularity=day|week|month`
+pub async fn artist(app: &App, request: Request) -> HttpResult {
+    teams(app, request, None).await
+}
+
+/// `GET /api/artists/{artistId}/email/analytics/{role}?from=&to=&granularity=`
+pub async fn team(app: &App, request: Request) -> HttpResult {
+    let role = http::path_text(&request, "role")
+        .parse::<ContactRole>()
+        .map_err(|e| ApiError::bad_request("invalid_path", format!("role: {e}")))?;
+    teams(app, request, Some(role)).await
+}
+
+async fn teams(app: &App, request: Request, role: Option<ContactRole>) -> HttpResult {
+    let caller = http::caller(&request)?;
+    let artist: ArtistId = http::path_id(&request, "artistId", "artist")?;
+    let (from, to) = dates(&request)?;
+    let granularity = http::query_param(&request, "granularity", |raw| match raw {
+        "day" => Ok(Granularity::Day),
+        "week" => Ok(Granularity::Week),
+        "month" => Ok(Granularity::Month),
+        _ => Err("must be day, week or month".into()),
+    })?;
+    let range = Range::new(from, to, granularity).map_err(invalid_range)?;
+    let locale = csv_wanted(&request)?;
+    let analytics = team::of(app, &caller, artist, role, range).await?;
+    let Some(locale) = locale else {
+        return http::json(200, &analytics);
+    };
+    let rows = analytics
+        .teams
+        .iter()
+        .flat_map(|team| {
+            team.periods.iter().map(|period| {
+                (
+                    vec![team.contact_role.to_string(), period.start.to_string()],
+                    period.volumes.clone(),
+                )
+            })
+        })
+        .collect();
+    let table = Table {
+        labels: &["contact_role", "period_start"],
+        rows,
+    };
+    http::csv(
+        report::csv(&table, locale),
+        &format!("analytics-{}-{}.csv", range.from, range.to),
+    )
+}
+
+/// `GET /api/artists/{artistId}/email/analytics/heatmap?role=&from=&to=`
+pub async fn heatmap(app: &App, request: Request) -> HttpResult {
+    let caller = http::caller(&request)?;
+    let artist: ArtistId = http::path_id(&request, "artistId", "artist")?;
+    let role = http::query_param(&request, "role", |raw| {
+        raw.parse::<ContactRole>().map_err(|e| e.to_string())
+    })?;
+    let (from, to) = dates(&request)?;
+    let range = heatmap::range(from, to).map_err(invalid_range)?;
+    http::json(200, &heatmap::of(app, &caller, artist, role, range).await?)
 }

@@ -63,6 +63,24 @@ pub const ROUTES: &[Route] = &[
     ),
     route!(
         "GET",
+        "/api/artists/{artistId}/email/analytics",
+        "analytics-artist",
+        analytics::artist
+    ),
+    route!(
+        "GET",
+        "/api/artists/{artistId}/email/analytics/heatmap",
+        "analytics-heatmap",
+        analytics::heatmap
+    ),
+    route!(
+        "GET",
+        "/api/artists/{artistId}/email/analytics/{role}",
+        "analytics-team",
+        analytics::team
+    ),
+    route!(
+        "GET",
         "/api/artists/{artistId}/email/replies",
         "replies-list",
         replies::list

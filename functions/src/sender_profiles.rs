@@ -3,8 +3,8 @@
 use lambda_http::Request;
 use mailing::App;
 use mailing::domain::{
-    ArtistId, DISPLAY_NAME_MAX, EmailAddress, Language, POSTAL_ADDRESS_MAX, ReplyHandling,
-    profile_text,
+    ArtistId, DEFAULT_TIME_ZONE, DISPLAY_NAME_MAX, EmailAddress, Language, POSTAL_ADDRESS_MAX,
+    ReplyHandling, profile_text, time_zone,
 };
 use mailing::sender_profiles::{self, ProfileInput};
 use serde::Deserialize;
@@ -46,6 +46,8 @@ struct ProfileBody {
     forward_replies_to: Option<String>,
     #[serde(default)]
     default_language: Option<String>,
+    #[serde(default)]
+    time_zone: Option<String>,
 }
 
 impl ProfileBody {
@@ -79,6 +81,10 @@ impl ProfileBody {
                 .unwrap_or("en")
                 .parse::<Language>(),
         );
+        let time_zone = f.check(
+            "time_zone",
+            time_zone(self.time_zone.as_deref().unwrap_or(DEFAULT_TIME_ZONE)),
+        );
         f.finish(|| ProfileInput {
             display_name: display_name.expect("checked"),
             postal_address: postal_address.map(|a| a.expect("checked")),
@@ -87,6 +93,7 @@ impl ProfileBody {
             reply_handling: reply_handling.expect("checked"),
             forward_replies_to: forward_replies_to.map(|e| e.expect("checked")),
             default_language: default_language.expect("checked"),
+            time_zone: time_zone.expect("checked"),
         })
     }
 }

@@ -110,7 +110,10 @@ pub async fn create(
         now,
     );
     let [put, claim] = store::put_new(app, &contact)?;
-    match stores::transact(app, vec![put, claim, stores::audit::put(app, audit)?]).await? {
+    let mut writes = vec![put, claim, stores::audit::put(app, audit)?];
+    let growth = stores::stats::contacts_created(artist, contact.contact_role, now.date_naive(), 1);
+    writes.extend(growth.updates(app)?);
+    match stores::transact(app, writes).await? {
         TransactOutcome::Written => {
             tracing::info!(artist = %artist, contact = %contact.id, "contact created");
             Ok(contact)

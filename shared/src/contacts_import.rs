@@ -166,6 +166,7 @@ async fn write_new(
     for contact in contacts {
         writes.extend(store::put_new(app, contact)?);
     }
+    let before = report.created;
     match transact(app, writes).await? {
         TransactOutcome::Written => report.created += contacts.len() as u64,
         // Someone created one of these addresses meanwhile: go one by one, merging into theirs.
@@ -179,6 +180,15 @@ async fn write_new(
                 }
             }
         }
+    }
+    // The list's growth, after the contacts (their transaction is full at 50): a crash in
+    // between undercounts a batch, never counts one twice.
+    let created = report.created - before;
+    if created > 0 {
+        let day = chrono::Utc::now().date_naive();
+        let growth =
+            crate::store::stats::contacts_created(target.artist, target.role, day, created);
+        transact(app, growth.updates(app)?).await?;
     }
     Ok(())
 }

@@ -20,6 +20,7 @@ pub struct ProfileInput {
     pub reply_handling: ReplyHandling,
     pub forward_replies_to: Option<EmailAddress>,
     pub default_language: Language,
+    pub time_zone: String,
 }
 
 pub async fn get(app: &App, caller: &Caller, artist: ArtistId) -> Result<SenderProfile, ApiError> {
@@ -62,6 +63,7 @@ pub async fn put(
         reply_handling: input.reply_handling,
         forward_replies_to: input.forward_replies_to,
         default_language: input.default_language,
+        time_zone: input.time_zone,
         updated_by: caller.user.clone(),
         updated_at: now,
         version: before.as_ref().map_or(1, |p| p.version + 1),

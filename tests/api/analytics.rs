@@ -184,3 +184,142 @@ async fn the_seed_counters_are_the_analytics_numbers_and_a_replayed_burst_change
     assert_eq!(bad.status, 400, "{:?}", bad.body);
     let _: Value = analytics;
 }
+
+#[tokio::test]
+async fn artist_and_team_analytics_put_teams_side_by_side_with_growth_heatmap_and_scores() {
+    let stack = TestStack::new().await;
+    let sent = crate::tracking::sent_campaign(&stack, 3).await;
+    stack.drain("ses-events").await;
+    let marketing = stack
+        .owner()
+        .create_contact(
+            &stack.contacts_url(),
+            json!({ "email": "fan@example.com", "contact_role": "marketing" }),
+        )
+        .await;
+    let campaign: mailing::domain::CampaignId = sent
+        .campaign_url
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let reader: ContactId = sent.contacts[0].0.parse().unwrap();
+    let open = EmailEvent {
+        send: SendRef {
+            artist: stack.artist,
+            role: ContactRole::Press,
+            campaign,
+            contact: reader,
+        },
+        kind: EventKind::Open {
+            user_agent: Some(PERSON.into()),
+        },
+        // Later than a proxy's prefetch would be.
+        at: Utc::now() + Duration::minutes(2),
+        address: None,
+    };
+    record(stack.app(), vec![open.clone()]).await.unwrap();
+    record(stack.app(), vec![open]).await.unwrap();
+
+    let base = format!("/api/artists/{}/email/analytics", stack.artist);
+    let all = stack.owner().get(&base).await;
+    assert_eq!(all.status, 200, "{:?}", all.body);
+    let teams = all.body["teams"].as_array().unwrap();
+    assert_eq!(teams.len(), 5, "every team side by side");
+    let team = |role: &str| {
+        teams
+            .iter()
+            .find(|t| t["contact_role"] == role)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(team("press")["volumes"]["delivered"], 3);
+    assert_eq!(team("press")["volumes"]["unique_opens"], 1);
+    assert_eq!(team("press")["contacts_created"], 3);
+    assert_eq!(team("marketing")["contacts_created"], 1);
+    assert_eq!(all.body["volumes"]["delivered"], 3);
+    assert_eq!(all.body["rates"]["open_rate"]["denominator"], 3);
+    let ranked = all.body["best_by_click_rate"].as_array().unwrap();
+    assert_eq!(ranked.len(), 1, "{ranked:?}");
+    assert_eq!(ranked[0]["campaign_id"], campaign.to_string());
+    assert_eq!(
+        all.body["best_by_reply_rate"][0]["reply_rate"]["over"],
+        "delivered"
+    );
+
+    let weekly = stack
+        .owner()
+        .get(&format!("{base}/press?granularity=week"))
+        .await;
+    assert_eq!(weekly.status, 200, "{:?}", weekly.body);
+    assert_eq!(weekly.body["teams"].as_array().unwrap().len(), 1);
+    let periods = weekly.body["teams"][0]["periods"].as_array().unwrap();
+    assert!(periods.len() <= 6, "{periods:?}");
+    let delivered: u64 = periods
+        .iter()
+        .map(|p| p["delivered"].as_u64().unwrap())
+        .sum();
+    assert_eq!(delivered, 3);
+
+    let heatmap = stack
+        .owner()
+        .get(&format!("{base}/heatmap?role=press"))
+        .await;
+    assert_eq!(heatmap.status, 200, "{:?}", heatmap.body);
+    assert_eq!(heatmap.body["time_zone"], "Europe/Paris");
+    assert_eq!(heatmap.body["opens"], 1);
+    assert_eq!(heatmap.body["days"].as_array().unwrap().len(), 7);
+    assert_eq!(heatmap.body["days"][0].as_array().unwrap().len(), 24);
+
+    let csv = stack
+        .owner()
+        .get_raw(&format!("{base}?format=csv&locale=fr"), &[])
+        .await;
+    assert_eq!(csv.status, 200);
+    assert!(
+        csv.text().contains("contact_role;period_start;sent;"),
+        "{}",
+        csv.text()
+    );
+
+    // The reader's score rose; the others' did not.
+    let contact = |id: &str| format!("{}/{id}", stack.contacts_url());
+    let scored = stack.owner().get(&contact(&sent.contacts[0].0)).await.body;
+    assert_eq!(
+        scored["engagement"]["score"], 22,
+        "{:?}",
+        scored["engagement"]
+    );
+    assert_eq!(scored["engagement"]["unengaged"], false);
+    let other = stack.owner().get(&contact(&sent.contacts[1].0)).await.body;
+    assert_eq!(other["engagement"]["score"], 0);
+    let _ = marketing;
+
+    for bad in [
+        "?from=2026-12-10&to=2026-01-01",
+        "?granularity=hour",
+        "?from=2024-01-01&to=2026-01-01",
+        "?from=yesterday",
+    ] {
+        let reply = stack.owner().get(&format!("{base}{bad}")).await;
+        assert_eq!(reply.status, 400, "{bad}: {:?}", reply.body);
+    }
+    assert_eq!(
+        stack.owner().get(&format!("{base}/drummers")).await.status,
+        400
+    );
+    let finance = stack.team("finance");
+    assert_eq!(finance.get(&format!("{base}/press")).await.status, 403);
+    let theirs = finance.get(&base).await;
+    assert_eq!(theirs.body["teams"].as_array().unwrap().len(), 1);
+    assert_eq!(theirs.body["volumes"]["delivered"], 0);
+    assert_eq!(
+        finance
+            .get(&format!("{base}/heatmap?role=press"))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(stack.anonymous().get(&base).await.status, 401);
+}

@@ -97,10 +97,12 @@ async fn publish_dns(body: &[u8]) -> anyhow::Result<()> {
 /// The route for `method` and `path`, with its path parameters.
 pub fn find_route(method: &str, path: &str) -> Option<(&'static Route, BTreeMap<String, String>)> {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    // As API Gateway: a literal segment wins over a parameter (`…/analytics/heatmap` over
+    // `…/analytics/{role}`).
     ROUTES
         .iter()
         .filter(|route| route.method == method)
-        .find_map(|route| {
+        .filter_map(|route| {
             let pattern: Vec<&str> = route.path.split('/').collect();
             if pattern.len() != segments.len() {
                 return None;
@@ -117,6 +119,12 @@ pub fn find_route(method: &str, path: &str) -> Option<(&'static Route, BTreeMap<
                 }
             }
             Some((route, parameters))
+        })
+        .max_by_key(|(route, parameters)| {
+            (
+                route.path.split('/').count() - parameters.len(),
+                std::cmp::Reverse(route.path),
+            )
         })
 }
 

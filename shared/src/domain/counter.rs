@@ -38,10 +38,12 @@ pub enum Counter {
     AutoReplies,
     /// Messages sent to the contact since its last open, click or reply (the unengaged rule).
     SendsSinceEngagement,
+    /// Contacts a team gained (created or imported), per day: its list's growth.
+    ContactsCreated,
 }
 
 impl Counter {
-    pub const ALL: [Counter; 22] = [
+    pub const ALL: [Counter; 23] = [
         Self::Sent,
         Self::Delivered,
         Self::Opens,
@@ -64,6 +66,7 @@ impl Counter {
         Self::Replied,
         Self::AutoReplies,
         Self::SendsSinceEngagement,
+        Self::ContactsCreated,
     ];
 
     /// The attribute name on the stats item.
@@ -91,6 +94,7 @@ impl Counter {
             Self::Replied => "replied",
             Self::AutoReplies => "auto_replies",
             Self::SendsSinceEngagement => "sends_since_engagement",
+            Self::ContactsCreated => "contacts_created",
         }
     }
 }

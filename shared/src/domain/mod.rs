@@ -38,6 +38,7 @@ pub use reply::{
 pub use role::{ContactRole, UnknownRole};
 pub use sender_domain::{DomainClaim, DomainProof, ProofMethod};
 pub use sender_profile::{
-    DISPLAY_NAME_MAX, POSTAL_ADDRESS_MAX, ReplyHandling, SenderProfile, profile_text,
+    DEFAULT_TIME_ZONE, DISPLAY_NAME_MAX, POSTAL_ADDRESS_MAX, ReplyHandling, SenderProfile,
+    profile_text, time_zone,
 };
 pub use template::{EmailTemplate, Language, Signature, TemplateSummary};

@@ -37,9 +37,27 @@ pub struct SenderProfile {
     #[serde(default)]
     pub forward_replies_to: Option<EmailAddress>,
     pub default_language: Language,
+    /// Where the artist's team works: the heatmap's hours are theirs (IANA name).
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
     pub updated_by: UserId,
     pub updated_at: DateTime<Utc>,
     pub version: u64,
+}
+
+/// The time zone of an artist without a profile, or a profile that does not say.
+pub const DEFAULT_TIME_ZONE: &str = "Europe/Paris";
+
+fn default_time_zone() -> String {
+    DEFAULT_TIME_ZONE.to_owned()
+}
+
+/// An IANA time zone name the bundled database knows (`Europe/Paris`, `America/Montreal`).
+pub fn time_zone(name: &str) -> Result<String, String> {
+    let name = name.trim();
+    jiff::tz::TimeZone::get(name)
+        .map(|_| name.to_owned())
+        .map_err(|_| format!("{name:?} is not a time zone name such as Europe/Paris"))
 }
 
 /// A display name or postal address as given: trimmed, not empty, within its limit; the

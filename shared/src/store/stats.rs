@@ -206,6 +206,22 @@ impl Changes {
     }
 }
 
+/// `count` contacts joined a team's list on `day`.
+pub fn contacts_created(
+    artist: ArtistId,
+    role: ContactRole,
+    day: NaiveDate,
+    count: u64,
+) -> Changes {
+    let mut changes = Changes::default();
+    changes.add(
+        StatsKey::TeamDay(artist, role, day),
+        Counter::ContactsCreated,
+        count,
+    );
+    changes
+}
+
 /// One link of a campaign's messages, as its clicks counted it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct LinkStats {

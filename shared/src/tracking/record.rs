@@ -764,6 +764,15 @@ mod tests {
                 }
             }
         }
+        counters.extend(
+            crate::store::stats::contacts_created(
+                row.artist_id,
+                row.contact_role,
+                Utc::now().date_naive(),
+                1,
+            )
+            .counters(),
+        );
         counters
     }
 
