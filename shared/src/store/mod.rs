@@ -93,11 +93,16 @@
 //! |---|---|---|
 //! | a campaign's counters | `CAMPAIGN#{campaign_id}` | `TOTAL` |
 //! | one link's clicks, and the URL it led to | `CAMPAIGN#{campaign_id}` | `LINK#{link_id, 5 digits}` |
+//! | a campaign's hour (its first 72 hours) or day (after) | `CAMPAIGN#{campaign_id}` | `HOUR#{YYYY-MM-DDTHH}` / `DAY#{YYYY-MM-DD}` |
 //! | a team's day | `TEAM#{artist_id}#{role}` | `DAY#{YYYY-MM-DD}` |
+//! | a team's hour (the heatmap) | `TEAM#{artist_id}#{role}` | `HOUR#{YYYY-MM-DDTHH}` (UTC) |
 //! | a contact's counters (and soft-bounce streak) | `CONTACT#{contact_id}` | `TOTAL` |
 //!
 //! Counters are numbers named like the engagement they count (`delivered`, `unique_opens`,
-//! `machine_clicks`…), added per batch of events with one `ADD` per item (`stats::Changes`).
+//! `machine_clicks`…: `domain::Counter`), added per batch of events with one `ADD` per item
+//! (`stats::Changes`). Analytics read a campaign's hours and days, or a team's days or hours,
+//! with one Query each (`sk BETWEEN`), bounded by the range asked for, never by the audience.
+//! A contact's item also holds `score_points` (`tracking::score`), a decimal only ever added to.
 //! `campaigns-get` reads a campaign's `TOTAL` (GetItem in a BatchGetItem) and its links (Query
 //! `pk`, `begins_with(sk, "LINK#")`) together. A link's `url` is set by its first click
 //! (`if_not_exists`). A contact's item also holds `last_activity_ms`, moved forward only, by a
