@@ -120,6 +120,8 @@ struct RecipientsBody {
     tags_all: Vec<String>,
     #[serde(default)]
     conditions: Vec<ConditionBody>,
+    #[serde(default)]
+    min_score: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -155,10 +157,20 @@ impl RecipientsBody {
                 )
             })
             .collect();
+        let min_score = self.min_score.and_then(|score| {
+            f.check(
+                "recipients.min_score",
+                u8::try_from(score)
+                    .ok()
+                    .filter(|s| *s <= 100)
+                    .ok_or("must be a score from 0 to 100"),
+            )
+        });
         Recipients {
             tags_any: tags(f, "recipients.tags_any", self.tags_any),
             tags_all: tags(f, "recipients.tags_all", self.tags_all),
             conditions,
+            min_score,
         }
     }
 }

@@ -33,6 +33,12 @@ pub async fn list(app: &App, request: Request) -> HttpResult {
             .cloned()
             .ok_or_else(|| "must not be blank".into())
     })?;
+    let min_score = http::query_param(&request, "min_score", |raw| {
+        raw.parse::<u8>()
+            .ok()
+            .filter(|score| *score <= 100)
+            .ok_or_else(|| "must be a score from 0 to 100".into())
+    })?;
     let limit = http::query_limit(&request, contacts::DEFAULT_PAGE, contacts::MAX_PAGE)?;
     let cursor = http::query_param(&request, "cursor", |raw| Ok(raw.to_owned()))?;
     let mut page = contacts::list(
@@ -49,6 +55,11 @@ pub async fn list(app: &App, request: Request) -> HttpResult {
     )
     .await?;
     engagement::of_contacts(app, &mut page.items).await?;
+    // Scores live beside the contacts, not in them: a page is filtered once read, and may come
+    // out shorter than `limit` with a cursor to go on.
+    if let Some(min) = min_score {
+        page.items.retain(|contact| contact.engagement.score >= min);
+    }
     http::json(200, &page)
 }
 

@@ -295,6 +295,53 @@ async fn artist_and_team_analytics_put_teams_side_by_side_with_growth_heatmap_an
     let other = stack.owner().get(&contact(&sent.contacts[1].0)).await.body;
     assert_eq!(other["engagement"]["score"], 0);
     let _ = marketing;
+    let engaged = stack
+        .owner()
+        .get(&format!(
+            "{}?contact_role=press&min_score=10",
+            stack.contacts_url()
+        ))
+        .await;
+    let ids: Vec<&str> = engaged.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [sent.contacts[0].0.as_str()]);
+    let too_high = format!("{}?min_score=101", stack.contacts_url());
+    assert_eq!(stack.owner().get(&too_high).await.status, 400);
+
+    // A campaign to the engaged only reaches the reader.
+    let follow_up = stack
+        .campaign(json!({
+            "contact_role": "press", "name": "Relance",
+            "subject": "Merci", "content": "<p>Merci</p>",
+            "from_name": "Label", "from_email": format!("presse@{}", sent.domain),
+            "recipients": { "min_score": 10 },
+        }))
+        .await;
+    let started = stack
+        .owner()
+        .post(&format!("{follow_up}/send"), &json!({}))
+        .await;
+    assert_eq!(started.status, 202, "{:?}", started.body);
+    stack.drain_sending().await;
+    stack.drain_sending().await;
+    let follow_up = stack.owner().get(&follow_up).await.body;
+    assert_eq!(follow_up["recipient_count"], 1, "{follow_up:?}");
+    let invalid = stack
+        .owner()
+        .post(
+            &format!("/api/artists/{}/campaigns", stack.artist),
+            &json!({
+                "contact_role": "press", "name": "x", "subject": "x", "content": "<p>x</p>",
+                "from_name": "Label", "from_email": format!("presse@{}", sent.domain),
+                "recipients": { "min_score": 150 },
+            }),
+        )
+        .await;
+    assert_eq!(invalid.status, 422, "{:?}", invalid.body);
 
     for bad in [
         "?from=2026-12-10&to=2026-01-01",

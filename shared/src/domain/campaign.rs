@@ -174,7 +174,8 @@ fn scalar_text(value: &Value) -> Option<String> {
 }
 
 /// Who receives a campaign: the active, unsuppressed contacts of its team that carry any of
-/// `tags_any` (when given), all of `tags_all`, and meet every condition.
+/// `tags_any` (when given), all of `tags_all`, meet every condition, and (when given) have an
+/// engagement score of at least `min_score` when the dispatch reaches them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Recipients {
     #[serde(default)]
@@ -183,12 +184,15 @@ pub struct Recipients {
     pub tags_all: Vec<String>,
     #[serde(default)]
     pub conditions: Vec<Condition>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_score: Option<u8>,
 }
 
 impl Recipients {
     pub const MAX_CONDITIONS: usize = 20;
 
-    /// Whether `contact` is chosen (its status and suppression are the dispatcher's to check).
+    /// Whether `contact` is chosen (its status, suppression and score are the dispatcher's to
+    /// check).
     pub fn matches(&self, contact: &Contact) -> bool {
         let tags = contact.fields.tags.as_slice();
         (self.tags_any.is_empty() || self.tags_any.iter().any(|t| tags.contains(t)))

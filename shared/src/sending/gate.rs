@@ -199,6 +199,10 @@ pub(super) async fn reachable<'a>(
         .iter()
         .filter(|c| c.status == ContactStatus::Active && campaign.recipients.matches(c))
         .collect();
+    let matching = match campaign.recipients.min_score {
+        Some(min) => crate::tracking::engagement::scoring_at_least(app, matching, min).await?,
+        None => matching,
+    };
     let emails: Vec<_> = matching.iter().map(|c| &c.email).collect();
     let suppressed =
         suppression::suppressed(app, campaign.artist_id, campaign.contact_role, &emails).await?;

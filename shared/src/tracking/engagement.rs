@@ -120,6 +120,26 @@ pub fn contact_summary(counters: &Counters, now: DateTime<Utc>) -> EngagementSum
     }
 }
 
+/// The contacts among `contacts` whose score is at least `min`: one BatchGetItem per 100.
+pub async fn scoring_at_least<'a>(
+    app: &App,
+    contacts: Vec<&'a Contact>,
+    min: u8,
+) -> Result<Vec<&'a Contact>, ApiError> {
+    if contacts.is_empty() || min == 0 {
+        return Ok(contacts);
+    }
+    let keys: Vec<StatsKey> = contacts.iter().map(|c| StatsKey::Contact(c.id)).collect();
+    let counters = stats::get_many(app, &keys).await?;
+    let now = Utc::now();
+    Ok(contacts
+        .into_iter()
+        .zip(counters)
+        .filter(|(_, counters)| contact_summary(counters, now).score >= min)
+        .map(|(contact, _)| contact)
+        .collect())
+}
+
 /// Fills each contact's `engagement` from its counters (messages sent to it, messages it opened,
 /// clicked and answered as a person, its latest such activity, its score): one BatchGetItem per
 /// 100 contacts. The contact's item never holds them, so edits to a contact and events never
