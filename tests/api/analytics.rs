@@ -220,10 +220,29 @@ async fn artist_and_team_analytics_put_teams_side_by_side_with_growth_heatmap_an
         address: None,
     };
     record(stack.app(), vec![open.clone()]).await.unwrap();
-    record(stack.app(), vec![open]).await.unwrap();
+    record(stack.app(), vec![open.clone()]).await.unwrap();
+    let gone = EmailEvent {
+        send: SendRef {
+            contact: sent.contacts[2].0.parse().unwrap(),
+            ..open.send
+        },
+        kind: EventKind::Bounce {
+            bounce_type: mailing::tracking::event::BounceType::Permanent,
+            sub_type: "General".into(),
+            status: Some("5.1.1".into()),
+        },
+        ..open
+    };
+    record(stack.app(), vec![gone.clone()]).await.unwrap();
+    record(stack.app(), vec![gone]).await.unwrap();
 
     let base = format!("/api/artists/{}/email/analytics", stack.artist);
+    let before = stack.requests.by_operation();
     let all = stack.owner().get(&base).await;
+    let cost: u64 = spent(&before, &stack.requests.by_operation())
+        .values()
+        .sum();
+    assert!(cost <= 10, "five teams side by side in {cost} requests");
     assert_eq!(all.status, 200, "{:?}", all.body);
     let teams = all.body["teams"].as_array().unwrap();
     assert_eq!(teams.len(), 5, "every team side by side");
@@ -239,6 +258,21 @@ async fn artist_and_team_analytics_put_teams_side_by_side_with_growth_heatmap_an
     assert_eq!(team("press")["contacts_created"], 3);
     assert_eq!(team("marketing")["contacts_created"], 1);
     assert_eq!(all.body["volumes"]["delivered"], 3);
+    let bands = team("press")["score_distribution"].clone();
+    assert_eq!(bands.as_array().unwrap().len(), 10);
+    assert_eq!(
+        bands[2],
+        json!({ "from": 20, "to": 29, "contacts": 1 }),
+        "{bands}"
+    );
+    assert_eq!(bands[0]["contacts"], 1, "the bounced contact: {bands}");
+    let counted: u64 = bands
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["contacts"].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, 2, "replays count nobody twice: {bands}");
     assert_eq!(all.body["rates"]["open_rate"]["denominator"], 3);
     let ranked = all.body["best_by_click_rate"].as_array().unwrap();
     assert_eq!(ranked.len(), 1, "{ranked:?}");

@@ -3,8 +3,9 @@
 //! campaigns by a person's click and reply rates, the reply rate of each campaign.
 //!
 //! Read from the teams' day items (one Query per team over the range, at most 366 small
-//! items) and the totals of the artist's latest campaigns (one Query, one BatchGetItem): at
-//! most eight requests for five teams, whatever their audience.
+//! items), the totals of the artist's latest campaigns (one Query, one BatchGetItem) and the
+//! teams' score distributions (one BatchGetItem): at most eight requests for five teams,
+//! whatever their audience.
 
 use chrono::{Datelike, Duration, NaiveDate, Utc};
 use serde::Serialize;
@@ -16,6 +17,7 @@ use crate::domain::{ArtistId, CampaignId, ContactRole, Counter};
 use crate::store::campaigns::ListQuery;
 use crate::store::stats::{self, Counters, StatsKey};
 use crate::store::team_list::Teams;
+use crate::tracking::score;
 use crate::{ApiError, App, store};
 
 /// The longest range one call covers.
@@ -96,6 +98,32 @@ pub struct TeamAnalytics {
     pub rates: Rates,
     pub contacts_created: u64,
     pub periods: Vec<Period>,
+    /// The team's contacts who ever engaged (or were lost), by their score now.
+    pub score_distribution: Vec<ScoreBand>,
+}
+
+/// Contacts whose score today is in `from..=to`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScoreBand {
+    pub from: u8,
+    pub to: u8,
+    pub contacts: u64,
+}
+
+/// Ten bands of ten points (the last one 90–100) from a team's buckets.
+pub fn score_bands(buckets: &[(i64, u64)], now: chrono::DateTime<Utc>) -> Vec<ScoreBand> {
+    let mut bands: Vec<ScoreBand> = (0..10)
+        .map(|i| ScoreBand {
+            from: i * 10,
+            to: if i == 9 { 100 } else { i * 10 + 9 },
+            contacts: 0,
+        })
+        .collect();
+    for (bucket, contacts) in buckets {
+        let band = usize::from((score::bucket_score(*bucket, now) / 10).min(9));
+        bands[band].contacts += contacts;
+    }
+    bands
 }
 
 /// One campaign of the range, ranked.
@@ -160,13 +188,20 @@ pub async fn of(
         let bounds = bounds.clone();
         async move { stats::range(app, &pk, (&bounds.0, &bounds.1)).await }
     }));
-    let (days, ranked) = tokio::try_join!(days, ranked_campaigns(app, artist, &roles, range))?;
+    let (days, ranked, distributions) = tokio::try_join!(
+        days,
+        ranked_campaigns(app, artist, &roles, range),
+        stats::distributions(app, artist, &roles)
+    )?;
+    let now = Utc::now();
     let mut volumes = Volumes::default();
     let teams: Vec<TeamAnalytics> = roles
         .iter()
         .zip(days)
-        .map(|(role, days)| {
-            let team = team(*role, &days, &range);
+        .zip(distributions)
+        .map(|((role, days), distribution)| {
+            let mut team = team(*role, &days, &range);
+            team.score_distribution = score_bands(&distribution.buckets(), now);
             volumes.add(&team.volumes);
             team
         })
@@ -231,6 +266,7 @@ pub(super) fn team(role: ContactRole, days: &[(String, Counters)], range: &Range
         volumes,
         contacts_created,
         periods,
+        score_distribution: Vec::new(),
     }
 }
 

@@ -341,6 +341,22 @@ impl Counters {
         self.0.get(SCORE_POINTS).copied().unwrap_or(0.0)
     }
 
+    /// The bucket of its team's score distribution the contact is counted in, if any.
+    pub fn score_bucket(&self) -> Option<i64> {
+        self.0.get(SCORE_BUCKET).map(|b| *b as i64)
+    }
+
+    /// A team's score distribution: contacts per bucket.
+    pub fn buckets(&self) -> Vec<(i64, u64)> {
+        self.0
+            .iter()
+            .filter_map(|(name, count)| {
+                let bucket = name.strip_prefix(BUCKET_PREFIX)?.parse().ok()?;
+                Some((bucket, *count as u64)).filter(|(_, n)| *n > 0)
+            })
+            .collect()
+    }
+
     /// Counters with these values (tests of readers).
     pub fn of(values: &[(Counter, u64)]) -> Self {
         Self(
@@ -361,6 +377,87 @@ impl Counters {
                 .collect(),
         )
     }
+}
+
+/// Where a contact's item says which bucket of its team's distribution counts it.
+pub const SCORE_BUCKET: &str = "score_bucket";
+/// The team's distribution item counts contacts under `bucket_{n}`.
+const BUCKET_PREFIX: &str = "bucket_";
+
+/// A team's score distribution (`TEAM#{artist}#{role}`, `SCORES`).
+pub fn scores_key(artist: ArtistId, role: ContactRole) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        ("pk".to_owned(), AttributeValue::S(team_pk(artist, role))),
+        ("sk".to_owned(), AttributeValue::S("SCORES".to_owned())),
+    ])
+}
+
+/// Moves a contact from bucket `from` to `to` of its team's distribution, in one transaction
+/// conditional on the contact still being in `from`: two batches moving the same contact
+/// cannot count it twice. `false` when another move came first.
+pub async fn move_bucket(
+    app: &App,
+    (artist, role, contact): (ArtistId, ContactRole, ContactId),
+    from: Option<i64>,
+    to: i64,
+) -> Result<bool, ApiError> {
+    let mut mark = Update::builder()
+        .table_name(&app.config.stats_table)
+        .set_key(Some(StatsKey::Contact(contact).key()))
+        .update_expression("SET #bucket = :to")
+        .expression_attribute_names("#bucket", SCORE_BUCKET)
+        .expression_attribute_values(":to", AttributeValue::N(to.to_string()));
+    mark = match from {
+        Some(from) => mark
+            .condition_expression("#bucket = :from")
+            .expression_attribute_values(":from", AttributeValue::N(from.to_string())),
+        None => mark.condition_expression("attribute_not_exists(#bucket)"),
+    };
+    let mut count = Update::builder()
+        .table_name(&app.config.stats_table)
+        .set_key(Some(scores_key(artist, role)))
+        .expression_attribute_names("#to", format!("{BUCKET_PREFIX}{to}"))
+        .expression_attribute_values(":one", AttributeValue::N("1".into()));
+    count = match from {
+        Some(from) => count
+            .update_expression("ADD #to :one, #from :minus")
+            .expression_attribute_names("#from", format!("{BUCKET_PREFIX}{from}"))
+            .expression_attribute_values(":minus", AttributeValue::N("-1".into())),
+        None => count.update_expression("ADD #to :one"),
+    };
+    let items = vec![
+        TransactWriteItem::builder()
+            .update(mark.build().map_err(ApiError::internal)?)
+            .build(),
+        TransactWriteItem::builder()
+            .update(count.build().map_err(ApiError::internal)?)
+            .build(),
+    ];
+    Ok(matches!(
+        super::transact(app, items).await?,
+        super::TransactOutcome::Written
+    ))
+}
+
+/// The score distributions of `roles` of `artist` (one BatchGetItem).
+pub async fn distributions(
+    app: &App,
+    artist: ArtistId,
+    roles: &[ContactRole],
+) -> Result<Vec<Counters>, ApiError> {
+    let keys: Vec<_> = roles.iter().map(|role| scores_key(artist, *role)).collect();
+    let items = super::batch::get_many(app, &app.config.stats_table, keys.clone()).await?;
+    let mut by_pk: HashMap<String, Counters> = items
+        .into_iter()
+        .filter_map(|item| match item.get("pk") {
+            Some(AttributeValue::S(pk)) => Some((pk.clone(), Counters::from_item(item))),
+            _ => None,
+        })
+        .collect();
+    Ok(roles
+        .iter()
+        .map(|role| by_pk.remove(&team_pk(artist, *role)).unwrap_or_default())
+        .collect())
 }
 
 /// The counter holding a contact's latest activity (a person's open or click), in Unix

@@ -107,6 +107,7 @@ pub async fn record(app: &App, mut events: Vec<EmailEvent>) -> Result<Recorded, 
     recorded.duplicates = classified.len() - counted.len() + repeated_in_batch;
     let new: Vec<&Classified> = counted.iter().map(|&i| &classified[i]).collect();
     mark_repeated_soft_bounces(app, &new).await?;
+    move_score_buckets(app, &new).await?;
     let watched: BTreeSet<_> = new
         .iter()
         .filter(|c| {
@@ -636,6 +637,46 @@ async fn write_chunk(app: &App, plans: &[Plan], chunk: &[usize]) -> Result<Vec<u
             }
         }
     }
+}
+
+/// Step 6: contacts whose score points rose, or who were lost (a hard bounce, a complaint),
+/// take their new place in their team's score distribution (`score::bucket`): one
+/// BatchGetItem per batch, a transaction per contact whose bucket changed (rarely: a bucket is
+/// a factor of 1.19 of points).
+async fn move_score_buckets(app: &App, new: &[&Classified]) -> Result<(), ApiError> {
+    let moved: BTreeMap<ContactId, &Send> = new
+        .iter()
+        .filter(|c| match c.event.kind {
+            EventKind::Open { .. } | EventKind::Click { .. } | EventKind::Reply { .. } => {
+                c.machine.is_none()
+            }
+            EventKind::Bounce {
+                bounce_type: BounceType::Permanent,
+                ..
+            }
+            | EventKind::Complaint { .. } => true,
+            _ => false,
+        })
+        .map(|c| (c.row.contact_id, &c.row))
+        .collect();
+    if moved.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<StatsKey> = moved.keys().map(|id| StatsKey::Contact(*id)).collect();
+    let counters = store::stats::get_many(app, &keys).await?;
+    for (row, counters) in moved.into_values().zip(counters) {
+        let lost = counters.get(Counter::Bounces) > 0 || counters.get(Counter::Complaints) > 0;
+        let from = counters.score_bucket();
+        let Some(to) = score::bucket(counters.score_points(), lost) else {
+            continue;
+        };
+        if from != Some(to) {
+            let who = (row.artist_id, row.contact_role, row.contact_id);
+            // A later batch that moved it first already counted it where it belongs.
+            store::stats::move_bucket(app, who, from, to).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether a contact's soft bounces in a row reached [`SOFT_BOUNCES_IN_A_ROW`].

@@ -50,6 +50,27 @@ pub fn score(stored: f64, now: DateTime<Utc>, lost: bool) -> u8 {
         .clamp(0.0, 100.0) as u8
 }
 
+/// A contact's place in its team's score distribution: its stored sum's power of two, in
+/// quarters (one quarter is a factor of 1.19, a few points of score), so the bucket moves only
+/// when the sum does, never with time; [`LOST`] after a hard bounce or a complaint.
+pub fn bucket(stored: f64, lost: bool) -> Option<i64> {
+    if lost {
+        return Some(LOST);
+    }
+    (stored.is_finite() && stored > 0.0).then(|| (stored.log2() * 4.0).floor() as i64)
+}
+
+/// The bucket of contacts that hard-bounced or complained: score 0 for good.
+pub const LOST: i64 = -1_000_000;
+
+/// The score at `now` of the contacts in `bucket` (its middle).
+pub fn bucket_score(bucket: i64, now: DateTime<Utc>) -> u8 {
+    if bucket == LOST {
+        return 0;
+    }
+    score(((bucket as f64 + 0.5) / 4.0).exp2(), now, false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,6 +98,27 @@ mod tests {
             0,
             "bounced or complained"
         );
+    }
+
+    #[test]
+    fn a_bucket_scores_within_a_few_points_of_its_contacts_now_and_later() {
+        let now = Utc::now();
+        for (weight, days) in [(1.0, 0), (3.0, 10), (9.0, 40), (5.0, 200)] {
+            let stored = points(weight, now - Duration::days(days));
+            let bucket = bucket(stored, false).unwrap();
+            for later in [0, 30, 90] {
+                let then = now + Duration::days(later);
+                let exact = i32::from(score(stored, then, false));
+                let approx = i32::from(bucket_score(bucket, then));
+                assert!(
+                    (exact - approx).abs() <= 6,
+                    "{weight} {days} {later}: {exact} vs {approx}"
+                );
+            }
+        }
+        assert_eq!(bucket(0.0, false), None);
+        assert_eq!(bucket(10.0, true), Some(LOST));
+        assert_eq!(bucket_score(LOST, now), 0);
     }
 
     #[test]
