@@ -413,7 +413,8 @@ pub async fn capture_one_request() -> (String, tokio::task::JoinHandle<(String, 
     (url, handle)
 }
 
-/// The requests made between two counts, by (service, operation).
+/// The requests made between two counts, by (service, operation) (transactions' items left
+/// out: they are not requests).
 pub fn spent(
     before: &std::collections::BTreeMap<(String, String), u64>,
     after: &std::collections::BTreeMap<(String, String), u64>,
@@ -421,6 +422,8 @@ pub fn spent(
     after
         .iter()
         .map(|(key, count)| (key.clone(), count - before.get(key).copied().unwrap_or(0)))
-        .filter(|(_, count)| *count > 0)
+        .filter(|((_, operation), count)| {
+            *count > 0 && operation != devstack::counting::TRANSACTED_ITEMS
+        })
         .collect()
 }

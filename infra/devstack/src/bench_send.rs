@@ -262,7 +262,7 @@ async fn queued_batch(app: &App, queue_url: &str) -> anyhow::Result<SendBatch> {
 }
 
 /// User plus system CPU time of the whole process so far.
-fn cpu_time() -> Duration {
+pub fn cpu_time() -> Duration {
     // SAFETY: getrusage writes the struct it is given and nothing else.
     let usage = unsafe {
         let mut usage = std::mem::zeroed::<libc::rusage>();

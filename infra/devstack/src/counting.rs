@@ -11,6 +11,9 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use mailing::aws::Clients;
 
+/// The pseudo-operation under which the items of DynamoDB transactions are counted.
+pub const TRANSACTED_ITEMS: &str = "TransactWriteItems.items";
+
 #[derive(Debug, Clone, Default)]
 pub struct RequestCounter(Arc<Mutex<BTreeMap<(String, String), u64>>>);
 
@@ -27,7 +30,9 @@ impl RequestCounter {
     pub fn dynamodb(&self) -> u64 {
         self.by_operation()
             .iter()
-            .filter(|((service, _), _)| service == "dynamodb")
+            .filter(|((service, operation), _)| {
+                service == "dynamodb" && operation != TRANSACTED_ITEMS
+            })
             .map(|(_, count)| count)
             .sum()
     }
@@ -40,7 +45,7 @@ impl Intercept for RequestCounter {
 
     fn read_before_serialization(
         &self,
-        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
@@ -48,7 +53,17 @@ impl Intercept for RequestCounter {
             .load::<Metadata>()
             .map(|m| (m.service().to_ascii_lowercase(), m.name().to_owned()))
             .unwrap_or_default();
+        // A transaction's items, counted apart: what its write units are paid on.
+        let transacted = context
+            .input()
+            .downcast_ref::<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput>()
+            .map(|input| input.transact_items().len() as u64);
         if let Ok(mut counts) = self.0.lock() {
+            if let Some(items) = transacted {
+                *counts
+                    .entry((service.clone(), TRANSACTED_ITEMS.to_owned()))
+                    .or_default() += items;
+            }
             *counts.entry((service, operation)).or_default() += 1;
         }
         Ok(())

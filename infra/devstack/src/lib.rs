@@ -3,6 +3,7 @@
 //! Lambda binaries call, behind an emulation of the API Gateway JWT authorizer.
 
 pub mod auth;
+pub mod bench_events;
 pub mod bench_render;
 pub mod bench_send;
 pub mod consumers;

@@ -26,10 +26,11 @@ async fn main() -> anyhow::Result<()> {
         Some("generate-contacts") => generate_contacts(&args[1..]),
         Some("bench-render") => devstack::bench_render::run(&args[1..]),
         Some("bench-send") => devstack::bench_send::run(&args[1..]).await,
+        Some("bench-events") => devstack::bench_events::run(&args[1..]).await,
         Some("event") => event(&args[1..]).await,
         Some("reply") => reply(&args[1..]).await,
         _ => bail!(
-            "usage: devstack up [--port N] | devstack token --scope SCOPE... [--sub USER] [--hours H] | devstack env --prefix P | devstack import --dry-run --artist ID --role ROLE [--sheet NAME] FILE | devstack bench-render [--messages N] | devstack bench-send [--recipients N] | devstack event KIND --to ADDRESS [--link URL] | devstack reply --to-newest ADDRESS (FILE.eml | --text TEXT)"
+            "usage: devstack up [--port N] | devstack token --scope SCOPE... [--sub USER] [--hours H] | devstack env --prefix P | devstack import --dry-run --artist ID --role ROLE [--sheet NAME] FILE | devstack bench-render [--messages N] | devstack bench-send [--recipients N] | devstack bench-events [--events N] | devstack event KIND --to ADDRESS [--link URL] | devstack reply --to-newest ADDRESS (FILE.eml | --text TEXT)"
         ),
     }
 }
