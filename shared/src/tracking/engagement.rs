@@ -159,3 +159,18 @@ pub async fn of_contacts(app: &App, contacts: &mut [Contact]) -> Result<(), ApiE
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_contact_is_unengaged_after_eleven_sends_in_a_row_and_lost_contacts_score_nothing() {
+        let now = Utc::now();
+        let summary = |values: &[(Counter, u64)]| contact_summary(&Counters::of(values), now);
+        assert!(!summary(&[(Counter::SendsSinceEngagement, 10)]).unengaged);
+        assert!(summary(&[(Counter::SendsSinceEngagement, 11)]).unengaged);
+        assert_eq!(summary(&[]).score, 0);
+        assert!(!summary(&[]).unengaged, "never sent to is not unengaged");
+    }
+}
