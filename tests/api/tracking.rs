@@ -1221,7 +1221,7 @@ async fn the_web_view_shows_the_message_as_sent_with_the_same_tracked_links() {
 }
 
 #[tokio::test]
-async fn a_burst_of_opens_costs_one_transaction_per_batch_not_one_write_per_open() {
+async fn a_burst_of_opens_costs_two_transactions_per_batch_not_one_write_per_open() {
     const N: usize = 60;
     let stack = TestStack::new().await;
     let sent = sent_campaign(&stack, N).await;
@@ -1250,10 +1250,12 @@ async fn a_burst_of_opens_costs_one_transaction_per_batch_not_one_write_per_open
     };
     let report = format!("{batches} batches: {spent:?}");
     // Per batch: one BatchGetItem of the sends, one transaction holding the interactions, the
-    // first-open marks and each counter item once; per person who opened, one UpdateItem of
-    // the message's open time and one of the contact's latest activity.
-    assert_eq!(count("TransactWriteItems"), batches, "{report}");
-    assert_eq!(count("BatchGetItem"), batches, "{report}");
+    // first-open marks and each counter item once, then one BatchGetItem of the openers'
+    // points and one transaction moving them in their team's score distribution; per person
+    // who opened, one UpdateItem of the message's open time and one of the contact's latest
+    // activity.
+    assert_eq!(count("TransactWriteItems"), 2 * batches, "{report}");
+    assert_eq!(count("BatchGetItem"), 2 * batches, "{report}");
     assert_eq!(count("UpdateItem"), 2 * N as u64, "{report}");
     assert_eq!(count("PutItem"), 0, "{report}");
     assert_eq!(count("Scan"), 0, "{report}");

@@ -392,51 +392,97 @@ pub fn scores_key(artist: ArtistId, role: ContactRole) -> HashMap<String, Attrib
     ])
 }
 
-/// Moves a contact from bucket `from` to `to` of its team's distribution, in one transaction
-/// conditional on the contact still being in `from`: two batches moving the same contact
-/// cannot count it twice. `false` when another move came first.
-pub async fn move_bucket(
-    app: &App,
-    (artist, role, contact): (ArtistId, ContactRole, ContactId),
-    from: Option<i64>,
-    to: i64,
-) -> Result<bool, ApiError> {
-    let mut mark = Update::builder()
-        .table_name(&app.config.stats_table)
-        .set_key(Some(StatsKey::Contact(contact).key()))
-        .update_expression("SET #bucket = :to")
-        .expression_attribute_names("#bucket", SCORE_BUCKET)
-        .expression_attribute_values(":to", AttributeValue::N(to.to_string()));
-    mark = match from {
-        Some(from) => mark
-            .condition_expression("#bucket = :from")
-            .expression_attribute_values(":from", AttributeValue::N(from.to_string())),
-        None => mark.condition_expression("attribute_not_exists(#bucket)"),
-    };
-    let mut count = Update::builder()
-        .table_name(&app.config.stats_table)
-        .set_key(Some(scores_key(artist, role)))
-        .expression_attribute_names("#to", format!("{BUCKET_PREFIX}{to}"))
-        .expression_attribute_values(":one", AttributeValue::N("1".into()));
-    count = match from {
-        Some(from) => count
-            .update_expression("ADD #to :one, #from :minus")
-            .expression_attribute_names("#from", format!("{BUCKET_PREFIX}{from}"))
-            .expression_attribute_values(":minus", AttributeValue::N("-1".into())),
-        None => count.update_expression("ADD #to :one"),
-    };
-    let items = vec![
-        TransactWriteItem::builder()
-            .update(mark.build().map_err(ApiError::internal)?)
-            .build(),
-        TransactWriteItem::builder()
-            .update(count.build().map_err(ApiError::internal)?)
-            .build(),
-    ];
-    Ok(matches!(
-        super::transact(app, items).await?,
-        super::TransactOutcome::Written
-    ))
+/// A contact leaving bucket `from` (none yet) for `to` of its team's score distribution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BucketMove {
+    pub artist: ArtistId,
+    pub role: ContactRole,
+    pub contact: ContactId,
+    pub from: Option<i64>,
+    pub to: i64,
+}
+
+/// Contacts a transaction moves at most (one item each, and one per team).
+const MOVES_PER_TRANSACTION: usize = 90;
+
+/// Moves contacts between the buckets of their teams' distributions: per transaction, each
+/// contact's bucket set on the condition it is still `from`, and each team's histogram changed
+/// once by the sum of its moves. A contact another batch moved first is dropped and the rest
+/// written again: nobody is counted twice, and a batch costs one transaction, not one per
+/// contact.
+pub async fn move_buckets(app: &App, moves: &[BucketMove]) -> Result<(), ApiError> {
+    for chunk in moves.chunks(MOVES_PER_TRANSACTION) {
+        let mut live: Vec<BucketMove> = chunk.to_vec();
+        while !live.is_empty() {
+            match super::transact(app, bucket_writes(app, &live)?).await? {
+                super::TransactOutcome::Written => break,
+                super::TransactOutcome::ConditionFailed(failed) => {
+                    live = live
+                        .into_iter()
+                        .enumerate()
+                        .filter(|(i, _)| !failed.contains(i))
+                        .map(|(_, m)| m)
+                        .collect();
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The contacts' conditional updates first (their indexes are the moves'), then one update per
+/// team.
+fn bucket_writes(app: &App, moves: &[BucketMove]) -> Result<Vec<TransactWriteItem>, ApiError> {
+    let mut items = Vec::with_capacity(moves.len() + 1);
+    let mut teams: BTreeMap<(ArtistId, ContactRole), BTreeMap<i64, i64>> = BTreeMap::new();
+    for m in moves {
+        let mut mark = Update::builder()
+            .table_name(&app.config.stats_table)
+            .set_key(Some(StatsKey::Contact(m.contact).key()))
+            .update_expression("SET #bucket = :to")
+            .expression_attribute_names("#bucket", SCORE_BUCKET)
+            .expression_attribute_values(":to", AttributeValue::N(m.to.to_string()));
+        mark = match m.from {
+            Some(from) => mark
+                .condition_expression("#bucket = :from")
+                .expression_attribute_values(":from", AttributeValue::N(from.to_string())),
+            None => mark.condition_expression("attribute_not_exists(#bucket)"),
+        };
+        items.push(
+            TransactWriteItem::builder()
+                .update(mark.build().map_err(ApiError::internal)?)
+                .build(),
+        );
+        let deltas = teams.entry((m.artist, m.role)).or_default();
+        *deltas.entry(m.to).or_default() += 1;
+        if let Some(from) = m.from {
+            *deltas.entry(from).or_default() -= 1;
+        }
+    }
+    for ((artist, role), deltas) in teams {
+        let mut update = Update::builder()
+            .table_name(&app.config.stats_table)
+            .set_key(Some(scores_key(artist, role)));
+        let mut adds = Vec::new();
+        for (i, (bucket, delta)) in deltas.into_iter().filter(|(_, d)| *d != 0).enumerate() {
+            adds.push(format!("#b{i} :d{i}"));
+            update = update
+                .expression_attribute_names(format!("#b{i}"), format!("{BUCKET_PREFIX}{bucket}"))
+                .expression_attribute_values(
+                    format!(":d{i}"),
+                    AttributeValue::N(delta.to_string()),
+                );
+        }
+        if adds.is_empty() {
+            continue;
+        }
+        let update = update
+            .update_expression(format!("ADD {}", adds.join(", ")))
+            .build()
+            .map_err(ApiError::internal)?;
+        items.push(TransactWriteItem::builder().update(update).build());
+    }
+    Ok(items)
 }
 
 /// The score distributions of `roles` of `artist` (one BatchGetItem).

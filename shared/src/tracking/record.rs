@@ -35,7 +35,7 @@ use crate::domain::{
 use crate::domain::{AuditAction, AuditRecord};
 use crate::sending::SERVICE_ACTOR;
 use crate::store::sends::{self, Send, SendEngagement};
-use crate::store::stats::{Changes, StatsKey};
+use crate::store::stats::{BucketMove, Changes, StatsKey};
 use crate::store::suppression::{self, SuppressionReason};
 use crate::store::{self, TransactOutcome, interactions};
 use crate::{ApiError, App};
@@ -641,8 +641,7 @@ async fn write_chunk(app: &App, plans: &[Plan], chunk: &[usize]) -> Result<Vec<u
 
 /// Step 6: contacts whose score points rose, or who were lost (a hard bounce, a complaint),
 /// take their new place in their team's score distribution (`score::bucket`): one
-/// BatchGetItem per batch, a transaction per contact whose bucket changed (rarely: a bucket is
-/// a factor of 1.19 of points).
+/// BatchGetItem and one transaction per batch (`stats::move_buckets`).
 async fn move_score_buckets(app: &App, new: &[&Classified]) -> Result<(), ApiError> {
     let moved: BTreeMap<ContactId, &Send> = new
         .iter()
@@ -664,19 +663,23 @@ async fn move_score_buckets(app: &App, new: &[&Classified]) -> Result<(), ApiErr
     }
     let keys: Vec<StatsKey> = moved.keys().map(|id| StatsKey::Contact(*id)).collect();
     let counters = store::stats::get_many(app, &keys).await?;
-    for (row, counters) in moved.into_values().zip(counters) {
-        let lost = counters.get(Counter::Bounces) > 0 || counters.get(Counter::Complaints) > 0;
-        let from = counters.score_bucket();
-        let Some(to) = score::bucket(counters.score_points(), lost) else {
-            continue;
-        };
-        if from != Some(to) {
-            let who = (row.artist_id, row.contact_role, row.contact_id);
-            // A later batch that moved it first already counted it where it belongs.
-            store::stats::move_bucket(app, who, from, to).await?;
-        }
-    }
-    Ok(())
+    let moves: Vec<BucketMove> = moved
+        .into_values()
+        .zip(counters)
+        .filter_map(|(row, counters)| {
+            let lost = counters.get(Counter::Bounces) > 0 || counters.get(Counter::Complaints) > 0;
+            let from = counters.score_bucket();
+            let to = score::bucket(counters.score_points(), lost)?;
+            (from != Some(to)).then_some(BucketMove {
+                artist: row.artist_id,
+                role: row.contact_role,
+                contact: row.contact_id,
+                from,
+                to,
+            })
+        })
+        .collect();
+    store::stats::move_buckets(app, &moves).await
 }
 
 /// Whether a contact's soft bounces in a row reached [`SOFT_BOUNCES_IN_A_ROW`].
