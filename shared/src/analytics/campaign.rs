@@ -73,7 +73,7 @@ pub async fn of(
     let total = totals.remove(0);
     let engagement = engagement::campaign_engagement(&total, links);
     engagement::fill_seed_counters(&mut campaign, &engagement);
-    let volumes = Volumes::of(&total);
+    let volumes = engagement.volumes.clone();
     let series = hours
         .iter()
         .filter_map(|(sk, counters)| {

@@ -5,33 +5,19 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::score;
+use crate::analytics::Volumes;
 use crate::domain::{Campaign, Contact, Counter, EngagementSummary};
 use crate::store::stats::{self, Counters, LinkStats, StatsKey};
 use crate::{ApiError, App};
 
-/// Opens and clicks are the person's; machines' are counted apart (`machine`).
+/// A campaign's counts as `campaigns-get` shows them: the analytics' volumes, SES's delays and
+/// rendering failures, and the clicks of each link.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CampaignEngagement {
-    pub delivered: u64,
-    pub opens: u64,
-    pub unique_opens: u64,
-    pub machine_opens: u64,
-    pub clicks: u64,
-    pub unique_clicks: u64,
-    pub machine_clicks: u64,
-    /// Hard bounces; `soft_bounces` are temporary failures.
-    pub bounces: u64,
-    pub soft_bounces: u64,
-    pub complaints: u64,
-    pub rejects: u64,
+    #[serde(flatten)]
+    pub volumes: Volumes,
     pub delivery_delays: u64,
     pub rendering_failures: u64,
-    pub unsubscribes: u64,
-    /// Messages a person answered (automatic replies are left out), and their replies.
-    pub replied: u64,
-    pub replies: u64,
-    /// Automatic answers (out of office), counted apart.
-    pub auto_replies: u64,
     /// Clicks per link, in the order the message holds its links.
     pub links: Vec<LinkEngagement>,
 }
@@ -60,23 +46,9 @@ pub async fn of(app: &App, campaign: &mut Campaign) -> Result<CampaignEngagement
 /// A campaign's engagement from its counters and its links' (no request).
 pub fn campaign_engagement(counters: &Counters, links: Vec<LinkStats>) -> CampaignEngagement {
     CampaignEngagement {
-        delivered: counters.get(Counter::Delivered),
-        opens: counters.get(Counter::Opens),
-        unique_opens: counters.get(Counter::UniqueOpens),
-        machine_opens: counters.get(Counter::MachineOpens),
-        clicks: counters.get(Counter::Clicks),
-        unique_clicks: counters.get(Counter::UniqueClicks),
-        machine_clicks: counters.get(Counter::MachineClicks),
-        bounces: counters.get(Counter::Bounces),
-        soft_bounces: counters.get(Counter::SoftBounces),
-        complaints: counters.get(Counter::Complaints),
-        rejects: counters.get(Counter::Rejects),
+        volumes: Volumes::of(counters),
         delivery_delays: counters.get(Counter::DeliveryDelays),
         rendering_failures: counters.get(Counter::RenderingFailures),
-        unsubscribes: counters.get(Counter::Unsubscribes),
-        replied: counters.get(Counter::Replied),
-        replies: counters.get(Counter::Replies),
-        auto_replies: counters.get(Counter::AutoReplies),
         links: links
             .into_iter()
             .filter_map(|link| {
@@ -95,6 +67,7 @@ pub fn campaign_engagement(counters: &Counters, links: Vec<LinkStats>) -> Campai
 /// The seed's counters are the analytics' numbers, never counted apart.
 pub fn fill_seed_counters(campaign: &mut Campaign, engagement: &CampaignEngagement) {
     let seed = &mut campaign.counters;
+    let engagement = &engagement.volumes;
     seed.open_count = engagement.unique_opens;
     seed.click_count = engagement.unique_clicks;
     seed.bounce_count = engagement.bounces;
