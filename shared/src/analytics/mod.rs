@@ -11,7 +11,8 @@ pub mod volumes;
 pub use volumes::{Rate, Rates, Volumes};
 
 /// Every counter the analytics read (the counting test holds them to what is written).
-pub fn read_every_counter(counters: &crate::store::stats::Counters) {
+#[cfg(test)]
+pub(crate) fn read_every_counter(counters: &crate::store::stats::Counters) {
     Volumes::of(counters);
     heatmap::fill(
         "UTC",

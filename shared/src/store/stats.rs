@@ -358,6 +358,7 @@ impl Counters {
     }
 
     /// Counters with these values (tests of readers).
+    #[cfg(test)]
     pub fn of(values: &[(Counter, u64)]) -> Self {
         Self(
             values
