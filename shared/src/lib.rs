@@ -3,6 +3,7 @@
 //! Nothing in this crate knows about Lambda or HTTP framing: handlers in `functions` parse
 //! requests into the types defined here, call a service, and map the result.
 
+pub mod ab;
 pub mod analytics;
 pub mod app;
 pub mod auth;

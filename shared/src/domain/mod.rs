@@ -1,5 +1,6 @@
 //! Validated domain values. Once you hold one, it is valid: every constructor parses.
 
+mod ab_test;
 mod audit;
 mod campaign;
 mod contact;
@@ -15,6 +16,9 @@ mod sender_domain;
 mod sender_profile;
 mod template;
 
+pub use ab_test::{
+    AbDecision, AbMetric, AbMode, AbOutcome, AbTest, Variant, VariantEvidence, VariantIndex,
+};
 pub use audit::{AuditAction, AuditRecord, contact_target};
 pub use campaign::{
     ArtistIdentity, CONDITION_FIELDS, Campaign, CampaignContent, CampaignCounters, CampaignKind,
