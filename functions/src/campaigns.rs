@@ -6,7 +6,7 @@ use mailing::campaigns::{
 };
 use mailing::domain::{
     ArtistId, Campaign, CampaignContent, CampaignId, CampaignStatus, Condition, ConditionOp,
-    ContactId, ContactRole, EmailAddress, Recipients, Sender, Tags, TemplateId,
+    ContactId, ContactRole, EmailAddress, Recipients, Sender, Tags, TemplateId, VariantIndex,
 };
 use mailing::templates::{CONTENT_MAX, SUBJECT_MAX, TEXT_MAX};
 use mailing::tracking::recipients;
@@ -14,10 +14,14 @@ use mailing::{ApiError, App, sending};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::ab_tests::AbTestBody;
 use crate::http::{self, Fields, HttpResult};
 
-/// Campaign bodies carry whole HTML documents.
-pub(crate) const CAMPAIGN_BODY_LIMIT: usize = 2 * (CONTENT_MAX + TEXT_MAX);
+/// Campaign bodies carry whole HTML documents: the campaign's and up to five variants'.
+pub(crate) const CAMPAIGN_BODY_LIMIT: usize = 6 * (CONTENT_MAX + TEXT_MAX);
+
+/// What inbox lists show of a preheader is a line; longer is cut there anyway.
+pub(crate) const PREHEADER_MAX: usize = 250;
 
 /// `GET /api/artists/{artistId}/campaigns?contact_role=&status=&limit=&cursor=`
 pub async fn list(app: &App, request: Request) -> HttpResult {
@@ -183,12 +187,14 @@ pub(crate) fn content(
     subject: Option<String>,
     content: Option<String>,
     text_content: Option<String>,
+    preheader: Option<String>,
 ) -> CampaignContent {
     CampaignContent {
         template_id: template_id.and_then(|raw| f.check("template_id", raw.parse::<TemplateId>())),
         subject: optional_source(f, "subject", subject, SUBJECT_MAX, true),
         content: optional_source(f, "content", content, CONTENT_MAX, false),
         text_content: optional_source(f, "text_content", text_content, TEXT_MAX, false),
+        preheader: optional_source(f, "preheader", preheader, PREHEADER_MAX, true),
     }
 }
 
@@ -211,7 +217,7 @@ pub(crate) fn sender(
     })
 }
 
-fn optional_source(
+pub(crate) fn optional_source(
     f: &mut Fields,
     field: &str,
     value: Option<String>,
@@ -235,6 +241,8 @@ struct CreateBody {
     #[serde(default)]
     text_content: Option<String>,
     #[serde(default)]
+    preheader: Option<String>,
+    #[serde(default)]
     recipients: RecipientsBody,
     from_name: String,
     from_email: String,
@@ -246,6 +254,8 @@ struct CreateBody {
     track_clicks: Option<bool>,
     #[serde(default)]
     utm_campaign: Option<String>,
+    #[serde(default)]
+    ab_test: Option<AbTestBody>,
 }
 
 impl CreateBody {
@@ -262,8 +272,10 @@ impl CreateBody {
             self.subject,
             self.content,
             self.text_content,
+            self.preheader,
         );
         let recipients = self.recipients.parse(&mut f);
+        let ab_test = self.ab_test.and_then(|body| body.parse(&mut f));
         let sender = sender(
             &mut f,
             &self.from_name,
@@ -281,6 +293,7 @@ impl CreateBody {
             track_opens: self.track_opens.unwrap_or(true),
             track_clicks: self.track_clicks.unwrap_or(true),
             utm_campaign,
+            ab_test,
         })
     }
 }
@@ -298,6 +311,8 @@ struct UpdateBody {
     content: Option<Option<String>>,
     #[serde(default, deserialize_with = "http::nullable")]
     text_content: Option<Option<String>>,
+    #[serde(default, deserialize_with = "http::nullable")]
+    preheader: Option<Option<String>>,
     #[serde(default)]
     recipients: Option<RecipientsBody>,
     #[serde(default)]
@@ -312,6 +327,8 @@ struct UpdateBody {
     track_clicks: Option<bool>,
     #[serde(default, deserialize_with = "http::nullable")]
     utm_campaign: Option<Option<String>>,
+    #[serde(default, deserialize_with = "http::nullable")]
+    ab_test: Option<Option<AbTestBody>>,
     /// Not settable: named so that sending one says how to move a campaign instead.
     #[serde(default)]
     status: Option<Value>,
@@ -345,7 +362,13 @@ impl UpdateBody {
         let text_content = self
             .text_content
             .map(|v| optional_source(&mut f, "text_content", v, TEXT_MAX, false));
+        let preheader = self
+            .preheader
+            .map(|v| optional_source(&mut f, "preheader", v, PREHEADER_MAX, true));
         let recipients = self.recipients.map(|r| r.parse(&mut f));
+        let ab_test = self
+            .ab_test
+            .map(|body| body.and_then(|body| body.parse(&mut f)));
         // The sender is one value: changing one of its fields needs the others, so a partial
         // change names what is missing.
         let sender = match (self.from_name, self.from_email) {
@@ -373,11 +396,13 @@ impl UpdateBody {
             subject,
             content,
             text_content,
+            preheader,
             recipients,
             sender,
             track_opens: self.track_opens,
             track_clicks: self.track_clicks,
             utm_campaign,
+            ab_test,
         })
     }
 }
@@ -458,7 +483,7 @@ pub async fn cancel(app: &App, request: Request) -> HttpResult {
 }
 
 /// `POST /api/artists/{artistId}/campaigns/{campaignId}/test` with `{ "to": [addresses],
-/// "contact_id"?: id }`: the campaign as that contact (or its first recipient) would get it,
+/// "contact_id"?: id, "variant"?: "A"–"E" }`: the campaign (or one variant) as that contact (or its first recipient) would get it,
 /// to up to five addresses, marked as a test. Answers one result per address.
 pub async fn test(app: &App, request: Request) -> HttpResult {
     let caller = http::caller(&request)?;
@@ -488,7 +513,14 @@ pub async fn test(app: &App, request: Request) -> HttpResult {
     let contact = body
         .contact_id
         .and_then(|raw| f.check("contact_id", raw.parse::<ContactId>()));
-    let request = f.finish(|| sending::TestRequest { to, contact })?;
+    let variant = body
+        .variant
+        .and_then(|raw| f.check("variant", VariantIndex::parse(&raw)));
+    let request = f.finish(|| sending::TestRequest {
+        to,
+        contact,
+        variant,
+    })?;
     #[derive(Serialize)]
     struct Tested {
         items: Vec<sending::TestResult>,
@@ -503,4 +535,7 @@ struct TestBody {
     to: Vec<String>,
     #[serde(default)]
     contact_id: Option<String>,
+    /// The A/B variant to send (the first when absent).
+    #[serde(default)]
+    variant: Option<String>,
 }

@@ -34,6 +34,8 @@ struct EmailBody {
     content: Option<String>,
     #[serde(default)]
     text_content: Option<String>,
+    #[serde(default)]
+    preheader: Option<String>,
     from_name: String,
     from_email: String,
     #[serde(default)]
@@ -54,6 +56,7 @@ impl EmailBody {
             self.subject,
             self.content,
             self.text_content,
+            self.preheader,
         );
         let sender = sender(
             &mut f,

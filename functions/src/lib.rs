@@ -4,6 +4,7 @@
 //! Find an endpoint in one step: [`routes::ROUTES`] names its function; the handler is in the
 //! module of its resource (`contacts.rs`); the service it calls is in `mailing`.
 
+pub mod ab_tests;
 pub mod analytics;
 pub mod campaigns;
 pub mod contacts;

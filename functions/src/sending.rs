@@ -70,13 +70,20 @@ pub async fn send(
     Ok(response)
 }
 
-/// `campaign-scheduler` (EventBridge, every minute): starts the campaigns that are due.
+/// `campaign-scheduler` (EventBridge, every minute): starts the campaigns that are due and
+/// decides the A/B tests that have ended.
 pub async fn schedule_tick(
     app: &App,
     _event: LambdaEvent<aws_lambda_events::event::eventbridge::EventBridgeEvent>,
 ) -> Result<(), lambda_runtime::Error> {
     // Due by now, whenever EventBridge fired: a late tick catches up.
-    let started = sending::start_due(app, chrono::Utc::now()).await?;
-    tracing::info!(started, "scheduled campaigns started");
+    let now = chrono::Utc::now();
+    let started = sending::start_due(app, now).await?;
+    let decided = sending::decide_due(app, now).await?;
+    tracing::info!(
+        started,
+        decided,
+        "scheduled campaigns started, A/B tests decided"
+    );
     Ok(())
 }

@@ -7,11 +7,12 @@ use serde_json::json;
 use crate::auth::{Caller, RoleAccess};
 use crate::cursor::{Listing, Page};
 use crate::domain::{
-    ArtistId, Campaign, CampaignContent, CampaignCounters, CampaignId, CampaignKind,
-    CampaignStatus, ContactRole, Language, Recipients, Sender, TemplateId,
+    AbTest, ArtistId, Campaign, CampaignContent, CampaignCounters, CampaignId, CampaignKind,
+    CampaignStatus, ContactRole, Language, MessageSources, Recipients, Sender, TemplateId, Variant,
+    VariantIndex,
 };
 use crate::domain::{AuditAction, AuditRecord};
-use crate::render::TemplateSource;
+use crate::render::compose::with_preheader;
 use crate::store::campaigns::{self as store, ListQuery};
 use crate::store::team_list::Teams;
 use crate::store::{self as stores, TransactOutcome};
@@ -32,6 +33,7 @@ pub struct NewCampaign {
     pub track_opens: bool,
     pub track_clicks: bool,
     pub utm_campaign: Option<String>,
+    pub ab_test: Option<AbTest>,
 }
 
 /// A partial update: `None` leaves a field as it is; `Some(None)` clears an optional one.
@@ -42,11 +44,13 @@ pub struct CampaignChanges {
     pub subject: Option<Option<String>>,
     pub content: Option<Option<String>>,
     pub text_content: Option<Option<String>>,
+    pub preheader: Option<Option<String>>,
     pub recipients: Option<Recipients>,
     pub sender: Option<Sender>,
     pub track_opens: Option<bool>,
     pub track_clicks: Option<bool>,
     pub utm_campaign: Option<Option<String>>,
+    pub ab_test: Option<Option<AbTest>>,
 }
 
 pub struct ListRequest {
@@ -64,17 +68,24 @@ pub struct ResolvedContent {
     pub subject: String,
     pub html: String,
     pub text: Option<String>,
+    pub preheader: Option<String>,
     pub append_signature: bool,
     /// The template's language; `None` for a campaign's own content.
     pub language: Option<Language>,
 }
 
 impl ResolvedContent {
-    pub fn source(&self) -> TemplateSource<'_> {
-        TemplateSource {
-            subject: &self.subject,
-            html: &self.html,
-            text: self.text.as_deref(),
+    /// The sources a message is compiled from: the preheader hidden in the HTML, and the
+    /// signature to append (if any).
+    pub fn sources(&self, signature: Option<String>) -> MessageSources {
+        MessageSources {
+            subject: self.subject.clone(),
+            html: match &self.preheader {
+                Some(preheader) => with_preheader(&self.html, preheader),
+                None => self.html.clone(),
+            },
+            text: self.text.clone(),
+            signature,
         }
     }
 }
@@ -118,6 +129,7 @@ pub async fn resolve_content(
                 subject: content.subject.clone().unwrap_or(template.subject_template),
                 html: template.content_template,
                 text: template.text_template,
+                preheader: content.preheader.clone(),
                 append_signature: template.append_signature,
                 language: Some(template.language),
             }
@@ -127,6 +139,7 @@ pub async fn resolve_content(
                 subject: subject.clone(),
                 html: html.clone(),
                 text: content.text_content.clone(),
+                preheader: content.preheader.clone(),
                 append_signature: true,
                 language: None,
             },
@@ -134,13 +147,65 @@ pub async fn resolve_content(
             (_, None) => return Err(invalid("content", "is required without a template_id")),
         },
     };
-    templates::compile_checked(app, &resolved.source(), None)?;
+    templates::compile_checked(app, &(&resolved.sources(None)).into(), None)?;
     Ok(resolved)
+}
+
+/// What one variant sends: the campaign's content with the variant's changes. A variant's own
+/// HTML comes with its own text or none (the text is then derived from its HTML).
+pub fn variant_content(base: &ResolvedContent, variant: &Variant) -> ResolvedContent {
+    let mut resolved = base.clone();
+    if let Some(subject) = &variant.subject {
+        resolved.subject = subject.clone();
+    }
+    match (&variant.content, &variant.text_content) {
+        (Some(html), text) => {
+            resolved.html = html.clone();
+            resolved.text = text.clone();
+        }
+        (None, Some(text)) => resolved.text = Some(text.clone()),
+        (None, None) => {}
+    }
+    if let Some(preheader) = &variant.preheader {
+        resolved.preheader = Some(preheader.clone());
+    }
+    resolved
+}
+
+/// Every variant of `test` compiles over `base`; a problem names its variant.
+pub fn check_variants(app: &App, base: &ResolvedContent, test: &AbTest) -> Result<(), ApiError> {
+    for (index, variant) in test.indexes().zip(&test.variants) {
+        let resolved = variant_content(base, variant);
+        templates::compile_checked(app, &(&resolved.sources(None)).into(), None)
+            .map_err(|error| in_variant(index, error))?;
+    }
+    Ok(())
+}
+
+/// `error`, saying which variant it is about.
+pub fn in_variant(variant: VariantIndex, error: ApiError) -> ApiError {
+    match error {
+        ApiError::Unprocessable {
+            code,
+            message,
+            mut details,
+        } => {
+            if let Some(details) = details.as_object_mut() {
+                details.insert("variant".into(), json!(variant));
+            }
+            ApiError::Unprocessable {
+                code,
+                message: format!("variant {variant}: {message}"),
+                details,
+            }
+        }
+        other => other,
+    }
 }
 
 pub async fn create(app: &App, caller: &Caller, new: NewCampaign) -> Result<Campaign, ApiError> {
     caller.require_team(new.artist, new.contact_role)?;
-    resolve_content(
+    let resolved = resolve_content(
         app,
         Some(caller),
         new.artist,
@@ -148,6 +213,9 @@ pub async fn create(app: &App, caller: &Caller, new: NewCampaign) -> Result<Camp
         &new.content,
     )
     .await?;
+    if let Some(test) = &new.ab_test {
+        check_variants(app, &resolved, test)?;
+    }
     let now = Utc::now();
     let campaign = Campaign {
         id: CampaignId::new(),
@@ -161,6 +229,9 @@ pub async fn create(app: &App, caller: &Caller, new: NewCampaign) -> Result<Camp
         track_opens: new.track_opens,
         track_clicks: new.track_clicks,
         utm_campaign: new.utm_campaign,
+        ab_test: new.ab_test,
+        test_ends_at: None,
+        ab_decision: None,
         frozen: None,
         status: CampaignStatus::Draft,
         status_reason: None,
@@ -296,15 +367,17 @@ pub async fn update(
     apply!(subject, content.subject);
     apply!(content, content.content);
     apply!(text_content, content.text_content);
+    apply!(preheader, content.preheader);
     apply!(recipients, recipients);
     apply!(sender, sender);
     apply!(track_opens, track_opens);
     apply!(track_clicks, track_clicks);
     apply!(utm_campaign, utm_campaign);
+    apply!(ab_test, ab_test);
     if changed.is_empty() {
         return Ok(before);
     }
-    resolve_content(
+    let resolved = resolve_content(
         app,
         Some(caller),
         artist,
@@ -312,6 +385,9 @@ pub async fn update(
         &after.content,
     )
     .await?;
+    if let Some(test) = &after.ab_test {
+        check_variants(app, &resolved, test)?;
+    }
     after.updated_at = Utc::now();
     after.version = before.version + 1;
     let audit = audit(&after, caller, AuditAction::CampaignUpdated, changed);

@@ -100,6 +100,7 @@ async fn an_individual_email_reaches_its_contact_once_personalized_and_tracked()
 
     // SQS delivers the batch twice: still one email.
     let batch = mailing::sending::SendBatch {
+        variant: None,
         artist_id: stack.artist,
         campaign_id: id.parse().unwrap(),
         contacts: vec![press.camille.parse().unwrap()],

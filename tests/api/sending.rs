@@ -120,6 +120,7 @@ async fn a_campaign_reaches_each_chosen_contact_exactly_once_despite_duplicate_d
 
     // SQS delivers at least once: the dispatch arrives three times.
     let replay = DispatchMessage {
+        rest_only: false,
         artist_id: stack.artist,
         campaign_id: scene.campaign.parse::<CampaignId>().unwrap(),
         after: None,
@@ -183,6 +184,7 @@ async fn duplicate_batches_a_crash_after_ses_and_concurrent_sends_never_send_twi
     .unwrap()
     .unwrap();
     let dispatch = DispatchMessage {
+        rest_only: false,
         artist_id: stack.artist,
         campaign_id,
         after: None,
@@ -330,6 +332,7 @@ async fn dispatch_now(stack: &TestStack, campaign: &str) -> Vec<mailing::domain:
     mailing::sending::dispatch(
         stack.app(),
         &DispatchMessage {
+            rest_only: false,
             artist_id: stack.artist,
             campaign_id,
             after: None,
@@ -367,6 +370,7 @@ async fn send_some(stack: &TestStack, campaign: &str, contacts: &[mailing::domai
     let outcome = mailing::sending::send_batch(
         stack.app(),
         &mailing::sending::SendBatch {
+            variant: None,
             artist_id: stack.artist,
             campaign_id: campaign.parse().unwrap(),
             contacts: contacts.to_vec(),

@@ -503,6 +503,7 @@ async fn a_campaign_throttled_for_more_than_ten_attempts_finishes_without_using_
     // the first message of each attempt.
     for attempt in 0..=THROTTLED {
         let batch = mailing::sending::SendBatch {
+            variant: None,
             artist_id: stack.artist,
             campaign_id: id,
             contacts: contacts.clone(),

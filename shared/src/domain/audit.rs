@@ -48,6 +48,10 @@ pub enum AuditAction {
     CampaignCancelled,
     #[serde(rename = "campaign.scheduled")]
     CampaignScheduled,
+    /// The A/B test of a campaign was decided: a winner or the fallback goes to the rest (the
+    /// actor is the service).
+    #[serde(rename = "campaign.ab_decided")]
+    CampaignAbDecided,
     /// One email to one contact was queued (the target is the contact).
     #[serde(rename = "contact.emailed")]
     ContactEmailed,

@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
-    ArtistId, CampaignId, Contact, ContactRole, EmailAddress, Language, TemplateId, UserId,
+    AbDecision, AbMode, AbTest, ArtistId, CampaignId, Contact, ContactRole, EmailAddress, Language,
+    TemplateId, UserId, VariantIndex,
 };
 
 /// The seed's `campaign_status_enum`. Moves only along [`CampaignStatus::can_move_to`], with a
@@ -224,6 +225,9 @@ pub struct CampaignContent {
     pub content: Option<String>,
     #[serde(default)]
     pub text_content: Option<String>,
+    /// The line inbox lists show after the subject (hidden in the message itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preheader: Option<String>,
 }
 
 /// The sources one message is rendered from: subject, HTML and text templates, and the
@@ -259,7 +263,28 @@ pub struct FrozenContent {
     /// artist has none); the unsubscribe page speaks it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<Language>,
+    /// An A/B test's variants, each resolved over the campaign's own content, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<FrozenVariant>,
     pub frozen_at: DateTime<Utc>,
+}
+
+/// One variant of an A/B test as it is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrozenVariant {
+    #[serde(flatten)]
+    pub sources: MessageSources,
+    pub from_name: String,
+}
+
+impl FrozenContent {
+    /// What `variant` sends (the campaign's own content when `None` or not a variant).
+    pub fn version(&self, variant: Option<VariantIndex>) -> (&MessageSources, &str) {
+        match variant.and_then(|v| self.variants.get(v.index())) {
+            Some(variant) => (&variant.sources, &variant.from_name),
+            None => (&self.sources, &self.sender.from_name),
+        }
+    }
 }
 
 /// The seed's counters, and the ones sending adds.
@@ -295,7 +320,7 @@ impl CampaignKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Campaign {
     pub id: CampaignId,
     pub artist_id: ArtistId,
@@ -326,6 +351,14 @@ pub struct Campaign {
     pub dispatched: bool,
     #[serde(flatten)]
     pub counters: CampaignCounters,
+    /// An A/B test of its content, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ab_test: Option<AbTest>,
+    /// When a test-then-winner test ends: set at the start, decided then by the scheduler.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_ends_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ab_decision: Option<AbDecision>,
     /// Set when the campaign starts; what every message of it is rendered from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frozen: Option<FrozenContent>,
@@ -333,6 +366,17 @@ pub struct Campaign {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: u64,
+}
+
+impl Campaign {
+    /// A test-then-winner test not decided yet: some recipients wait for its winner.
+    pub fn awaits_winner(&self) -> bool {
+        self.ab_decision.is_none()
+            && self
+                .ab_test
+                .as_ref()
+                .is_some_and(|test| matches!(test.mode, AbMode::TestThenWinner { .. }))
+    }
 }
 
 #[cfg(test)]

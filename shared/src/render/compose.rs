@@ -94,6 +94,47 @@ fn tokens(source: &str) -> impl Iterator<Item = (Token<'_>, minijinja::machinery
     tokenize(source, false, SyntaxConfig, WhitespaceConfig::default()).map_while(Result::ok)
 }
 
+/// Hides the preheader (the line inbox lists show after the subject) first in the body,
+/// padded with invisible characters so that the body's own first words do not follow it into
+/// the list. Its text is escaped as text; template expressions in it render as elsewhere.
+pub fn with_preheader(html: &str, preheader: &str) -> String {
+    let escaped = preheader
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    let block = format!(
+        "<div data-preheader style=\"display:none;font-size:1px;line-height:1px;max-height:0;max-width:0;opacity:0;overflow:hidden;mso-hide:all\">{escaped}{}</div>",
+        "&#847;&zwnj;&nbsp;".repeat(40)
+    );
+    let placed = Rc::new(RefCell::new(false));
+    let mut output = Vec::with_capacity(html.len() + block.len());
+    {
+        let (seen, first) = (placed.clone(), block.clone());
+        let mut rewriter = HtmlRewriter::new(
+            Settings {
+                element_content_handlers: vec![element!("body", move |el| {
+                    el.prepend(&first, ContentType::Html);
+                    *seen.borrow_mut() = true;
+                    Ok(())
+                })],
+                ..Settings::new()
+            },
+            |chunk: &[u8]| output.extend_from_slice(chunk),
+        );
+        if rewriter
+            .write(html.as_bytes())
+            .and_then(|_| rewriter.end())
+            .is_err()
+        {
+            return format!("{block}{html}");
+        }
+    }
+    match String::from_utf8(output) {
+        Ok(rewritten) if *placed.borrow() => rewritten,
+        _ => format!("{block}{html}"),
+    }
+}
+
 /// Whether a link is one to count clicks on: web links, not mail or phone links, anchors or the
 /// unsubscribe and web view links (a click there is not engagement).
 fn trackable(href: &str) -> bool {
@@ -197,7 +238,13 @@ pub fn html_to_text(html: &str) -> String {
             Ok(())
         })
     };
-    let mut handlers = vec![hide("head"), hide("style"), hide("script"), hide("title")];
+    let mut handlers = vec![
+        hide("head"),
+        hide("style"),
+        hide("script"),
+        hide("title"),
+        hide("[data-preheader]"),
+    ];
     for tag in [
         "p",
         "div",
@@ -440,6 +487,25 @@ mod tests {
             track_links: true,
             open_pixel: true,
         })
+    }
+
+    #[test]
+    fn the_preheader_leads_the_body_hidden_and_stays_out_of_the_text_part() {
+        for (html, starts) in [
+            (
+                "<html><body class=\"x\"><p>Corps</p></body></html>",
+                "<html><body class=\"x\"><div data-preheader",
+            ),
+            ("<p>Corps</p>", "<div data-preheader"),
+        ] {
+            let placed = with_preheader(html, "Bonjour {{ contact.first_name }} <3 & plus");
+            assert!(placed.starts_with(starts), "{placed}");
+            assert!(placed.contains("Bonjour {{ contact.first_name }} &lt;3 &amp; plus"));
+            assert!(placed.contains("display:none"));
+            let composed = compose_html(&placed, None);
+            assert!(!composed.text.contains("Bonjour"), "{}", composed.text);
+            assert!(composed.text.contains("Corps"));
+        }
     }
 
     #[test]

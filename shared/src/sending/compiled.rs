@@ -9,8 +9,9 @@ use std::sync::{Arc, Mutex};
 use crate::domain::MessageSources;
 use crate::render::{MessageTemplate, Tracking};
 
-/// Campaigns a container can be sending at once without recompiling.
-const KEPT: usize = 4;
+/// Versions (a campaign, or one variant of an A/B test) a container can be sending at once
+/// without recompiling: an A/B test's batches of its five variants interleave.
+const KEPT: usize = 8;
 
 #[derive(PartialEq)]
 pub(super) struct Key {
@@ -114,12 +115,23 @@ mod tests {
             get(changed);
         }
         assert_eq!(compiles.get(), 4, "each change is compiled anew");
-        // Four kept: the first is still there; a fifth pushes out the least recently used.
+        // The first is still kept; once KEPT are, one more pushes out the least recently used
+        // (the edited album, untouched since).
         get(key("<p>Le nouvel album</p>", None, true));
         assert_eq!(compiles.get(), 4);
-        get(key("<p>Une autre campagne</p>", None, true));
+        for other in 0..=KEPT - 4 {
+            get(key(
+                &format!("<p>Une autre campagne {other}</p>"),
+                None,
+                true,
+            ));
+        }
         get(key("<p>Le nouvel album, édité</p>", None, true));
-        assert_eq!(compiles.get(), 6, "the least recently used was let go");
+        assert_eq!(
+            compiles.get(),
+            KEPT + 2,
+            "the least recently used was let go"
+        );
     }
 
     #[test]

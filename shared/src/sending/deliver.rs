@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::compiled::Key;
 use super::gate::shared;
-use crate::domain::{Campaign, FrozenContent, Link};
+use crate::domain::{Campaign, FrozenContent, Link, VariantIndex};
 use crate::render::{
     Addressing, ContactVars, Mailbox, MessageIds, MessageTemplate, Recipient, TokenSigner,
     Tracking, feedback_id, message_tags,
@@ -25,18 +25,24 @@ pub struct Compiled<'a> {
     pub template: Arc<MessageTemplate>,
     pub shared_context: minijinja::Value,
     pub frozen: &'a FrozenContent,
+    /// The sender's name in this version (an A/B variant may change it).
+    pub from_name: &'a str,
 }
 
-/// Compiles what `campaign` froze at its start, with its tracking choices. A campaign that has
-/// not started has nothing to send.
-pub fn compile<'a>(app: &App, campaign: &'a Campaign) -> Result<Compiled<'a>, ApiError> {
+/// Compiles what `campaign` froze at its start for `variant` (its own content when `None`),
+/// with its tracking choices. A campaign that has not started has nothing to send.
+pub fn compile<'a>(
+    app: &App,
+    campaign: &'a Campaign,
+    variant: Option<VariantIndex>,
+) -> Result<Compiled<'a>, ApiError> {
     let frozen = campaign.frozen.as_ref().ok_or_else(|| {
         ApiError::internal(anyhow::anyhow!(
             "campaign {} is sending without frozen content",
             campaign.id
         ))
     })?;
-    compile_frozen(app, campaign, frozen)
+    compile_frozen(app, campaign, frozen, variant)
 }
 
 /// Compiles `frozen` as `campaign`'s messages are rendered (a test compiles what its campaign
@@ -45,9 +51,11 @@ pub fn compile_frozen<'a>(
     app: &App,
     campaign: &Campaign,
     frozen: &'a FrozenContent,
+    variant: Option<VariantIndex>,
 ) -> Result<Compiled<'a>, ApiError> {
+    let (sources, from_name) = frozen.version(variant);
     let key = Key {
-        sources: frozen.sources.clone(),
+        sources: sources.clone(),
         tracking: Tracking {
             base_url: app.config.public_base_url.clone(),
             links: campaign.track_clicks,
@@ -71,8 +79,9 @@ pub fn compile_frozen<'a>(
         .map_err(crate::templates::invalid_template)?;
     Ok(Compiled {
         template,
-        shared_context: MessageTemplate::shared_context(&shared(campaign, frozen)),
+        shared_context: MessageTemplate::shared_context(&shared(campaign, frozen, from_name)),
         frozen,
+        from_name,
     })
 }
 

@@ -1,5 +1,13 @@
 //! `campaign-dispatch`: one page of a campaign's recipients per message, each given its send row
 //! and queued in batches; a continuation message carries the rest.
+//!
+//! An A/B campaign's recipients each get the variant of their cohort (`ab::assign`), a pure
+//! function of (campaign, contact): a replay, a resume or a late page gives everyone the same
+//! variant again. Under a test-then-winner test, the contacts held for the winner are skipped
+//! until the test is decided; the decision queues a pass over them alone (`rest_only`), and
+//! only a pass that leaves nobody held marks the campaign dispatched.
+
+use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
@@ -7,7 +15,8 @@ use chrono::Utc;
 use super::gate::reachable;
 use super::lifecycle::complete_if_done;
 use super::messages::{DispatchMessage, SendBatch, enqueue_batches, enqueue_dispatch};
-use crate::domain::CampaignStatus;
+use crate::ab::assign::{Cohort, cohort};
+use crate::domain::{CampaignStatus, Contact, ContactId, VariantIndex};
 use crate::store::campaigns as store;
 use crate::store::contacts as contact_store;
 use crate::store::sends::{self, Send};
@@ -24,6 +33,8 @@ pub struct DispatchOutcome {
     pub created: usize,
     pub batches: usize,
     pub continued: bool,
+    /// Recipients held for the winner of the campaign's test.
+    pub held: usize,
 }
 
 pub async fn dispatch(app: &App, message: &DispatchMessage) -> Result<DispatchOutcome, ApiError> {
@@ -43,15 +54,33 @@ pub async fn dispatch(app: &App, message: &DispatchMessage) -> Result<DispatchOu
         message.after.clone(),
     )
     .await?;
-    let recipients = reachable(app, &campaign, &page.items).await?;
-    let mut outcome = DispatchOutcome {
-        recipients: recipients.len(),
-        ..DispatchOutcome::default()
-    };
+    let reachable = reachable(app, &campaign, &page.items).await?;
+    let chosen = campaign
+        .ab_decision
+        .as_ref()
+        .map(|decision| decision.chosen);
+    let mut outcome = DispatchOutcome::default();
+    // Each recipient with the variant it gets now, and whether it is the winner's send.
+    let mut recipients: Vec<(&Contact, Option<VariantIndex>, bool)> = Vec::new();
+    for contact in reachable {
+        match (
+            cohort(campaign.id, contact.id, campaign.ab_test.as_ref()),
+            chosen,
+        ) {
+            (Cohort::Everyone, _) if !message.rest_only => recipients.push((contact, None, false)),
+            (Cohort::Test(variant), _) if !message.rest_only => {
+                recipients.push((contact, Some(variant), false))
+            }
+            (Cohort::Rest, Some(winner)) => recipients.push((contact, Some(winner), true)),
+            (Cohort::Rest, None) => outcome.held += 1,
+            (Cohort::Everyone | Cohort::Test(_), _) => {}
+        }
+    }
+    outcome.recipients = recipients.len();
     let now = Utc::now();
     let rows: Vec<Send> = recipients
         .iter()
-        .map(|contact| {
+        .map(|(contact, variant, winner_send)| {
             Send::pending(
                 (campaign.artist_id, campaign.contact_role),
                 campaign.id,
@@ -64,18 +93,29 @@ pub async fn dispatch(app: &App, message: &DispatchMessage) -> Result<DispatchOu
                 ),
                 now,
             )
+            .with_variant(*variant, *winner_send)
         })
         .collect();
     outcome.created = sends::create_many(app, &rows).await?;
     // Every recipient is queued, new row or not: a replay re-queues rows a crash left unqueued,
-    // and the sender skips those already taken.
-    let batches: Vec<SendBatch> = recipients
-        .chunks(SendBatch::RECIPIENTS)
-        .map(|chunk| SendBatch {
-            artist_id: campaign.artist_id,
-            campaign_id: campaign.id,
-            contacts: chunk.iter().map(|c| c.id).collect(),
-            attempt: 0,
+    // and the sender skips those already taken. A batch carries one variant.
+    let mut by_variant: BTreeMap<Option<VariantIndex>, Vec<ContactId>> = BTreeMap::new();
+    for (contact, variant, _) in &recipients {
+        by_variant.entry(*variant).or_default().push(contact.id);
+    }
+    let batches: Vec<SendBatch> = by_variant
+        .into_iter()
+        .flat_map(|(variant, contacts)| {
+            contacts
+                .chunks(SendBatch::RECIPIENTS)
+                .map(|chunk| SendBatch {
+                    artist_id: campaign.artist_id,
+                    campaign_id: campaign.id,
+                    contacts: chunk.to_vec(),
+                    variant,
+                    attempt: 0,
+                })
+                .collect::<Vec<_>>()
         })
         .collect();
     outcome.batches = batches.len();
@@ -102,6 +142,8 @@ pub async fn dispatch(app: &App, message: &DispatchMessage) -> Result<DispatchOu
             .await?;
             outcome.continued = true;
         }
+        // Some are held for a test's winner: the decision's pass marks the campaign dispatched.
+        None if campaign.awaits_winner() => {}
         None => {
             let updated = store::add_counters(
                 app,

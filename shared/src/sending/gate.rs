@@ -17,7 +17,7 @@ use crate::auth::Caller;
 use crate::campaigns;
 use crate::domain::{
     ArtistIdentity, Campaign, CampaignKind, CampaignStatus, Contact, ContactFields, ContactRole,
-    ContactStatus, EmailAddress, FrozenContent, MessageSources,
+    ContactStatus, EmailAddress, FrozenContent, FrozenVariant, VariantIndex,
 };
 use crate::render::checks::Severity;
 use crate::render::{
@@ -65,13 +65,20 @@ async fn content(
         .map(|signature| signature.html),
     };
     let profile = sender_profiles::get(app, campaign.artist_id).await?;
+    let variants = campaign.ab_test.as_ref().map_or_else(Vec::new, |test| {
+        test.variants
+            .iter()
+            .map(|variant| FrozenVariant {
+                sources: campaigns::variant_content(&resolved, variant).sources(signature.clone()),
+                from_name: variant
+                    .from_name
+                    .clone()
+                    .unwrap_or_else(|| campaign.sender.from_name.clone()),
+            })
+            .collect()
+    });
     Ok(FrozenContent {
-        sources: MessageSources {
-            subject: resolved.subject,
-            html: resolved.html,
-            text: resolved.text,
-            signature,
-        },
+        sources: resolved.sources(signature),
         sender: campaign.sender.clone(),
         artist: ArtistIdentity {
             name: profile.as_ref().map_or_else(
@@ -83,6 +90,7 @@ async fn content(
         language: resolved
             .language
             .or(profile.as_ref().map(|p| p.default_language)),
+        variants,
         frozen_at: Utc::now(),
     })
 }
@@ -156,8 +164,55 @@ pub async fn ready(
                 Sample::Contact(&first)
             }
         };
-    check_content(app, campaign, &frozen, &sample.vars(), sample.address())?;
+    let versions: Vec<Option<VariantIndex>> = match &campaign.ab_test {
+        Some(test) => test.indexes().map(Some).collect(),
+        None => vec![None],
+    };
+    for version in versions {
+        check_content(
+            app,
+            campaign,
+            &frozen,
+            version,
+            &sample.vars(),
+            sample.address(),
+        )
+        .map_err(|error| match version {
+            Some(variant) => campaigns::in_variant(variant, error),
+            None => error,
+        })?;
+    }
+    if campaign.sent_at.is_none() {
+        enough_for_the_test(app, campaign).await?;
+    }
     Ok(frozen)
+}
+
+/// A test-then-winner test is run only on an audience of its documented minimum
+/// (`ab::decide::minimum_audience`); below it, the campaign is refused with the suggestion to
+/// split. Counting stops at the minimum, so a large list costs a page or two.
+async fn enough_for_the_test(app: &App, campaign: &Campaign) -> Result<(), ApiError> {
+    let Some(minimum) = campaign
+        .ab_test
+        .as_ref()
+        .and_then(crate::ab::decide::minimum_audience)
+    else {
+        return Ok(());
+    };
+    let audience = reachable_up_to(app, campaign, minimum as usize, 500, None)
+        .await?
+        .len() as u64;
+    if audience >= minimum {
+        return Ok(());
+    }
+    Err(ApiError::Unprocessable {
+        code: "ab_test_audience_too_small",
+        message: format!(
+            "a test-then-winner test of these variants needs at least {minimum} recipients ({} per variant in the test) and this campaign has {audience}: send it as a split (ab_test.mode \"split\"), which reports the result without choosing a winner",
+            crate::ab::decide::MIN_TEST_PER_VARIANT
+        ),
+        details: json!({ "minimum": minimum, "audience": audience, "suggestion": "split" }),
+    })
 }
 
 /// The first active, unsuppressed contact the campaign would reach: the sample its content is
@@ -166,26 +221,42 @@ pub(super) async fn first_recipient(
     app: &App,
     campaign: &Campaign,
 ) -> Result<Option<Contact>, ApiError> {
+    Ok(
+        reachable_up_to(app, campaign, 1, 100, Some(SAMPLE_SEARCH_PAGES))
+            .await?
+            .into_iter()
+            .next(),
+    )
+}
+
+/// The first `want` contacts the campaign would reach, reading pages of `page_size` (at most
+/// `max_pages` of them).
+async fn reachable_up_to(
+    app: &App,
+    campaign: &Campaign,
+    want: usize,
+    page_size: usize,
+    max_pages: Option<usize>,
+) -> Result<Vec<Contact>, ApiError> {
+    let mut found = Vec::new();
     let mut after = None;
-    for _ in 0..SAMPLE_SEARCH_PAGES {
+    for _ in 0..max_pages.unwrap_or(usize::MAX) {
         let page = contact_store::active_of_team(
             app,
             campaign.artist_id,
             campaign.contact_role,
-            100,
+            page_size,
             after,
         )
         .await?;
         let chosen = reachable(app, campaign, &page.items).await?;
-        if let Some(found) = chosen.first() {
-            return Ok(Some((*found).clone()));
-        }
+        found.extend(chosen.into_iter().take(want - found.len()).cloned());
         match page.next {
-            Some(next) => after = Some(next),
-            None => return Ok(None),
+            Some(next) if found.len() < want => after = Some(next),
+            _ => break,
         }
     }
-    Ok(None)
+    Ok(found)
 }
 
 /// The contacts among `contacts` the campaign chooses and nobody has suppressed (for everyone,
@@ -212,8 +283,8 @@ pub(super) async fn reachable<'a>(
         .collect())
 }
 
-/// The values a campaign's messages share, from what was frozen.
-pub(super) fn shared(campaign: &Campaign, frozen: &FrozenContent) -> Shared {
+/// The values a campaign's messages share, from what was frozen (`from_name`: the version's).
+pub(super) fn shared(campaign: &Campaign, frozen: &FrozenContent, from_name: &str) -> Shared {
     Shared {
         artist: ArtistVars {
             name: Some(frozen.artist.name.clone()),
@@ -224,7 +295,7 @@ pub(super) fn shared(campaign: &Campaign, frozen: &FrozenContent) -> Shared {
             subject: campaign.content.subject.clone(),
         },
         sender: SenderVars {
-            name: Some(frozen.sender.from_name.clone()),
+            name: Some(from_name.to_owned()),
             email: Some(frozen.sender.from_email.ascii().to_owned()),
         },
     }
@@ -235,12 +306,13 @@ fn check_content(
     app: &App,
     campaign: &Campaign,
     frozen: &FrozenContent,
+    version: Option<VariantIndex>,
     contact: &ContactVars,
     to: &str,
 ) -> Result<(), ApiError> {
-    let shared = shared(campaign, frozen);
+    let (sources, from_name) = frozen.version(version);
+    let shared = shared(campaign, frozen, from_name);
     let signer = TokenSigner::new(&app.config.signing_key);
-    let sources = &frozen.sources;
     let shown = preview(&PreviewInput {
         role: campaign.contact_role,
         source: sources.into(),
@@ -252,7 +324,7 @@ fn check_content(
             address: to,
         },
         from: Mailbox {
-            name: Some(&frozen.sender.from_name),
+            name: Some(from_name),
             address: frozen.sender.from_email.ascii(),
         },
         reply_domain: &app.config.reply_domain,

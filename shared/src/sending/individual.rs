@@ -77,6 +77,9 @@ pub async fn send_email(app: &App, caller: &Caller, new: NewEmail) -> Result<Cam
         track_opens: new.track_opens,
         track_clicks: new.track_clicks,
         utm_campaign: None,
+        ab_test: None,
+        test_ends_at: None,
+        ab_decision: None,
         frozen: None,
         status: CampaignStatus::Draft,
         status_reason: None,
@@ -135,6 +138,7 @@ pub async fn send_email(app: &App, caller: &Caller, new: NewEmail) -> Result<Cam
         )));
     }
     let batch = SendBatch {
+        variant: None,
         artist_id: email.artist_id,
         campaign_id: email.id,
         contacts: vec![contact.id],

@@ -14,7 +14,7 @@ use serde_json::json;
 use super::gate;
 use super::messages::{DispatchMessage, enqueue_dispatch};
 use crate::auth::Caller;
-use crate::domain::{ArtistId, Campaign, CampaignId, CampaignStatus, UserId};
+use crate::domain::{AbMode, ArtistId, Campaign, CampaignId, CampaignStatus, UserId};
 use crate::domain::{AuditAction, AuditRecord};
 use crate::store::campaigns::{self as store, Expect};
 use crate::{ApiError, App, campaigns};
@@ -22,7 +22,7 @@ use crate::{ApiError, App, campaigns};
 /// Who the service's own moves are recorded as.
 pub const SERVICE_ACTOR: &str = "artisthub-mailing";
 
-fn service() -> UserId {
+pub(super) fn service() -> UserId {
     UserId::new(SERVICE_ACTOR)
 }
 
@@ -98,9 +98,21 @@ async fn begin(
 ) -> Result<Option<Campaign>, ApiError> {
     let frozen = gate::ready(app, caller, campaign, None).await?;
     let actor = caller.map_or_else(service, |caller| caller.user.clone());
+    let now = Utc::now();
     let mut set = vec![("frozen", serde_dynamo::to_attribute_value(&frozen)?)];
     if campaign.sent_at.is_none() {
-        set.push(("sent_at", AttributeValue::S(Utc::now().to_rfc3339())));
+        set.push(("sent_at", AttributeValue::S(now.to_rfc3339())));
+    }
+    // A test-then-winner test ends its duration after the first start (a pause does not
+    // stretch it); until decided, the campaign is due for the scheduler's decision then.
+    if campaign.awaits_winner()
+        && let Some(AbMode::TestThenWinner { test_hours, .. }) =
+            campaign.ab_test.as_ref().map(|test| &test.mode)
+    {
+        let ends = campaign
+            .test_ends_at
+            .unwrap_or(now + chrono::Duration::hours(i64::from(*test_hours)));
+        set.extend(store::test_due_fields(ends, campaign.id));
     }
     let Some(moved) = store::move_status(
         app,
@@ -118,6 +130,7 @@ async fn begin(
         artist_id: campaign.artist_id,
         campaign_id: campaign.id,
         after: None,
+        rest_only: false,
     };
     if let Err(error) = enqueue_dispatch(app, &message).await {
         tracing::error!(campaign = %campaign.id, error = format!("{error:#}"), "dispatch not queued");

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cursor::Position;
-use crate::domain::{ArtistId, CampaignId, ContactId};
+use crate::domain::{ArtistId, CampaignId, ContactId, VariantIndex};
 use crate::{ApiError, App};
 
 /// Dispatch a campaign's recipients from `after` (the start when `None`).
@@ -13,6 +13,9 @@ pub struct DispatchMessage {
     pub campaign_id: CampaignId,
     #[serde(default)]
     pub after: Option<Position>,
+    /// Only the contacts held for a test's winner (the pass queued when the test is decided).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rest_only: bool,
 }
 
 /// Send the campaign to these contacts (each has its send row).
@@ -21,6 +24,9 @@ pub struct SendBatch {
     pub artist_id: ArtistId,
     pub campaign_id: CampaignId,
     pub contacts: Vec<ContactId>,
+    /// The A/B variant these contacts get (the dispatcher groups batches by variant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<VariantIndex>,
     /// How many times SES asked this batch to come back later.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub attempt: u32,

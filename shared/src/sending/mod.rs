@@ -1,7 +1,8 @@
 //! Sending a campaign: `lifecycle` starts it through the one readiness gate (`gate`), which
 //! freezes what it sends; `dispatch` creates one send row per recipient and queues them in
 //! batches, `sender` claims each row and hands the message, rendered from the frozen copy, to
-//! SES. Every step is idempotent: SQS delivers at least once.
+//! SES. Every step is idempotent: SQS delivers at least once. An A/B campaign's test ends in
+//! `winner`, which sends the chosen variant to the rest.
 //!
 //! # Exactly once per person
 //!
@@ -23,6 +24,7 @@ mod messages;
 mod sender;
 mod test_send;
 mod web_view;
+mod winner;
 
 pub use compiled::CompiledTemplates;
 pub use dispatch::{DispatchOutcome, dispatch};
@@ -34,3 +36,4 @@ pub use messages::{DispatchMessage, SendBatch, enqueue_batches, enqueue_dispatch
 pub use sender::{BatchOutcome, send_batch};
 pub use test_send::{MAX_TEST_RECIPIENTS, TestRequest, TestResult, send_test};
 pub use web_view::web_view;
+pub use winner::{arms, decide_due, decide_test};

@@ -58,7 +58,8 @@ pub async fn send_batch(app: &App, batch: &SendBatch) -> Result<BatchOutcome, Ap
         template,
         shared_context,
         frozen,
-    } = compile(app, &campaign)?;
+        from_name,
+    } = compile(app, &campaign, batch.variant)?;
     // The artist's claim on the sender's domain, once per batch: a claim withdrawn mid-campaign
     // stops it here, before any message goes out under that name.
     if let Err(refusal) =
@@ -138,7 +139,7 @@ pub async fn send_batch(app: &App, batch: &SendBatch) -> Result<BatchOutcome, Ap
                 contact: &vars,
                 to: contact.email.ascii(),
                 from: Mailbox {
-                    name: Some(&frozen.sender.from_name),
+                    name: Some(from_name),
                     address: frozen.sender.from_email.ascii(),
                 },
                 ids: MessageIds {

@@ -14,7 +14,7 @@ use serde_json::json;
 use super::deliver::{Answer, Compiled, Outgoing, compile_frozen, deliver};
 use super::gate::{self, Sample};
 use crate::auth::Caller;
-use crate::domain::{ArtistId, CampaignId, ContactId, EmailAddress};
+use crate::domain::{ArtistId, CampaignId, ContactId, EmailAddress, VariantIndex};
 use crate::domain::{AuditAction, AuditRecord};
 use crate::render::{Mailbox, MessageIds};
 use crate::store::quota::{self, Quota};
@@ -32,6 +32,8 @@ pub struct TestRequest {
     /// Whom to personalize for: one of the team's contacts; else the campaign's first
     /// recipient; else nobody (empty names).
     pub contact: Option<ContactId>,
+    /// Which variant of an A/B campaign (its first when `None`).
+    pub variant: Option<VariantIndex>,
 }
 
 #[derive(Debug, Serialize)]
@@ -68,12 +70,32 @@ pub async fn send_test(
         Some(contact) => Sample::Contact(contact),
         None => Sample::Nobody(&request.to[0]),
     };
+    let variant = match (&campaign.ab_test, request.variant) {
+        (None, None) => None,
+        (Some(test), chosen) => {
+            let variant = chosen.unwrap_or_else(|| test.indexes().next().expect("two variants"));
+            if variant.index() >= test.variants.len() {
+                return Err(ApiError::invalid_fields(vec![crate::FieldError::new(
+                    "variant",
+                    &format!("the campaign has no variant {variant}"),
+                )]));
+            }
+            Some(variant)
+        }
+        (None, Some(_)) => {
+            return Err(ApiError::invalid_fields(vec![crate::FieldError::new(
+                "variant",
+                "the campaign has no A/B test",
+            )]));
+        }
+    };
     let frozen = gate::ready(app, Some(caller), &campaign, Some(sample)).await?;
     let Compiled {
         template,
         shared_context,
+        from_name,
         ..
-    } = compile_frozen(app, &campaign, &frozen)?;
+    } = compile_frozen(app, &campaign, &frozen, variant)?;
     let vars = sample.vars();
     let emails: Vec<&EmailAddress> = request.to.iter().collect();
     let suppressed = suppression::suppressed(app, artist, campaign.contact_role, &emails).await?;
@@ -124,7 +146,7 @@ pub async fn send_test(
                 contact: &vars,
                 to: address.ascii(),
                 from: Mailbox {
-                    name: Some(&frozen.sender.from_name),
+                    name: Some(from_name),
                     address: frozen.sender.from_email.ascii(),
                 },
                 ids: MessageIds {

@@ -31,7 +31,7 @@ pub async fn web_view(app: &App, token: &str) -> Result<Option<String>, ApiError
         template,
         shared_context,
         ..
-    } = compile(app, &campaign)?;
+    } = compile(app, &campaign, send.variant)?;
     let vars = ContactVars::from_contact(contact.email.as_str(), &contact.fields);
     let recipient = Recipient {
         send: send.send_id,

@@ -12,9 +12,11 @@ use crate::cursor::Position;
 use crate::domain::{ArtistId, Campaign, CampaignId, CampaignKind, CampaignStatus};
 use crate::{ApiError, App};
 
-/// The sparse index of scheduled campaigns, by the time they are due.
+/// The sparse index of campaigns with something due, by the time it is due: a scheduled
+/// start, or the end of an A/B test (each its own partition of the index).
 pub const DUE_INDEX: &str = "due";
 const DUE_PK: &str = "SCHEDULED";
+const TEST_DUE_PK: &str = "AB_TEST";
 
 #[derive(Serialize, Deserialize)]
 struct CampaignItem {
@@ -42,6 +44,16 @@ pub fn due_fields(at: DateTime<Utc>, id: CampaignId) -> Vec<(&'static str, Attri
         ("due_pk", AttributeValue::S(DUE_PK.to_owned())),
         ("due_at", AttributeValue::S(due_at(at, id))),
         ("scheduled_at", AttributeValue::S(at.to_rfc3339())),
+    ]
+}
+
+/// What puts a sending campaign in the `due` index for the end of its A/B test at `at` (for
+/// [`move_status`] to `Sending`): the scheduler decides it then.
+pub fn test_due_fields(at: DateTime<Utc>, id: CampaignId) -> Vec<(&'static str, AttributeValue)> {
+    vec![
+        ("due_pk", AttributeValue::S(TEST_DUE_PK.to_owned())),
+        ("due_at", AttributeValue::S(due_at(at, id))),
+        ("test_ends_at", AttributeValue::S(at.to_rfc3339())),
     ]
 }
 
@@ -176,6 +188,24 @@ pub async fn list(app: &App, query: &ListQuery) -> Result<Page<Campaign>, ApiErr
 
 /// Scheduled campaigns due at `now` or before, oldest first: one Query on the `due` index.
 pub async fn due(app: &App, now: DateTime<Utc>, limit: i32) -> Result<Vec<Campaign>, ApiError> {
+    due_in(app, DUE_PK, now, limit).await
+}
+
+/// Sending campaigns whose A/B test has ended by `now`, the earliest first.
+pub async fn tests_due(
+    app: &App,
+    now: DateTime<Utc>,
+    limit: i32,
+) -> Result<Vec<Campaign>, ApiError> {
+    due_in(app, TEST_DUE_PK, now, limit).await
+}
+
+async fn due_in(
+    app: &App,
+    partition: &str,
+    now: DateTime<Utc>,
+    limit: i32,
+) -> Result<Vec<Campaign>, ApiError> {
     // `~` sorts after every id, so everything due at `now` is included.
     let until = format!("{}#~", now.to_rfc3339_opts(SecondsFormat::Millis, true));
     let output = app
@@ -185,7 +215,7 @@ pub async fn due(app: &App, now: DateTime<Utc>, limit: i32) -> Result<Vec<Campai
         .table_name(&app.config.campaigns_table)
         .index_name(DUE_INDEX)
         .key_condition_expression("due_pk = :due AND due_at <= :until")
-        .expression_attribute_values(":due", AttributeValue::S(DUE_PK.to_owned()))
+        .expression_attribute_values(":due", AttributeValue::S(partition.to_owned()))
         .expression_attribute_values(":until", AttributeValue::S(until))
         .limit(limit)
         .send()
@@ -251,14 +281,15 @@ pub async fn move_status(
             AttributeValue::N(campaign.version.to_string()),
         );
     }
+    let set_names: Vec<&str> = set.iter().map(|(name, _)| *name).collect();
     for (i, (name, value)) in set.into_iter().enumerate() {
         assignments.push(format!("#s{i} = :s{i}"));
         update = update
             .expression_attribute_names(format!("#s{i}"), name)
             .expression_attribute_values(format!(":s{i}"), value);
     }
-    // Out of the `due` index the moment it is no longer scheduled.
-    let expression = if to == CampaignStatus::Scheduled {
+    // Out of the `due` index the moment nothing is due, unless the move puts it there again.
+    let expression = if set_names.contains(&"due_pk") {
         format!("SET {}", assignments.join(", "))
     } else {
         format!("SET {} REMOVE due_pk, due_at", assignments.join(", "))
@@ -273,6 +304,37 @@ pub async fn move_status(
     ];
     match super::transact(app, writes).await? {
         super::TransactOutcome::Written => get(app, artist, id).await,
+        super::TransactOutcome::ConditionFailed(_) => Ok(None),
+    }
+}
+
+/// Records the decision of `campaign`'s A/B test and takes it out of the `due` index, with its
+/// audit record, once: `None` when it was decided meanwhile or is no longer sending.
+pub async fn record_decision(
+    app: &App,
+    campaign: &Campaign,
+    decision: &crate::domain::AbDecision,
+    audit: crate::domain::AuditRecord,
+) -> Result<Option<Campaign>, ApiError> {
+    let update = aws_sdk_dynamodb::types::Update::builder()
+        .table_name(&app.config.campaigns_table)
+        .set_key(Some(campaign_key(campaign.artist_id, campaign.id)))
+        .condition_expression("attribute_not_exists(ab_decision) AND #status = :sending")
+        .update_expression("SET ab_decision = :decision REMOVE due_pk, due_at")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(
+            ":sending",
+            AttributeValue::S(CampaignStatus::Sending.as_str().to_owned()),
+        )
+        .expression_attribute_values(":decision", serde_dynamo::to_attribute_value(decision)?)
+        .build()
+        .map_err(ApiError::internal)?;
+    let writes = vec![
+        TransactWriteItem::builder().update(update).build(),
+        super::audit::put(app, audit)?,
+    ];
+    match super::transact(app, writes).await? {
+        super::TransactOutcome::Written => get(app, campaign.artist_id, campaign.id).await,
         super::TransactOutcome::ConditionFailed(_) => Ok(None),
     }
 }

@@ -19,7 +19,7 @@ use super::suppression::OptOutKeys;
 use super::write_each;
 use crate::cursor::Position;
 use crate::domain::Link;
-use crate::domain::{ArtistId, CampaignId, ContactId, ContactRole};
+use crate::domain::{ArtistId, CampaignId, ContactId, ContactRole, VariantIndex};
 use crate::{ApiError, App};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +68,13 @@ pub struct Send {
     pub links: Vec<Link>,
     /// Where the person's unsubscribe is recorded: it holds even once the contact is deleted.
     pub opt_out: OptOutKeys,
+    /// The A/B variant the message carries, if the campaign tests any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<VariantIndex>,
+    /// Sent to the rest after a test, with the variant the test chose: counted apart from the
+    /// test that chose it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub winner_send: bool,
     /// What happened to the message after SES took it, from its events.
     #[serde(default, flatten)]
     pub engagement: SendEngagement,
@@ -116,6 +123,8 @@ impl Send {
             campaign_id: campaign,
             contact_id: contact,
             opt_out,
+            variant: None,
+            winner_send: false,
             status: SendStatus::Pending,
             created_at: now,
             claimed_at: None,
@@ -124,6 +133,15 @@ impl Send {
             error: None,
             links: Vec::new(),
             engagement: SendEngagement::default(),
+        }
+    }
+
+    /// The same row, carrying `variant` (of a test, or for the rest when `winner_send`).
+    pub fn with_variant(self, variant: Option<VariantIndex>, winner_send: bool) -> Self {
+        Self {
+            variant,
+            winner_send,
+            ..self
         }
     }
 

@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 use super::page::{Page, PartitionQuery, of_partition};
-use crate::domain::{ArtistId, CampaignId, ContactId, ContactRole, Counter};
+use crate::domain::{ArtistId, CampaignId, ContactId, ContactRole, Counter, VariantIndex};
 use crate::{ApiError, App};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -25,6 +25,9 @@ pub enum StatsKey {
     /// An artist's team, one UTC hour (the heatmap's source).
     TeamHour(ArtistId, ContactRole, DateTime<Utc>),
     Contact(ContactId),
+    /// A campaign's A/B cohort: one variant's test (or split) sends, or (`None`) the winner's
+    /// send to the rest after the test.
+    Cohort(CampaignId, Option<VariantIndex>),
 }
 
 impl StatsKey {
@@ -45,6 +48,13 @@ impl StatsKey {
                 format!("HOUR#{}", hour.format(HOUR_FORMAT)),
             ),
             Self::Contact(contact) => (format!("CONTACT#{contact}"), "TOTAL".to_owned()),
+            Self::Cohort(campaign, variant) => (
+                campaign_pk(*campaign),
+                match variant {
+                    Some(variant) => format!("{COHORT_PREFIX}{variant}"),
+                    None => format!("{COHORT_PREFIX}REST"),
+                },
+            ),
         };
         HashMap::from([
             ("pk".to_owned(), AttributeValue::S(pk)),
@@ -302,6 +312,31 @@ pub async fn range(
             None => return Ok(found),
         }
     }
+}
+
+const COHORT_PREFIX: &str = "COHORT#";
+
+/// A campaign's A/B cohorts with what each counted: its variants' tests, and (`None`) the
+/// winner's send. One Query.
+pub async fn cohorts(
+    app: &App,
+    campaign: CampaignId,
+) -> Result<Vec<(Option<VariantIndex>, Counters)>, ApiError> {
+    let from = COHORT_PREFIX.to_owned();
+    let to = format!("{COHORT_PREFIX}~");
+    Ok(range(app, &campaign_pk(campaign), (&from, &to))
+        .await?
+        .into_iter()
+        .filter_map(|(sk, counters)| {
+            let name = sk.strip_prefix(COHORT_PREFIX)?;
+            match name {
+                "REST" => Some((None, counters)),
+                letter => VariantIndex::parse(letter)
+                    .ok()
+                    .map(|variant| (Some(variant), counters)),
+            }
+        })
+        .collect())
 }
 
 /// The partition key of a campaign's items, and of a team's.

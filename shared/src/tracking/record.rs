@@ -336,10 +336,19 @@ fn plan(c: &Classified, taken: &mut HashSet<(uuid::Uuid, String)>) -> Plan {
     let team_day = StatsKey::TeamDay(row.artist_id, row.contact_role, at.date_naive());
     let team_hour = StatsKey::TeamHour(row.artist_id, row.contact_role, hour_of(at));
     let contact = StatsKey::Contact(row.contact_id);
+    // An A/B campaign's message counts in its cohort too: its variant's test, or the winner's
+    // send to the rest.
+    let cohort = row
+        .variant
+        .map(|variant| StatsKey::Cohort(row.campaign_id, (!row.winner_send).then_some(variant)));
     // Everything a campaign and a team count, over all time and per period.
-    let broad = [campaign, campaign_period, team_day, team_hour];
-    let everywhere =
-        |counter: Counter| -> Vec<(StatsKey, Counter)> { broad.map(|key| (key, counter)).to_vec() };
+    let broad: Vec<StatsKey> = [campaign, campaign_period, team_day, team_hour]
+        .into_iter()
+        .chain(cohort)
+        .collect();
+    let everywhere = |counter: Counter| -> Vec<(StatsKey, Counter)> {
+        broad.iter().map(|key| (*key, counter)).collect()
+    };
     let mut changes = Changes::default();
     let mut marks: Vec<(String, Changes)> = Vec::new();
     // A first-time mark: its counters (and the contact's score points) count once per send.
@@ -371,14 +380,14 @@ fn plan(c: &Classified, taken: &mut HashSet<(uuid::Uuid, String)>) -> Plan {
     }
     let interaction_type = match &c.event.kind {
         EventKind::Send => {
-            for key in broad.into_iter().chain([contact]) {
+            for key in broad.iter().copied().chain([contact]) {
                 changes.add(key, Counter::Sent, 1);
             }
             changes.add(contact, Counter::SendsSinceEngagement, 1);
             InteractionType::EmailSent
         }
         EventKind::Delivery => {
-            for key in broad.into_iter().chain([contact]) {
+            for key in broad.iter().copied().chain([contact]) {
                 changes.add(key, Counter::Delivered, 1);
             }
             changes.reset(contact, Counter::SoftBounceStreak);
@@ -414,7 +423,7 @@ fn plan(c: &Classified, taken: &mut HashSet<(uuid::Uuid, String)>) -> Plan {
         }
         EventKind::Reject { reason } => {
             details.insert("reason".into(), json!(reason));
-            for key in broad {
+            for key in broad.iter().copied() {
                 changes.add(key, Counter::Rejects, 1);
             }
             InteractionType::Rejected
@@ -434,13 +443,13 @@ fn plan(c: &Classified, taken: &mut HashSet<(uuid::Uuid, String)>) -> Plan {
                 details.insert("user_agent".into(), json!(user_agent));
             }
             if person {
-                for key in broad {
+                for key in broad.iter().copied() {
                     changes.add(key, Counter::Opens, 1);
                 }
                 let counts = with_contact(everywhere(Counter::UniqueOpens), Counter::Opened);
                 mark("open".into(), counts, score::OPEN);
             } else {
-                for key in broad {
+                for key in broad.iter().copied() {
                     changes.add(key, Counter::MachineOpens, 1);
                 }
             }
@@ -468,7 +477,7 @@ fn plan(c: &Classified, taken: &mut HashSet<(uuid::Uuid, String)>) -> Plan {
                 details.insert("user_agent".into(), json!(user_agent));
             }
             if person {
-                for key in broad.into_iter().chain(link) {
+                for key in broad.iter().copied().chain(link) {
                     changes.add(key, Counter::Clicks, 1);
                 }
                 // A click is the surest open there is: images may have been blocked.
@@ -484,7 +493,7 @@ fn plan(c: &Classified, taken: &mut HashSet<(uuid::Uuid, String)>) -> Plan {
                     );
                 }
             } else {
-                for key in broad.into_iter().chain(link) {
+                for key in broad.iter().copied().chain(link) {
                     changes.add(key, Counter::MachineClicks, 1);
                 }
             }
@@ -505,7 +514,7 @@ fn plan(c: &Classified, taken: &mut HashSet<(uuid::Uuid, String)>) -> Plan {
             if *from_other_address {
                 details.insert("from_other_address".into(), json!(true));
             }
-            for key in broad {
+            for key in broad.iter().copied() {
                 changes.add(key, Counter::Replies, 1);
             }
             let counts = with_contact(everywhere(Counter::Replied), Counter::Replied);
