@@ -4,6 +4,7 @@
 
 mod support;
 
+mod ab_tests;
 mod analytics;
 mod audit_trail;
 mod authorization;

@@ -9,6 +9,7 @@
 //! perform alike are called inconclusive instead of a coin toss being called a winner.
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 
 use super::bayes::{Arm, evaluate};
 use crate::domain::{
@@ -34,74 +35,105 @@ pub fn minimum_audience(test: &AbTest) -> Option<u64> {
     }
 }
 
-/// Each variant's evidence, in the order of `arms`.
-pub fn evidence(arms: &[(VariantIndex, Arm)]) -> Vec<VariantEvidence> {
-    let counts: Vec<Arm> = arms.iter().map(|(_, arm)| *arm).collect();
-    arms.iter()
-        .zip(evaluate(&counts))
-        .map(|((variant, arm), e)| VariantEvidence {
-            variant: *variant,
-            trials: arm.trials,
-            successes: arm.successes.min(arm.trials),
-            probability_best: round(e.probability_best),
-            expected_loss: round(e.expected_loss),
-        })
-        .collect()
+/// What a test's counts say: the variant whose choice loses least, and whether that loss is
+/// under the threshold. A split reports it; a test-then-winner test decides by it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Assessment {
+    pub leader: VariantIndex,
+    pub conclusive: bool,
+    pub threshold: f64,
+    pub evidence: Vec<VariantEvidence>,
+    pub reason: String,
 }
 
-/// The decision on `arms` (every variant's test counts), falling back to `fallback`.
+/// The assessment of `arms` (every variant's test counts); `None` without variants.
+pub fn assess(metric: AbMetric, arms: &[(VariantIndex, Arm)]) -> Option<Assessment> {
+    let counts: Vec<Arm> = arms.iter().map(|(_, arm)| *arm).collect();
+    let evaluations = evaluate(&counts);
+    let leading_rate = evaluations.iter().map(|e| e.mean).fold(0.0, f64::max);
+    let threshold = RELATIVE_THRESHOLD * leading_rate;
+    let (at, least) = evaluations
+        .iter()
+        .enumerate()
+        .min_by(|(_, x), (_, y)| x.expected_loss.total_cmp(&y.expected_loss))?;
+    let leader = arms[at].0;
+    let points = |rate: f64| format!("{:.2} points", rate * 100.0);
+    let conclusive = least.expected_loss <= threshold;
+    let reason = if conclusive {
+        format!(
+            "{leader} is best with probability {:.1} %; choosing it loses {} of {} in expectation, under the threshold of {} ({} % of the leading rate)",
+            least.probability_best * 100.0,
+            points(least.expected_loss),
+            metric.as_str(),
+            points(threshold),
+            RELATIVE_THRESHOLD * 100.0
+        )
+    } else {
+        format!(
+            "no variant is clearly best: the lowest expected loss ({leader}, {} of {}) is over the threshold of {} ({} % of the leading rate)",
+            points(least.expected_loss),
+            metric.as_str(),
+            points(threshold),
+            RELATIVE_THRESHOLD * 100.0
+        )
+    };
+    Some(Assessment {
+        leader,
+        conclusive,
+        threshold: round(threshold),
+        evidence: arms
+            .iter()
+            .zip(&evaluations)
+            .map(|((variant, arm), e)| VariantEvidence {
+                variant: *variant,
+                trials: arm.trials,
+                successes: arm.successes.min(arm.trials),
+                probability_best: round(e.probability_best),
+                expected_loss: round(e.expected_loss),
+            })
+            .collect(),
+        reason,
+    })
+}
+
+/// The decision on `arms`: the leader when conclusive, else `fallback`.
 pub fn decide(
     metric: AbMetric,
     arms: &[(VariantIndex, Arm)],
     fallback: VariantIndex,
     now: DateTime<Utc>,
 ) -> AbDecision {
-    let counts: Vec<Arm> = arms.iter().map(|(_, arm)| *arm).collect();
-    let evaluations = evaluate(&counts);
-    let leading_rate = evaluations.iter().map(|e| e.mean).fold(0.0, f64::max);
-    let threshold = RELATIVE_THRESHOLD * leading_rate;
-    let least = evaluations
-        .iter()
-        .enumerate()
-        .min_by(|(_, x), (_, y)| x.expected_loss.total_cmp(&y.expected_loss))
-        .map(|(i, e)| (arms[i].0, *e));
-    let points = |rate: f64| format!("{:.2} points", rate * 100.0);
-    let (outcome, chosen, reason) = match least {
-        Some((variant, e)) if e.expected_loss <= threshold => (
-            AbOutcome::Winner,
-            variant,
-            format!(
-                "{variant} is best with probability {:.1} %; choosing it loses {} of {} in expectation, under the threshold of {} ({} % of the leading rate)",
-                e.probability_best * 100.0,
-                points(e.expected_loss),
-                metric.as_str(),
-                points(threshold),
-                RELATIVE_THRESHOLD * 100.0
+    let Some(assessment) = assess(metric, arms) else {
+        return AbDecision {
+            outcome: AbOutcome::Inconclusive,
+            chosen: fallback,
+            metric,
+            threshold: 0.0,
+            evidence: Vec::new(),
+            reason: format!(
+                "the test has no variants to compare; the fallback {fallback} goes to the rest"
             ),
-        ),
-        Some((variant, e)) => (
+            decided_at: now,
+        };
+    };
+    let (outcome, chosen, reason) = if assessment.conclusive {
+        (AbOutcome::Winner, assessment.leader, assessment.reason)
+    } else {
+        (
             AbOutcome::Inconclusive,
             fallback,
             format!(
-                "no variant is clearly best: the lowest expected loss ({variant}, {} of {}) is over the threshold of {} ({} % of the leading rate); the fallback {fallback} goes to the rest",
-                points(e.expected_loss),
-                metric.as_str(),
-                points(threshold),
-                RELATIVE_THRESHOLD * 100.0
+                "{}; the fallback {fallback} goes to the rest",
+                assessment.reason
             ),
-        ),
-        None => (
-            AbOutcome::Inconclusive,
-            fallback,
-            "the test has no variants to compare".to_owned(),
-        ),
+        )
     };
     AbDecision {
         outcome,
         chosen,
         metric,
-        threshold: round(threshold),
-        evidence: evidence(arms),
+        threshold: assessment.threshold,
+        evidence: assessment.evidence,
         reason,
         decided_at: now,
     }

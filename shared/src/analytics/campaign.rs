@@ -1,12 +1,14 @@
 //! One campaign's analytics (`GET …/campaigns/{campaignId}/analytics`): its volumes and rates,
 //! clicks per link, and its time series, per hour for the first three days after its start
-//! and per day after. Five requests whatever its audience: the campaign (GetItem), its total
+//! and per day after (and an A/B campaign's evidence, `ab`). Five requests whatever its audience
+//! (six with an A/B test): the campaign (GetItem), its total
 //! (BatchGetItem), its links, its hours and its days (one Query each; a campaign has tens of
 //! links, 72 hours, a day item per day it drew events).
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::Serialize;
 
+use super::ab::{self, AbAnalytics};
 use super::volumes::{Rates, Volumes};
 use crate::auth::Caller;
 use crate::domain::{ArtistId, CampaignId, CampaignStatus, ContactRole};
@@ -53,6 +55,9 @@ pub struct CampaignAnalytics {
     pub links: Vec<LinkEngagement>,
     pub series: Vec<Point>,
     pub teams: Vec<TeamShare>,
+    /// An A/B campaign's variants, their evidence and the decision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ab_test: Option<AbAnalytics>,
 }
 
 pub async fn of(
@@ -71,6 +76,11 @@ pub async fn of(
         stats::range(app, &pk, ("DAY#", "DAY#~")),
     )?;
     let total = totals.remove(0);
+    // One more Query, for A/B campaigns only: their cohorts.
+    let ab_test = match &campaign.ab_test {
+        Some(_) => ab::of(&campaign, &stats::cohorts(app, id).await?),
+        None => None,
+    };
     let engagement = engagement::campaign_engagement(&total, links);
     engagement::fill_seed_counters(&mut campaign, &engagement);
     let volumes = engagement.volumes.clone();
@@ -117,5 +127,6 @@ pub async fn of(
         volumes,
         links: engagement.links,
         series,
+        ab_test,
     })
 }

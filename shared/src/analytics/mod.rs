@@ -2,6 +2,7 @@
 //! written once per event by `tracking::record`), so a call costs the same few requests for a
 //! hundred recipients or a million, and never a Scan.
 
+pub mod ab;
 pub mod campaign;
 pub mod heatmap;
 pub mod report;

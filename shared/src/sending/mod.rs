@@ -36,4 +36,4 @@ pub use messages::{DispatchMessage, SendBatch, enqueue_batches, enqueue_dispatch
 pub use sender::{BatchOutcome, send_batch};
 pub use test_send::{MAX_TEST_RECIPIENTS, TestRequest, TestResult, send_test};
 pub use web_view::web_view;
-pub use winner::{arms, decide_due, decide_test};
+pub use winner::{arm, arms, decide_due, decide_test};

@@ -10,47 +10,46 @@ use super::lifecycle::{audit, pause_with_reason, service};
 use super::messages::{DispatchMessage, enqueue_dispatch};
 use crate::ab::bayes::Arm;
 use crate::ab::decide::decide;
-use crate::domain::{AbDecision, AbMetric, AbMode, AuditAction, Campaign, Counter, VariantIndex};
+use crate::domain::{
+    AbDecision, AbMetric, AbMode, AbTest, AuditAction, Campaign, Counter, VariantIndex,
+};
 use crate::store::campaigns as store;
 use crate::store::stats::{self, Counters};
 use crate::{ApiError, App};
 
-/// What a metric counts: people, never machines (a machine's open or click is counted apart).
-fn successes(metric: AbMetric, counters: &Counters) -> u64 {
-    counters.get(match metric {
-        AbMetric::UniqueOpens => Counter::UniqueOpens,
-        AbMetric::UniqueClicks => Counter::UniqueClicks,
-        AbMetric::Replies => Counter::Replied,
-    })
+/// One variant's test as the statistics take it: the people who did what `metric` counts
+/// (never machines: their opens and clicks are counted apart), among delivered messages.
+pub fn arm(metric: AbMetric, counters: Option<&Counters>) -> Arm {
+    let Some(counters) = counters else {
+        return Arm {
+            successes: 0,
+            trials: 0,
+        };
+    };
+    Arm {
+        successes: counters.get(match metric {
+            AbMetric::UniqueOpens => Counter::UniqueOpens,
+            AbMetric::UniqueClicks => Counter::UniqueClicks,
+            AbMetric::Replies => Counter::Replied,
+        }),
+        trials: counters.get(Counter::Delivered),
+    }
 }
 
-/// Each variant's test as the statistics take it: successes among delivered messages.
-pub async fn arms(
-    app: &App,
-    campaign: &Campaign,
-    metric: AbMetric,
-    variants: impl Iterator<Item = VariantIndex>,
-) -> Result<Vec<(VariantIndex, Arm)>, ApiError> {
-    let cohorts = stats::cohorts(app, campaign.id).await?;
-    Ok(variants
+/// Each variant's test of `test`, from the campaign's cohort counters.
+pub fn arms(
+    test: &AbTest,
+    cohorts: &[(Option<VariantIndex>, Counters)],
+) -> Vec<(VariantIndex, Arm)> {
+    test.indexes()
         .map(|variant| {
             let counters = cohorts
                 .iter()
                 .find(|(cohort, _)| *cohort == Some(variant))
                 .map(|(_, counters)| counters);
-            let arm = counters.map_or(
-                Arm {
-                    successes: 0,
-                    trials: 0,
-                },
-                |counters| Arm {
-                    successes: successes(metric, counters),
-                    trials: counters.get(Counter::Delivered),
-                },
-            );
-            (variant, arm)
+            (variant, arm(test.metric, counters))
         })
-        .collect())
+        .collect()
 }
 
 /// `campaign-scheduler`: decides every test that has ended by `now`; answers how many.
@@ -84,8 +83,8 @@ pub async fn decide_test(
     let AbMode::TestThenWinner { fallback, .. } = test.mode else {
         return Ok(None);
     };
-    let arms = arms(app, campaign, test.metric, test.indexes()).await?;
-    let decision = decide(test.metric, &arms, fallback, now);
+    let cohorts = stats::cohorts(app, campaign.id).await?;
+    let decision = decide(test.metric, &arms(test, &cohorts), fallback, now);
     let mut record = audit(campaign, &service(), AuditAction::CampaignAbDecided);
     record.changed = vec!["ab_decision".into()];
     let Some(decided) = store::record_decision(app, campaign, &decision, record).await? else {
