@@ -15,7 +15,7 @@ impl VariantIndex {
     pub const MAX_VARIANTS: usize = 5;
 
     pub fn new(index: usize) -> Option<Self> {
-        (index < Self::MAX_VARIANTS).then(|| Self(index as u8))
+        (index < Self::MAX_VARIANTS).then_some(Self(index as u8))
     }
 
     pub fn index(self) -> usize {

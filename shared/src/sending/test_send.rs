@@ -77,7 +77,7 @@ pub async fn send_test(
             if variant.index() >= test.variants.len() {
                 return Err(ApiError::invalid_fields(vec![crate::FieldError::new(
                     "variant",
-                    &format!("the campaign has no variant {variant}"),
+                    format!("the campaign has no variant {variant}"),
                 )]));
             }
             Some(variant)
