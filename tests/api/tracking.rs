@@ -963,7 +963,7 @@ async fn a_readers_clicks_an_unsubscribe_and_a_bounce_are_counted_and_the_next_c
         )
         .await;
     assert_eq!(left.status, 200, "{}", left.text());
-    devstack::inject::inject("bounce", bounced_address, None)
+    devstack::inject::inject("bounce", bounced_address, None, Default::default())
         .await
         .unwrap();
     stack.drain_queues().await;

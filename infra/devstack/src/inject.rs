@@ -18,14 +18,31 @@ pub const KINDS: &[&str] = &[
     "click",
 ];
 
+/// Who opens or clicks, and when.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Actor {
+    /// A security gateway's scanner rather than the person (counted apart, never engagement).
+    pub machine: bool,
+    /// Minutes after now: a person reads minutes or hours after delivery, and an open within
+    /// seconds of it is a machine's.
+    pub minutes_after: i64,
+}
+
 /// The SES event type and its detail object for `kind`, about `address`.
 pub fn event(
     kind: &str,
     address: &str,
     link: Option<&str>,
+    actor: Actor,
 ) -> anyhow::Result<(&'static str, Value)> {
-    let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
-    let person = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15";
+    let now = (Utc::now() + chrono::Duration::minutes(actor.minutes_after))
+        .to_rfc3339_opts(SecondsFormat::Millis, true);
+    let person = match actor.machine {
+        false => {
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15"
+        }
+        true => "Mozilla/5.0 (compatible; Barracuda Email Security Gateway link protection)",
+    };
     Ok(match kind {
         "bounce" => (
             "Bounce",
@@ -63,8 +80,13 @@ pub fn event(
 }
 
 /// Publishes `kind` for the newest message to `address`; answers the message's id.
-pub async fn inject(kind: &str, address: &str, link: Option<&str>) -> anyhow::Result<String> {
-    let (event_type, detail) = event(kind, address, link)?;
+pub async fn inject(
+    kind: &str,
+    address: &str,
+    link: Option<&str>,
+    actor: Actor,
+) -> anyhow::Result<String> {
+    let (event_type, detail) = event(kind, address, link, actor)?;
     let message = outbox::newest_to(address).await?;
     outbox::publish_event(&message.message_id, event_type, detail).await?;
     Ok(message.message_id)
@@ -77,11 +99,16 @@ mod tests {
     #[test]
     fn every_kind_names_an_ses_event_type_and_unknown_kinds_are_refused() {
         for kind in KINDS {
-            let (event_type, detail) =
-                event(kind, "a@b.example", Some("https://x.example")).unwrap();
+            let (event_type, detail) = event(
+                kind,
+                "a@b.example",
+                Some("https://x.example"),
+                Actor::default(),
+            )
+            .unwrap();
             assert!(event_type.chars().next().unwrap().is_ascii_uppercase());
             assert!(detail.is_object());
         }
-        assert!(event("explode", "a@b.example", None).is_err());
+        assert!(event("explode", "a@b.example", None, Actor::default()).is_err());
     }
 }

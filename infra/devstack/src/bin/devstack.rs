@@ -29,35 +29,93 @@ async fn main() -> anyhow::Result<()> {
         Some("bench-events") => devstack::bench_events::run(&args[1..]).await,
         Some("event") => event(&args[1..]).await,
         Some("reply") => reply(&args[1..]).await,
+        Some("end-test") => end_test(&args[1..]).await,
         _ => bail!(
-            "usage: devstack up [--port N] | devstack token --scope SCOPE... [--sub USER] [--hours H] | devstack env --prefix P | devstack import --dry-run --artist ID --role ROLE [--sheet NAME] FILE | devstack bench-render [--messages N] | devstack bench-send [--recipients N] | devstack bench-events [--events N] | devstack event KIND --to ADDRESS [--link URL] | devstack reply --to-newest ADDRESS (FILE.eml | --text TEXT)"
+            "usage: devstack up [--port N] | devstack token --scope SCOPE... [--sub USER] [--hours H] | devstack env --prefix P | devstack import --dry-run --artist ID --role ROLE [--sheet NAME] FILE | devstack bench-render [--messages N] | devstack bench-send [--recipients N] | devstack bench-events [--events N] | devstack event KIND --to ADDRESS... [--link URL] [--machine] [--minutes-after N] | devstack end-test --artist ID --campaign ID | devstack reply --to-newest ADDRESS (FILE.eml | --text TEXT)"
         ),
     }
 }
 
-/// Publishes a delivery event for the newest message the local SES accepted for an address.
+/// Publishes a delivery event for the newest message the local SES accepted for each address.
 async fn event(args: &[String]) -> anyhow::Result<()> {
     let usage = format!(
-        "usage: infra/dev event {{{}}} --to ADDRESS [--link URL]",
+        "usage: infra/dev event {{{}}} --to ADDRESS... [--link URL] [--machine] [--minutes-after N]",
         devstack::inject::KINDS.join("|")
     );
-    let (mut kind, mut to, mut link) = (None, None, None);
+    let (mut kind, mut to, mut link) = (None, Vec::new(), None);
+    let mut actor = devstack::inject::Actor::default();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--to" => to = Some(args.next().context(usage.clone())?.clone()),
+            "--to" => to.push(args.next().context(usage.clone())?.clone()),
             "--link" => link = Some(args.next().context(usage.clone())?.clone()),
+            "--machine" => actor.machine = true,
+            "--minutes-after" => {
+                actor.minutes_after = args
+                    .next()
+                    .context(usage.clone())?
+                    .parse()
+                    .context("--minutes-after: a number of minutes")?
+            }
             other if kind.is_none() && !other.starts_with('-') => kind = Some(other.to_owned()),
             other => bail!("unknown argument {other}\n{usage}"),
         }
     }
-    let (Some(kind), Some(to)) = (kind, to) else {
+    let Some(kind) = kind.filter(|_| !to.is_empty()) else {
         bail!("{usage}");
     };
-    let message = devstack::inject::inject(&kind, &to, link.as_deref()).await?;
-    println!(
-        "published {kind} for message {message} to {to}: the stack's ses-events consumer records it within a second"
-    );
+    for address in &to {
+        let message = devstack::inject::inject(&kind, address, link.as_deref(), actor).await?;
+        println!("published {kind} for message {message} to {address}");
+    }
+    println!("the stack's ses-events consumer records them within a second");
+    Ok(())
+}
+
+/// Ends a campaign's A/B test now: decides it as the scheduler does at its end (with the
+/// running stack's tables and queues), so a local try needs no hour's wait.
+async fn end_test(args: &[String]) -> anyhow::Result<()> {
+    let usage = "usage: infra/dev end-test --artist ARTIST_ID --campaign CAMPAIGN_ID";
+    let (mut artist, mut campaign) = (None, None);
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--artist" => artist = Some(args.next().context(usage)?.parse::<ArtistId>()?),
+            "--campaign" => {
+                campaign = Some(
+                    args.next()
+                        .context(usage)?
+                        .parse::<mailing::domain::CampaignId>()?,
+                )
+            }
+            other => bail!("unknown argument {other}\n{usage}"),
+        }
+    }
+    let (Some(artist), Some(campaign)) = (artist, campaign) else {
+        bail!("{usage}");
+    };
+    let app = mailing::App::from_env()
+        .await
+        .context("the running stack's environment: start infra/dev up first")?;
+    let campaign = mailing::store::campaigns::get(&app, artist, campaign)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:#}"))?
+        .context("no such campaign of this artist")?;
+    let at = campaign
+        .test_ends_at
+        .map_or_else(chrono::Utc::now, |ends| ends.max(chrono::Utc::now()));
+    match mailing::sending::decide_test(&app, &campaign, at)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:#}"))?
+    {
+        Some(decision) => println!(
+            "{:?}: {} goes to the rest ({})",
+            decision.outcome, decision.chosen, decision.reason
+        ),
+        None => bail!(
+            "nothing to decide: the campaign has no undecided test-then-winner test, or is not sending"
+        ),
+    }
     Ok(())
 }
 
