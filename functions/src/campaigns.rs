@@ -256,6 +256,26 @@ struct CreateBody {
     utm_campaign: Option<String>,
     #[serde(default)]
     ab_test: Option<AbTestBody>,
+    #[serde(default)]
+    cost: Option<CostBody>,
+}
+
+/// What a campaign cost: `{ "amount": 1500 | "1500.00", "currency": "EUR" }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CostBody {
+    amount: Value,
+    currency: String,
+}
+
+impl CostBody {
+    fn parse(self, f: &mut Fields) -> Option<mailing::domain::Money> {
+        crate::conversions::money(
+            f,
+            ("cost.amount", &self.amount),
+            ("cost.currency", &self.currency),
+        )
+    }
 }
 
 impl CreateBody {
@@ -276,6 +296,7 @@ impl CreateBody {
         );
         let recipients = self.recipients.parse(&mut f);
         let ab_test = self.ab_test.and_then(|body| body.parse(&mut f));
+        let cost = self.cost.and_then(|body| body.parse(&mut f));
         let sender = sender(
             &mut f,
             &self.from_name,
@@ -294,6 +315,7 @@ impl CreateBody {
             track_clicks: self.track_clicks.unwrap_or(true),
             utm_campaign,
             ab_test,
+            cost,
         })
     }
 }
@@ -329,6 +351,8 @@ struct UpdateBody {
     utm_campaign: Option<Option<String>>,
     #[serde(default, deserialize_with = "http::nullable")]
     ab_test: Option<Option<AbTestBody>>,
+    #[serde(default, deserialize_with = "http::nullable")]
+    cost: Option<Option<CostBody>>,
     /// Not settable: named so that sending one says how to move a campaign instead.
     #[serde(default)]
     status: Option<Value>,
@@ -369,6 +393,9 @@ impl UpdateBody {
         let ab_test = self
             .ab_test
             .map(|body| body.and_then(|body| body.parse(&mut f)));
+        let cost = self
+            .cost
+            .map(|body| body.and_then(|body| body.parse(&mut f)));
         // The sender is one value: changing one of its fields needs the others, so a partial
         // change names what is missing.
         let sender = match (self.from_name, self.from_email) {
@@ -403,6 +430,7 @@ impl UpdateBody {
             track_clicks: self.track_clicks,
             utm_campaign,
             ab_test,
+            cost,
         })
     }
 }

@@ -8,6 +8,7 @@ pub mod ab_tests;
 pub mod analytics;
 pub mod campaigns;
 pub mod contacts;
+pub mod conversions;
 pub mod custom_resource;
 pub mod domains;
 pub mod emails;

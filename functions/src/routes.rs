@@ -11,8 +11,8 @@ use mailing::App;
 
 use crate::http::HttpResult;
 use crate::{
-    analytics, campaigns, contacts, domains, emails, history, imports, replies, sender_profiles,
-    sending, signatures, templates, tracking,
+    analytics, campaigns, contacts, conversions, domains, emails, history, imports, replies,
+    sender_profiles, sending, signatures, templates, tracking,
 };
 
 pub type Handler =
@@ -66,6 +66,12 @@ pub const ROUTES: &[Route] = &[
         "/api/artists/{artistId}/email/analytics",
         "analytics-artist",
         analytics::artist
+    ),
+    route!(
+        "POST",
+        "/api/artists/{artistId}/email/conversions",
+        "conversions-create",
+        conversions::create
     ),
     route!(
         "GET",

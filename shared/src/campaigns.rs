@@ -8,8 +8,8 @@ use crate::auth::{Caller, RoleAccess};
 use crate::cursor::{Listing, Page};
 use crate::domain::{
     AbTest, ArtistId, Campaign, CampaignContent, CampaignCounters, CampaignId, CampaignKind,
-    CampaignStatus, ContactRole, Language, MessageSources, Recipients, Sender, TemplateId, Variant,
-    VariantIndex,
+    CampaignStatus, ContactRole, Language, MessageSources, Money, Recipients, Sender, TemplateId,
+    Variant, VariantIndex,
 };
 use crate::domain::{AuditAction, AuditRecord};
 use crate::render::compose::with_preheader;
@@ -34,6 +34,7 @@ pub struct NewCampaign {
     pub track_clicks: bool,
     pub utm_campaign: Option<String>,
     pub ab_test: Option<AbTest>,
+    pub cost: Option<Money>,
 }
 
 /// A partial update: `None` leaves a field as it is; `Some(None)` clears an optional one.
@@ -51,6 +52,7 @@ pub struct CampaignChanges {
     pub track_clicks: Option<bool>,
     pub utm_campaign: Option<Option<String>>,
     pub ab_test: Option<Option<AbTest>>,
+    pub cost: Option<Option<Money>>,
 }
 
 pub struct ListRequest {
@@ -230,6 +232,7 @@ pub async fn create(app: &App, caller: &Caller, new: NewCampaign) -> Result<Camp
         track_clicks: new.track_clicks,
         utm_campaign: new.utm_campaign,
         ab_test: new.ab_test,
+        cost: new.cost,
         test_ends_at: None,
         ab_decision: None,
         frozen: None,
@@ -374,6 +377,7 @@ pub async fn update(
     apply!(track_clicks, track_clicks);
     apply!(utm_campaign, utm_campaign);
     apply!(ab_test, ab_test);
+    apply!(cost, cost);
     if changed.is_empty() {
         return Ok(before);
     }

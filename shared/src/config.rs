@@ -75,6 +75,7 @@ pub struct Config {
     pub templates_table: String,
     /// Replies and unassigned inbound messages (see `store::replies`).
     pub replies_table: String,
+    pub conversions_table: String,
     /// The inbound mail domain: replies go to `r-{token}@` it, mailto unsubscribes to `u-{token}@`.
     pub reply_domain: String,
     /// Messages an artist may send per UTC day, all teams together: a runaway stops there.
@@ -152,6 +153,7 @@ impl Config {
             interactions_table: get("INTERACTIONS_TABLE")?,
             stats_table: get("STATS_TABLE")?,
             replies_table: get("REPLIES_TABLE")?,
+            conversions_table: get("CONVERSIONS_TABLE")?,
             events_queue_url: get("EVENTS_QUEUE_URL")?,
             dispatch_queue_url: get("DISPATCH_QUEUE_URL")?,
             send_queue_url: get("SEND_QUEUE_URL")?,
@@ -172,6 +174,7 @@ mod tests {
             ("CONTACTS_TABLE", "contacts".to_owned()),
             ("AUDIT_TABLE", "audit".to_owned()),
             ("REPLIES_TABLE", "replies".to_owned()),
+            ("CONVERSIONS_TABLE", "conversions".to_owned()),
             ("IMPORTS_BUCKET", "imports".to_owned()),
             (
                 "IMPORTS_QUEUE_URL",

@@ -12,6 +12,7 @@ pub mod campaigns;
 pub mod config;
 pub mod contacts;
 pub mod contacts_import;
+pub mod conversions;
 pub mod cursor;
 pub mod dns;
 pub mod domain;

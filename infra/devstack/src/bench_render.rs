@@ -44,7 +44,12 @@ pub fn measure(messages: usize) -> anyhow::Result<serde_json::Value> {
             base_url: "https://mail.artisthub.example".into(),
             links: true,
             open_pixel: true,
-            utm: Some(("artisthub".into(), "email".into(), "album-2027".into())),
+            utm: Some(mailing::render::Utm {
+                source: "artisthub".into(),
+                medium: "email".into(),
+                campaign: "album-2027".into(),
+                content: None,
+            }),
         },
         signer,
     )

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::ab::{self, AbAnalytics};
 use super::volumes::{Rates, Volumes};
 use crate::auth::Caller;
-use crate::domain::{ArtistId, CampaignId, CampaignStatus, ContactRole};
+use crate::domain::{ArtistId, CampaignId, CampaignStatus, ContactRole, Money};
 use crate::store::stats::{self, HOUR_FORMAT, StatsKey};
 use crate::tracking::engagement::{self, LinkEngagement};
 use crate::{ApiError, App, campaigns};
@@ -58,6 +58,37 @@ pub struct CampaignAnalytics {
     /// An A/B campaign's variants, their evidence and the decision.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ab_test: Option<AbAnalytics>,
+    /// The return on the campaign's declared cost, from the revenue in its currency.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roi: Option<Roi>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Roi {
+    pub cost: Money,
+    pub revenue: Money,
+    /// (revenue − cost) / cost; absent for a cost of nothing.
+    pub return_on_cost: Option<f64>,
+}
+
+impl Roi {
+    pub fn of(cost: Money, revenue: &[Money]) -> Self {
+        let earned = revenue
+            .iter()
+            .find(|money| money.currency == cost.currency)
+            .map_or(0, |money| money.minor);
+        Self {
+            cost,
+            revenue: Money {
+                minor: earned,
+                currency: cost.currency,
+            },
+            return_on_cost: (cost.minor > 0).then(|| {
+                let ratio = (earned as f64 - cost.minor as f64) / cost.minor as f64;
+                (ratio * 10_000.0).round() / 10_000.0
+            }),
+        }
+    }
 }
 
 pub async fn of(
@@ -119,6 +150,7 @@ pub async fn of(
             .map(|frozen| frozen.frozen_at)
             .or(campaign.sent_at),
         recipients: campaign.counters.recipient_count,
+        roi: campaign.cost.map(|cost| Roi::of(cost, &volumes.revenue)),
         rates: volumes.rates(),
         teams: vec![TeamShare {
             contact_role: campaign.contact_role,

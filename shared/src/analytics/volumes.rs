@@ -3,11 +3,12 @@
 
 use serde::Serialize;
 
-use crate::domain::Counter;
+use crate::domain::{Counter, Currency, Money};
 use crate::store::stats::Counters;
 
 /// Opens and clicks are the person's (machines' apart); `replied` counts messages answered by a
-/// person, `replies` their replies, `auto_replies` out-of-office answers.
+/// person, `replies` their replies, `auto_replies` out-of-office answers; conversions are the
+/// CRM's, attributed to their email (`conversions`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Volumes {
     pub sent: u64,
@@ -26,6 +27,11 @@ pub struct Volumes {
     pub replies: u64,
     pub auto_replies: u64,
     pub unsubscribes: u64,
+    /// Conversions the CRM reported, every one; `converted`: messages that led to one.
+    pub conversions: u64,
+    pub converted: u64,
+    /// Their value, per currency.
+    pub revenue: Vec<Money>,
 }
 
 impl Volumes {
@@ -47,6 +53,9 @@ impl Volumes {
             replies: counters.get(Counter::Replies),
             auto_replies: counters.get(Counter::AutoReplies),
             unsubscribes: counters.get(Counter::Unsubscribes),
+            conversions: counters.get(Counter::Conversions),
+            converted: counters.get(Counter::Converted),
+            revenue: counters.revenue(),
         }
     }
 
@@ -68,10 +77,23 @@ impl Volumes {
             (&mut self.replies, other.replies),
             (&mut self.auto_replies, other.auto_replies),
             (&mut self.unsubscribes, other.unsubscribes),
+            (&mut self.conversions, other.conversions),
+            (&mut self.converted, other.converted),
         ];
         for (total, more) in pairs {
             *total += more;
         }
+        for money in &other.revenue {
+            match self
+                .revenue
+                .iter_mut()
+                .find(|m| m.currency == money.currency)
+            {
+                Some(total) => total.minor += money.minor,
+                None => self.revenue.push(*money),
+            }
+        }
+        self.revenue.sort_by_key(|money| money.currency);
     }
 
     pub fn rates(&self) -> Rates {
@@ -83,6 +105,19 @@ impl Volumes {
             bounce_rate: Rate::of(self.bounces + self.soft_bounces, self.sent, "sent"),
             complaint_rate: Rate::of(self.complaints, self.delivered, "delivered"),
             unsubscribe_rate: Rate::of(self.unsubscribes, self.delivered, "delivered"),
+            conversion_rate: Rate::of(self.converted, self.delivered, "delivered"),
+            revenue_per_1000_delivered: self
+                .revenue
+                .iter()
+                .map(|money| RevenueRate {
+                    currency: money.currency,
+                    amount: (self.delivered > 0).then(|| {
+                        let per =
+                            money.currency.amount(money.minor) * 1000.0 / self.delivered as f64;
+                        (per * 100.0).round() / 100.0
+                    }),
+                })
+                .collect(),
         }
     }
 }
@@ -123,6 +158,16 @@ pub struct Rates {
     pub bounce_rate: Rate,
     pub complaint_rate: Rate,
     pub unsubscribe_rate: Rate,
+    /// Messages that led to a conversion, over delivered.
+    pub conversion_rate: Rate,
+    pub revenue_per_1000_delivered: Vec<RevenueRate>,
+}
+
+/// Revenue in one currency per 1,000 delivered messages (absent when none were delivered).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RevenueRate {
+    pub currency: Currency,
+    pub amount: Option<f64>,
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{
     AbDecision, AbMode, AbTest, ArtistId, CampaignId, Contact, ContactRole, EmailAddress, Language,
-    TemplateId, UserId, VariantIndex,
+    Money, TemplateId, UserId, VariantIndex,
 };
 
 /// The seed's `campaign_status_enum`. Moves only along [`CampaignStatus::can_move_to`], with a
@@ -354,6 +354,10 @@ pub struct Campaign {
     /// An A/B test of its content, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ab_test: Option<AbTest>,
+    /// What the campaign cost (design, ads, a paid list): its return on the conversions'
+    /// revenue in that currency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<Money>,
     /// When a test-then-winner test ends: set at the start, decided then by the scheduler.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_ends_at: Option<DateTime<Utc>>,

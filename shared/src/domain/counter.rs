@@ -40,10 +40,14 @@ pub enum Counter {
     SendsSinceEngagement,
     /// Contacts a team gained (created or imported), per day: its list's growth.
     ContactsCreated,
+    /// Conversions the CRM reported, every one (their value: `revenue_{currency}`).
+    Conversions,
+    /// Messages that led to a conversion, once each.
+    Converted,
 }
 
 impl Counter {
-    pub const ALL: [Counter; 23] = [
+    pub const ALL: [Counter; 25] = [
         Self::Sent,
         Self::Delivered,
         Self::Opens,
@@ -67,6 +71,8 @@ impl Counter {
         Self::AutoReplies,
         Self::SendsSinceEngagement,
         Self::ContactsCreated,
+        Self::Conversions,
+        Self::Converted,
     ];
 
     /// The attribute name on the stats item.
@@ -95,6 +101,8 @@ impl Counter {
             Self::AutoReplies => "auto_replies",
             Self::SendsSinceEngagement => "sends_since_engagement",
             Self::ContactsCreated => "contacts_created",
+            Self::Conversions => "conversions",
+            Self::Converted => "converted",
         }
     }
 }

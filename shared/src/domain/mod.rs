@@ -4,6 +4,7 @@ mod ab_test;
 mod audit;
 mod campaign;
 mod contact;
+mod conversion;
 mod counter;
 mod email;
 mod ids;
@@ -28,6 +29,9 @@ pub use campaign::{
 pub use contact::{
     Consent, ConsentBasis, Contact, ContactFields, ContactSource, ContactStatus, EngagementSummary,
     Tags,
+};
+pub use conversion::{
+    AttributedBy, Attribution, Conversion, ConversionId, ConversionKind, Currency, Money,
 };
 pub use counter::Counter;
 pub use email::{AddressParts, DomainName, EmailAddress, EmailError};

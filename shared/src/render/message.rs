@@ -55,9 +55,18 @@ pub struct Tracking {
     pub base_url: String,
     pub links: bool,
     pub open_pixel: bool,
-    /// Added to every tracked link that does not set them: `utm_source`, `utm_medium`,
-    /// `utm_campaign`.
-    pub utm: Option<(String, String, String)>,
+    /// Added to every tracked link that does not set them.
+    pub utm: Option<Utm>,
+}
+
+/// The UTM parameters of a campaign's links: `utm_content` names an A/B variant, so the
+/// CRM's conversions can say which one a visitor came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Utm {
+    pub source: String,
+    pub medium: String,
+    pub campaign: String,
+    pub content: Option<String>,
 }
 
 /// Everything per campaign (or per individual send) that is not per recipient.
@@ -511,7 +520,7 @@ struct LinkContext {
     signer: TokenSigner,
     /// `{base}/api/email/track/click/`
     click_base: String,
-    utm: Option<(String, String, String)>,
+    utm: Option<Utm>,
     /// Rendered href → the URL its clicks lead to, or `None` when it is not a web link.
     resolved: Mutex<HashMap<String, Option<Arc<str>>, foldhash::fast::FixedState>>,
 }
@@ -604,16 +613,21 @@ fn track(state: &State, href: String) -> Result<Value, Error> {
 }
 
 /// `url` with the UTM parameters it does not already set, before any fragment.
-fn with_utm(url: &str, (source, medium, campaign): &(String, String, String)) -> String {
+fn with_utm(url: &str, utm: &Utm) -> String {
     let (base, fragment) = url
         .split_once('#')
         .map_or((url, None), |(b, f)| (b, Some(f)));
     let mut out = base.to_owned();
-    for (name, value) in [
-        ("utm_source", source),
-        ("utm_medium", medium),
-        ("utm_campaign", campaign),
-    ] {
+    let parameters = [
+        ("utm_source", Some(&utm.source)),
+        ("utm_medium", Some(&utm.medium)),
+        ("utm_campaign", Some(&utm.campaign)),
+        ("utm_content", utm.content.as_ref()),
+    ];
+    for (name, value) in parameters
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value?)))
+    {
         if !base.contains(&format!("{name}=")) {
             out.push(if out.contains('?') { '&' } else { '?' });
             out.push_str(name);
@@ -643,7 +657,12 @@ mod tests {
             base_url: "https://t.example".into(),
             links: true,
             open_pixel: true,
-            utm: Some(("artisthub".into(), "email".into(), "album-2027".into())),
+            utm: Some(Utm {
+                source: "artisthub".into(),
+                medium: "email".into(),
+                campaign: "album-2027".into(),
+                content: None,
+            }),
         }
     }
 

@@ -16,7 +16,7 @@ pub mod tokens;
 pub use language::TemplateProblem;
 pub use message::{
     Addressing, ArtistVars, CampaignVars, ContactVars, MAX_PART_BYTES, MessageTemplate, Recipient,
-    Rendered, SenderVars, Shared, TemplateSource, Tracking, over_budget,
+    Rendered, SenderVars, Shared, TemplateSource, Tracking, Utm, over_budget,
 };
 pub use mime::Mailbox;
 pub use preview::{Header, Preview, PreviewError, PreviewInput, preview};

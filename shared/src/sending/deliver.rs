@@ -13,7 +13,7 @@ use super::gate::shared;
 use crate::domain::{Campaign, FrozenContent, Link, VariantIndex};
 use crate::render::{
     Addressing, ContactVars, Mailbox, MessageIds, MessageTemplate, Recipient, TokenSigner,
-    Tracking, feedback_id, message_tags,
+    Tracking, Utm, feedback_id, message_tags,
 };
 use crate::{ApiError, App};
 
@@ -60,10 +60,12 @@ pub fn compile_frozen<'a>(
             base_url: app.config.public_base_url.clone(),
             links: campaign.track_clicks,
             open_pixel: campaign.track_opens,
-            utm: campaign
-                .utm_campaign
-                .clone()
-                .map(|name| ("artisthub".to_owned(), "email".to_owned(), name)),
+            utm: campaign.utm_campaign.clone().map(|name| Utm {
+                source: "artisthub".to_owned(),
+                medium: "email".to_owned(),
+                campaign: name,
+                content: variant.map(|v| v.to_string()),
+            }),
         },
     };
     let template = app

@@ -78,6 +78,7 @@ pub async fn send_email(app: &App, caller: &Caller, new: NewEmail) -> Result<Cam
         track_clicks: new.track_clicks,
         utm_campaign: None,
         ab_test: None,
+        cost: None,
         test_ends_at: None,
         ab_decision: None,
         frozen: None,

@@ -97,6 +97,7 @@
 //! | a team's day | `TEAM#{artist_id}#{role}` | `DAY#{YYYY-MM-DD}` |
 //! | a team's hour (the heatmap) | `TEAM#{artist_id}#{role}` | `HOUR#{YYYY-MM-DDTHH}` (UTC) |
 //! | a contact's counters (and soft-bounce streak) | `CONTACT#{contact_id}` | `TOTAL` |
+//! | an A/B campaign's cohort: a variant's test, or the winner's send | `CAMPAIGN#{campaign_id}` | `COHORT#{A–E}` / `COHORT#REST` |
 //!
 //! Counters are numbers named like the engagement they count (`delivered`, `unique_opens`,
 //! `machine_clicks`…: `domain::Counter`), added per batch of events with one `ADD` per item
@@ -120,6 +121,17 @@
 //! | store a message once, however often its notification comes (`email-inbound`) | PutItem `attribute_not_exists(pk)`; the id derives from the stored object's key |
 //! | get / update a reply (`replies-update`) | GetItem strongly consistent; a whole-item Put conditional on `version`, with its audit record |
 //! | an artist's replies, unprocessed first then newest (`replies-list`), or the unassigned ones | Query GSI `by_state` on `{pk}#0` then `{pk}#1`, descending; role, campaign, assignee and kind as filters |
+//!
+//! # Conversions table (`ConversionsTable`, env `CONVERSIONS_TABLE`)
+//!
+//! | item | `pk` | `sk` |
+//! |---|---|---|
+//! | a conversion the CRM reported | `ARTIST#{artist_id}` | `CONVERSION#{the CRM's id}` |
+//!
+//! | access pattern | served by |
+//! |---|---|
+//! | record a conversion once, however often it is posted (`conversions-create`) | one transaction: PutItem `attribute_not_exists(pk)`, the counters it adds (`conversions`, `revenue_{currency}` on the campaign, its cohort and the team's day), and for a message's first conversion `converted_at` set on the send (`attribute_not_exists`) with `converted` added |
+//! | the conversion a replay names (to answer it, or refuse a reused id) | GetItem |
 //!
 //! # Templates table (`TemplatesTable`, env `TEMPLATES_TABLE`)
 //!
@@ -154,6 +166,7 @@ pub mod audit;
 mod batch;
 pub mod campaigns;
 pub mod contacts;
+pub mod conversions;
 pub mod imports;
 pub mod interactions;
 pub mod page;

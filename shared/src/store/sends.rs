@@ -100,6 +100,9 @@ pub struct SendEngagement {
     /// The person's first reply (automatic replies are left out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replied_at: Option<DateTime<Utc>>,
+    /// When the CRM first reported a conversion from this message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub converted_at: Option<DateTime<Utc>>,
     /// The latest click, any kind, for the click-burst rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_click_at: Option<DateTime<Utc>>,
@@ -328,6 +331,24 @@ pub async fn record(
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(write_each(app, updates).await?.len())
+}
+
+/// Marks the send converted at `at`, on condition it was not already: the first conversion of
+/// a message counts it once in `converted` (for `store::conversions`' transaction).
+pub fn mark_converted(
+    app: &App,
+    send: &Send,
+    at: DateTime<Utc>,
+) -> Result<TransactWriteItem, ApiError> {
+    let update = Update::builder()
+        .table_name(&app.config.sends_table)
+        .set_key(Some(key(send.campaign_id, send.contact_id)))
+        .condition_expression("attribute_exists(pk) AND attribute_not_exists(converted_at)")
+        .update_expression("SET converted_at = :at")
+        .expression_attribute_values(":at", AttributeValue::S(at.to_rfc3339()))
+        .build()
+        .map_err(ApiError::internal)?;
+    Ok(TransactWriteItem::builder().update(update).build())
 }
 
 /// The index from a send's id to its row: tracking tokens carry the id alone.

@@ -2,6 +2,7 @@
 //! item first and writes each item once, in the transaction that records the events: a
 //! campaign opened by thousands in a minute is a few writes, and a replayed batch adds nothing.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
@@ -9,7 +10,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 use super::page::{Page, PartitionQuery, of_partition};
-use crate::domain::{ArtistId, CampaignId, ContactId, ContactRole, Counter, VariantIndex};
+use crate::domain::{
+    ArtistId, CampaignId, ContactId, ContactRole, Counter, Currency, Money, VariantIndex,
+};
 use crate::{ApiError, App};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -82,19 +85,31 @@ pub const SCORE_POINTS: &str = "score_points";
 
 /// Changes to counters, per item and counter name.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Changes(BTreeMap<StatsKey, BTreeMap<&'static str, Change>>);
+pub struct Changes(BTreeMap<StatsKey, BTreeMap<Cow<'static, str>, Change>>);
+
+/// The prefix of a stats item's revenue in one currency (`revenue_EUR`, in minor units).
+pub const REVENUE_PREFIX: &str = "revenue_";
 
 impl Changes {
     pub fn add(&mut self, key: StatsKey, counter: Counter, amount: u64) {
         self.add_named(key, counter.name(), amount);
     }
 
-    fn add_named(&mut self, key: StatsKey, name: &'static str, amount: u64) {
+    /// Adds `value` to the item's revenue in its currency.
+    pub fn add_revenue(&mut self, key: StatsKey, value: Money) {
+        self.add_named(
+            key,
+            format!("{REVENUE_PREFIX}{}", value.currency),
+            value.minor,
+        );
+    }
+
+    fn add_named(&mut self, key: StatsKey, name: impl Into<Cow<'static, str>>, amount: u64) {
         let change = self
             .0
             .entry(key)
             .or_default()
-            .entry(name)
+            .entry(name.into())
             .or_insert(Change::Add(0));
         match change {
             Change::Add(n) | Change::Set(n) => *n += amount,
@@ -109,7 +124,7 @@ impl Changes {
             .0
             .entry(key)
             .or_default()
-            .entry(SCORE_POINTS)
+            .entry(Cow::Borrowed(SCORE_POINTS))
             .or_insert(Change::AddPoints(0.0))
         {
             *sum += points;
@@ -117,11 +132,11 @@ impl Changes {
     }
 
     /// Gives the item the text `value` under `name` unless it has one already.
-    pub fn keep(&mut self, key: StatsKey, name: &'static str, value: &str) {
+    pub fn keep(&mut self, key: StatsKey, name: impl Into<Cow<'static, str>>, value: &str) {
         self.0
             .entry(key)
             .or_default()
-            .entry(name)
+            .entry(name.into())
             .or_insert_with(|| Change::Keep(value.to_owned()));
     }
 
@@ -129,8 +144,11 @@ impl Changes {
         self.reset_named(key, counter.name());
     }
 
-    fn reset_named(&mut self, key: StatsKey, name: &'static str) {
-        self.0.entry(key).or_default().insert(name, Change::Set(0));
+    fn reset_named(&mut self, key: StatsKey, name: impl Into<Cow<'static, str>>) {
+        self.0
+            .entry(key)
+            .or_default()
+            .insert(name.into(), Change::Set(0));
     }
 
     /// The counters these changes write, whatever the item.
@@ -138,7 +156,7 @@ impl Changes {
         self.0
             .values()
             .flat_map(|item| item.keys())
-            .filter_map(|name| Counter::ALL.into_iter().find(|c| c.name() == *name))
+            .filter_map(|name| Counter::ALL.into_iter().find(|c| c.name() == name.as_ref()))
     }
 
     pub fn items(&self) -> usize {
@@ -153,12 +171,12 @@ impl Changes {
         for (key, counters) in &other.0 {
             for (counter, change) in counters {
                 match change {
-                    Change::Add(n) => self.add_named(*key, counter, *n),
+                    Change::Add(n) => self.add_named(*key, counter.clone(), *n),
                     Change::Set(n) => {
-                        self.reset_named(*key, counter);
-                        self.add_named(*key, counter, *n);
+                        self.reset_named(*key, counter.clone());
+                        self.add_named(*key, counter.clone(), *n);
                     }
-                    Change::Keep(value) => self.keep(*key, counter, value),
+                    Change::Keep(value) => self.keep(*key, counter.clone(), value),
                     Change::AddPoints(points) => self.add_points(*key, *points),
                 }
             }
@@ -196,7 +214,7 @@ impl Changes {
                         }
                     };
                     update = update
-                        .expression_attribute_names(format!("#c{i}"), *name)
+                        .expression_attribute_names(format!("#c{i}"), name.as_ref())
                         .expression_attribute_values(format!(":v{i}"), value);
                 }
                 let mut expression = Vec::new();
@@ -364,6 +382,23 @@ impl Counters {
         #[cfg(test)]
         READ.with(|read| read.borrow_mut().insert(counter));
         self.0.get(counter.name()).map_or(0, |n| *n as u64)
+    }
+
+    /// Revenue per currency, in the order of the currencies' codes.
+    pub fn revenue(&self) -> Vec<Money> {
+        let mut revenue: Vec<Money> = self
+            .0
+            .iter()
+            .filter_map(|(name, minor)| {
+                let currency = Currency::parse(name.strip_prefix(REVENUE_PREFIX)?).ok()?;
+                Some(Money {
+                    minor: *minor as u64,
+                    currency,
+                })
+            })
+            .collect();
+        revenue.sort_by_key(|money| money.currency);
+        revenue
     }
 
     /// The contact's latest activity, Unix milliseconds (0: none).

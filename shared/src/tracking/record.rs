@@ -817,6 +817,27 @@ mod tests {
                 }
             }
         }
+        let conversion = crate::domain::Conversion {
+            id: crate::domain::ConversionId::parse("order-1").unwrap(),
+            artist_id: row.artist_id,
+            kind: crate::domain::ConversionKind::parse("ticket_sale").unwrap(),
+            value: crate::domain::Money {
+                minor: 4990,
+                currency: crate::domain::Currency::parse("EUR").unwrap(),
+            },
+            at: Utc::now(),
+            attribution: crate::domain::Attribution {
+                by: crate::domain::AttributedBy::ClickToken,
+                campaign_id: row.campaign_id,
+                contact_role: row.contact_role,
+                send_id: Some(row.send_id),
+                contact_id: Some(row.contact_id),
+                variant: None,
+                winner_send: false,
+            },
+            recorded_at: Utc::now(),
+        };
+        counters.extend(crate::conversions::changes(&conversion, true).counters());
         counters.extend(
             crate::store::stats::contacts_created(
                 row.artist_id,
