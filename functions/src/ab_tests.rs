@@ -40,18 +40,15 @@ struct VariantBody {
 
 impl AbTestBody {
     pub(crate) fn parse(self, f: &mut Fields) -> Option<AbTest> {
-        let metric = match self.metric.as_str() {
-            "unique_opens" => Some(AbMetric::UniqueOpens),
-            "unique_clicks" => Some(AbMetric::UniqueClicks),
-            "replies" => Some(AbMetric::Replies),
-            _ => {
-                f.push(
-                    "ab_test.metric",
-                    "is not a metric; expected unique_opens, unique_clicks or replies",
-                );
-                None
-            }
-        };
+        let metric = AbMetric::ALL
+            .into_iter()
+            .find(|metric| metric.as_str() == self.metric);
+        if metric.is_none() {
+            f.push(
+                "ab_test.metric",
+                "is not a metric; expected unique_opens, unique_clicks, replies or conversions",
+            );
+        }
         let mode = self.mode(f);
         let variants: Vec<Variant> = self
             .variants

@@ -16,14 +16,14 @@ use crate::support::TestStack;
 const PERSON: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15";
 const PROXY: &str = "Mozilla/5.0 (compatible; BingPreview/1.0b)";
 
-struct Team {
-    domain: String,
+pub(crate) struct Team {
+    pub(crate) domain: String,
     /// (contact id, address), in creation order.
-    contacts: Vec<(ContactId, String)>,
+    pub(crate) contacts: Vec<(ContactId, String)>,
 }
 
 /// `n` contacts of `role`, and a verified sending domain.
-async fn team(stack: &TestStack, role: &str, n: usize) -> Team {
+pub(crate) async fn team(stack: &TestStack, role: &str, n: usize) -> Team {
     let domain = format!(
         "ab-{}.example",
         &uuid::Uuid::new_v4().simple().to_string()[..10]
@@ -44,7 +44,7 @@ async fn team(stack: &TestStack, role: &str, n: usize) -> Team {
     Team { domain, contacts }
 }
 
-fn subjects_test(mode: Value) -> Value {
+pub(crate) fn subjects_test(mode: Value) -> Value {
     let mut test = json!({
         "metric": "unique_opens",
         "variants": [
@@ -59,7 +59,12 @@ fn subjects_test(mode: Value) -> Value {
     test
 }
 
-async fn ab_campaign(stack: &TestStack, team: &Team, role: &str, ab_test: Value) -> String {
+pub(crate) async fn ab_campaign(
+    stack: &TestStack,
+    team: &Team,
+    role: &str,
+    ab_test: Value,
+) -> String {
     stack
         .campaign(json!({
             "contact_role": role, "name": "Sortie de l'album",
@@ -71,7 +76,7 @@ async fn ab_campaign(stack: &TestStack, team: &Team, role: &str, ab_test: Value)
         .await
 }
 
-fn id_of(url: &str) -> CampaignId {
+pub(crate) fn id_of(url: &str) -> CampaignId {
     url.rsplit('/').next().unwrap().parse().unwrap()
 }
 
@@ -99,7 +104,7 @@ async fn received(domain: &str) -> BTreeMap<String, (usize, String, String)> {
 
 /// Replays the campaign's dispatch (`rest_only` as given) twice, as SQS may, and lets every
 /// queue run.
-async fn replay_dispatch(stack: &TestStack, campaign: CampaignId, rest_only: bool) {
+pub(crate) async fn replay_dispatch(stack: &TestStack, campaign: CampaignId, rest_only: bool) {
     let message = DispatchMessage {
         artist_id: stack.artist,
         campaign_id: campaign,

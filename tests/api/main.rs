@@ -15,6 +15,7 @@ mod contacts_create;
 mod contacts_get_update_delete;
 mod contacts_import;
 mod contacts_list;
+mod conversions;
 mod domains;
 mod emails;
 mod import_files;

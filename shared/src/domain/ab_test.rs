@@ -81,14 +81,25 @@ pub enum AbMetric {
     UniqueOpens,
     UniqueClicks,
     Replies,
+    /// Messages that led to a conversion the CRM reported by the click token (which names the
+    /// message, so its variant).
+    Conversions,
 }
 
 impl AbMetric {
+    pub const ALL: [AbMetric; 4] = [
+        Self::UniqueOpens,
+        Self::UniqueClicks,
+        Self::Replies,
+        Self::Conversions,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::UniqueOpens => "unique_opens",
             Self::UniqueClicks => "unique_clicks",
             Self::Replies => "replies",
+            Self::Conversions => "conversions",
         }
     }
 }

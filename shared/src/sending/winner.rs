@@ -31,6 +31,7 @@ pub fn arm(metric: AbMetric, counters: Option<&Counters>) -> Arm {
             AbMetric::UniqueOpens => Counter::UniqueOpens,
             AbMetric::UniqueClicks => Counter::UniqueClicks,
             AbMetric::Replies => Counter::Replied,
+            AbMetric::Conversions => Counter::Converted,
         }),
         trials: counters.get(Counter::Delivered),
     }
