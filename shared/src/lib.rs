@@ -22,6 +22,7 @@ pub mod import;
 pub mod import_jobs;
 pub mod render;
 pub mod replies;
+pub mod send_time;
 pub mod sender_domains;
 pub mod sender_profiles;
 pub mod sending;

@@ -104,7 +104,9 @@ impl Changes {
         );
     }
 
-    fn add_named(&mut self, key: StatsKey, name: impl Into<Cow<'static, str>>, amount: u64) {
+    /// Adds to a number of the item that is not one of the [`Counter`]s (an hour of the week's
+    /// engagement, a currency's revenue).
+    pub fn add_named(&mut self, key: StatsKey, name: impl Into<Cow<'static, str>>, amount: u64) {
         let change = self
             .0
             .entry(key)
@@ -384,6 +386,11 @@ impl Counters {
         self.0.get(counter.name()).map_or(0, |n| *n as u64)
     }
 
+    /// A number the item holds under `name` that is not one of the [`Counter`]s (0 if none).
+    pub fn named(&self, name: &str) -> u64 {
+        self.0.get(name).map_or(0, |n| *n as u64)
+    }
+
     /// Revenue per currency, in the order of the currencies' codes.
     pub fn revenue(&self) -> Vec<Money> {
         let mut revenue: Vec<Money> = self
@@ -428,6 +435,16 @@ impl Counters {
     }
 
     /// Counters with these values (tests of readers).
+    #[cfg(test)]
+    pub fn of_named(values: &[(String, u64)]) -> Self {
+        Self(
+            values
+                .iter()
+                .map(|(name, value)| (name.clone(), *value as f64))
+                .collect(),
+        )
+    }
+
     #[cfg(test)]
     pub fn of(values: &[(Counter, u64)]) -> Self {
         Self(

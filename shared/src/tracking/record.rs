@@ -33,6 +33,7 @@ use crate::domain::{
     InteractionType, MachineReason, UserId,
 };
 use crate::domain::{AuditAction, AuditRecord};
+use crate::send_time::HourOfWeek;
 use crate::sending::SERVICE_ACTOR;
 use crate::store::sends::{self, Send, SendEngagement};
 use crate::store::stats::{BucketMove, Changes, StatsKey};
@@ -446,6 +447,7 @@ fn plan(c: &Classified, taken: &mut HashSet<(uuid::Uuid, String)>) -> Plan {
                 for key in broad.iter().copied() {
                     changes.add(key, Counter::Opens, 1);
                 }
+                changes.add_named(contact, HourOfWeek::of(at).attribute(), 1);
                 let counts = with_contact(everywhere(Counter::UniqueOpens), Counter::Opened);
                 mark("open".into(), counts, score::OPEN);
             } else {
@@ -480,6 +482,7 @@ fn plan(c: &Classified, taken: &mut HashSet<(uuid::Uuid, String)>) -> Plan {
                 for key in broad.iter().copied().chain(link) {
                     changes.add(key, Counter::Clicks, 1);
                 }
+                changes.add_named(contact, HourOfWeek::of(at).attribute(), 1);
                 // A click is the surest open there is: images may have been blocked.
                 let counts = with_contact(everywhere(Counter::UniqueOpens), Counter::Opened);
                 mark("open".into(), counts, score::OPEN);
