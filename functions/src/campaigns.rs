@@ -5,8 +5,9 @@ use mailing::campaigns::{
     self, CampaignChanges, DEFAULT_PAGE, ListRequest, MAX_PAGE, NAME_MAX, NewCampaign,
 };
 use mailing::domain::{
-    ArtistId, Campaign, CampaignContent, CampaignId, CampaignStatus, Condition, ConditionOp,
-    ContactId, ContactRole, EmailAddress, Recipients, Sender, Tags, TemplateId, VariantIndex,
+    ArtistId, BestTimeWindow, Campaign, CampaignContent, CampaignId, CampaignStatus, Condition,
+    ConditionOp, ContactId, ContactRole, EmailAddress, Recipients, Sender, Tags, TemplateId,
+    VariantIndex,
 };
 use mailing::templates::{CONTENT_MAX, SUBJECT_MAX, TEXT_MAX};
 use mailing::tracking::recipients;
@@ -258,6 +259,25 @@ struct CreateBody {
     ab_test: Option<AbTestBody>,
     #[serde(default)]
     cost: Option<CostBody>,
+    #[serde(default)]
+    send_at_best_time: Option<BestTimeBody>,
+}
+
+/// `{ "window_hours": 1–168 }`: each recipient at their best hour within that many hours of
+/// the start.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BestTimeBody {
+    window_hours: u64,
+}
+
+impl BestTimeBody {
+    fn parse(self, f: &mut Fields) -> Option<BestTimeWindow> {
+        f.check(
+            "send_at_best_time.window_hours",
+            BestTimeWindow::parse(self.window_hours),
+        )
+    }
 }
 
 /// What a campaign cost: `{ "amount": 1500 | "1500.00", "currency": "EUR" }`.
@@ -297,6 +317,7 @@ impl CreateBody {
         let recipients = self.recipients.parse(&mut f);
         let ab_test = self.ab_test.and_then(|body| body.parse(&mut f));
         let cost = self.cost.and_then(|body| body.parse(&mut f));
+        let send_at_best_time = self.send_at_best_time.and_then(|body| body.parse(&mut f));
         let sender = sender(
             &mut f,
             &self.from_name,
@@ -316,6 +337,7 @@ impl CreateBody {
             utm_campaign,
             ab_test,
             cost,
+            send_at_best_time,
         })
     }
 }
@@ -353,6 +375,8 @@ struct UpdateBody {
     ab_test: Option<Option<AbTestBody>>,
     #[serde(default, deserialize_with = "http::nullable")]
     cost: Option<Option<CostBody>>,
+    #[serde(default, deserialize_with = "http::nullable")]
+    send_at_best_time: Option<Option<BestTimeBody>>,
     /// Not settable: named so that sending one says how to move a campaign instead.
     #[serde(default)]
     status: Option<Value>,
@@ -396,6 +420,9 @@ impl UpdateBody {
         let cost = self
             .cost
             .map(|body| body.and_then(|body| body.parse(&mut f)));
+        let send_at_best_time = self
+            .send_at_best_time
+            .map(|body| body.and_then(|body| body.parse(&mut f)));
         // The sender is one value: changing one of its fields needs the others, so a partial
         // change names what is missing.
         let sender = match (self.from_name, self.from_email) {
@@ -431,6 +458,7 @@ impl UpdateBody {
             utm_campaign,
             ab_test,
             cost,
+            send_at_best_time,
         })
     }
 }

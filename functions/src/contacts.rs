@@ -8,6 +8,7 @@ use mailing::domain::{
     ArtistId, ContactFields, ContactId, ContactRole, ContactSource, ContactStatus, EmailAddress,
     Tags,
 };
+use mailing::send_time;
 use mailing::tracking::engagement;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -78,8 +79,26 @@ pub async fn get(app: &App, request: Request) -> HttpResult {
     let artist: ArtistId = http::path_id(&request, "artistId", "artist")?;
     let id: ContactId = http::path_id(&request, "contactId", "contact")?;
     let mut contact = contacts::get(app, &caller, artist, id).await?;
-    engagement::of_contacts(app, std::slice::from_mut(&mut contact)).await?;
-    http::json(200, &contact)
+    let counters = engagement::of_contacts(app, std::slice::from_mut(&mut contact)).await?;
+    let best_send_time = match counters.first() {
+        Some(counters) => {
+            Some(send_time::of_contact(app, &contact, counters, chrono::Utc::now()).await?)
+        }
+        None => None,
+    };
+    #[derive(serde::Serialize)]
+    struct WithBestTime {
+        #[serde(flatten)]
+        contact: mailing::domain::Contact,
+        best_send_time: Option<send_time::BestSendTime>,
+    }
+    http::json(
+        200,
+        &WithBestTime {
+            contact,
+            best_send_time,
+        },
+    )
 }
 
 /// `PUT /api/artists/{artistId}/contacts/{contactId}`: fields present are changed, `null`

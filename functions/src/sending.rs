@@ -71,7 +71,7 @@ pub async fn send(
 }
 
 /// `campaign-scheduler` (EventBridge, every minute): starts the campaigns that are due and
-/// decides the A/B tests that have ended.
+/// decides the A/B tests that have ended, and queues the hours come of best-time campaigns.
 pub async fn schedule_tick(
     app: &App,
     _event: LambdaEvent<aws_lambda_events::event::eventbridge::EventBridgeEvent>,

@@ -7,9 +7,9 @@ use serde_json::json;
 use crate::auth::{Caller, RoleAccess};
 use crate::cursor::{Listing, Page};
 use crate::domain::{
-    AbTest, ArtistId, Campaign, CampaignContent, CampaignCounters, CampaignId, CampaignKind,
-    CampaignStatus, ContactRole, Language, MessageSources, Money, Recipients, Sender, TemplateId,
-    Variant, VariantIndex,
+    AbTest, ArtistId, BestTimeWindow, Campaign, CampaignContent, CampaignCounters, CampaignId,
+    CampaignKind, CampaignStatus, ContactRole, Language, MessageSources, Money, Recipients, Sender,
+    TemplateId, Variant, VariantIndex,
 };
 use crate::domain::{AuditAction, AuditRecord};
 use crate::render::compose::with_preheader;
@@ -35,6 +35,7 @@ pub struct NewCampaign {
     pub utm_campaign: Option<String>,
     pub ab_test: Option<AbTest>,
     pub cost: Option<Money>,
+    pub send_at_best_time: Option<BestTimeWindow>,
 }
 
 /// A partial update: `None` leaves a field as it is; `Some(None)` clears an optional one.
@@ -53,6 +54,7 @@ pub struct CampaignChanges {
     pub utm_campaign: Option<Option<String>>,
     pub ab_test: Option<Option<AbTest>>,
     pub cost: Option<Option<Money>>,
+    pub send_at_best_time: Option<Option<BestTimeWindow>>,
 }
 
 pub struct ListRequest {
@@ -184,6 +186,20 @@ pub fn check_variants(app: &App, base: &ResolvedContent, test: &AbTest) -> Resul
     Ok(())
 }
 
+/// Sending at each recipient's best hour spreads a campaign over its window: a test-then-winner
+/// test, which needs its test over before the rest goes, cannot be spread so (a split can).
+fn best_time_fits(window: Option<&BestTimeWindow>, test: Option<&AbTest>) -> Result<(), ApiError> {
+    let winner =
+        test.is_some_and(|test| matches!(test.mode, crate::domain::AbMode::TestThenWinner { .. }));
+    if window.is_some() && winner {
+        return Err(invalid(
+            "send_at_best_time",
+            "cannot spread a test-then-winner A/B test over the window: use a split test, or send the test at once",
+        ));
+    }
+    Ok(())
+}
+
 /// `error`, saying which variant it is about.
 pub fn in_variant(variant: VariantIndex, error: ApiError) -> ApiError {
     match error {
@@ -218,6 +234,7 @@ pub async fn create(app: &App, caller: &Caller, new: NewCampaign) -> Result<Camp
     if let Some(test) = &new.ab_test {
         check_variants(app, &resolved, test)?;
     }
+    best_time_fits(new.send_at_best_time.as_ref(), new.ab_test.as_ref())?;
     let now = Utc::now();
     let campaign = Campaign {
         id: CampaignId::new(),
@@ -233,6 +250,8 @@ pub async fn create(app: &App, caller: &Caller, new: NewCampaign) -> Result<Camp
         utm_campaign: new.utm_campaign,
         ab_test: new.ab_test,
         cost: new.cost,
+        send_at_best_time: new.send_at_best_time,
+        slots_queued: None,
         test_ends_at: None,
         ab_decision: None,
         frozen: None,
@@ -378,6 +397,7 @@ pub async fn update(
     apply!(utm_campaign, utm_campaign);
     apply!(ab_test, ab_test);
     apply!(cost, cost);
+    apply!(send_at_best_time, send_at_best_time);
     if changed.is_empty() {
         return Ok(before);
     }
@@ -392,6 +412,7 @@ pub async fn update(
     if let Some(test) = &after.ab_test {
         check_variants(app, &resolved, test)?;
     }
+    best_time_fits(after.send_at_best_time.as_ref(), after.ab_test.as_ref())?;
     after.updated_at = Utc::now();
     after.version = before.version + 1;
     let audit = audit(&after, caller, AuditAction::CampaignUpdated, changed);

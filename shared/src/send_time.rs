@@ -19,7 +19,7 @@
 use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
 use serde::Serialize;
 
-use crate::domain::{ArtistId, ContactRole, Counter};
+use crate::domain::{ArtistId, Contact, ContactRole, Counter, DEFAULT_TIME_ZONE};
 use crate::store::stats::{self, Counters};
 use crate::{ApiError, App};
 
@@ -289,6 +289,32 @@ impl BestSendTime {
             time_zone: zone.iana_name().unwrap_or(time_zone).to_owned(),
         }
     }
+}
+
+/// `contact`'s best send time (its stats item is `counters`), in the artist's time zone: the
+/// team's and artist's heatmaps are read only when the contact's own hours are too few.
+pub async fn of_contact(
+    app: &App,
+    contact: &Contact,
+    counters: &Counters,
+    now: DateTime<Utc>,
+) -> Result<BestSendTime, ApiError> {
+    let own = Fallbacks::default().best_for(counters);
+    let (best, profile) = if own.source == TimeSource::Contact {
+        (
+            own,
+            crate::store::sender_profiles::get(app, contact.artist_id).await?,
+        )
+    } else {
+        let (fallbacks, profile) = tokio::try_join!(
+            Fallbacks::read(app, contact.artist_id, contact.contact_role, now),
+            crate::store::sender_profiles::get(app, contact.artist_id),
+        )?;
+        (fallbacks.best_for(counters), profile)
+    };
+    let time_zone =
+        profile.map_or_else(|| DEFAULT_TIME_ZONE.to_owned(), |profile| profile.time_zone);
+    Ok(BestSendTime::show(best, &time_zone, now))
 }
 
 #[cfg(test)]

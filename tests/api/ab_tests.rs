@@ -110,6 +110,7 @@ pub(crate) async fn replay_dispatch(stack: &TestStack, campaign: CampaignId, res
         campaign_id: campaign,
         after: None,
         rest_only,
+        slot: None,
     };
     for _ in 0..2 {
         enqueue_dispatch(stack.app(), &message).await.unwrap();

@@ -9,6 +9,7 @@ mod analytics;
 mod audit_trail;
 mod authorization;
 mod aws_clients;
+mod best_time;
 mod campaigns;
 mod cargo_lambda_fixtures;
 mod contacts_create;

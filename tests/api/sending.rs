@@ -121,6 +121,7 @@ async fn a_campaign_reaches_each_chosen_contact_exactly_once_despite_duplicate_d
     // SQS delivers at least once: the dispatch arrives three times.
     let replay = DispatchMessage {
         rest_only: false,
+        slot: None,
         artist_id: stack.artist,
         campaign_id: scene.campaign.parse::<CampaignId>().unwrap(),
         after: None,
@@ -185,6 +186,7 @@ async fn duplicate_batches_a_crash_after_ses_and_concurrent_sends_never_send_twi
     .unwrap();
     let dispatch = DispatchMessage {
         rest_only: false,
+        slot: None,
         artist_id: stack.artist,
         campaign_id,
         after: None,
@@ -333,6 +335,7 @@ async fn dispatch_now(stack: &TestStack, campaign: &str) -> Vec<mailing::domain:
         stack.app(),
         &DispatchMessage {
             rest_only: false,
+            slot: None,
             artist_id: stack.artist,
             campaign_id,
             after: None,

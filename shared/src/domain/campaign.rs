@@ -354,6 +354,13 @@ pub struct Campaign {
     /// An A/B test of its content, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ab_test: Option<AbTest>,
+    /// Each recipient gets the message at their best hour within this window after the start
+    /// (`send_time`), rather than all at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_at_best_time: Option<BestTimeWindow>,
+    /// The last hour of that window whose recipients are queued (0 is the start's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slots_queued: Option<u16>,
     /// What the campaign cost (design, ads, a paid list): its return on the conversions'
     /// revenue in that currency.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -370,6 +377,24 @@ pub struct Campaign {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: u64,
+}
+
+/// How long after its start a best-time campaign may take: up to a week.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BestTimeWindow {
+    pub window_hours: u16,
+}
+
+impl BestTimeWindow {
+    pub const MAX_HOURS: u16 = 168;
+
+    pub fn parse(window_hours: u64) -> Result<Self, String> {
+        u16::try_from(window_hours)
+            .ok()
+            .filter(|hours| (1..=Self::MAX_HOURS).contains(hours))
+            .map(|window_hours| Self { window_hours })
+            .ok_or_else(|| format!("window_hours must be from 1 to {}", Self::MAX_HOURS))
+    }
 }
 
 impl Campaign {

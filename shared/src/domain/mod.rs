@@ -22,9 +22,9 @@ pub use ab_test::{
 };
 pub use audit::{AuditAction, AuditRecord, contact_target};
 pub use campaign::{
-    ArtistIdentity, CONDITION_FIELDS, Campaign, CampaignContent, CampaignCounters, CampaignKind,
-    CampaignStatus, Condition, ConditionOp, FrozenContent, FrozenVariant, MessageSources,
-    Recipients, Sender,
+    ArtistIdentity, BestTimeWindow, CONDITION_FIELDS, Campaign, CampaignContent, CampaignCounters,
+    CampaignKind, CampaignStatus, Condition, ConditionOp, FrozenContent, FrozenVariant,
+    MessageSources, Recipients, Sender,
 };
 pub use contact::{
     Consent, ConsentBasis, Contact, ContactFields, ContactSource, ContactStatus, EngagementSummary,

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 
+use super::best_time;
 use super::gate::reachable;
 use super::lifecycle::complete_if_done;
 use super::messages::{DispatchMessage, SendBatch, enqueue_batches, enqueue_dispatch};
@@ -46,6 +47,20 @@ pub async fn dispatch(app: &App, message: &DispatchMessage) -> Result<DispatchOu
     if campaign.status != CampaignStatus::Sending {
         return Ok(DispatchOutcome::default());
     }
+    if let Some(slot) = message.slot {
+        let batches = best_time::queue_slot(app, &campaign, message, slot).await?;
+        return Ok(DispatchOutcome {
+            batches,
+            ..DispatchOutcome::default()
+        });
+    }
+    // A best-time campaign whose rows all exist (resumed): its hours come so far, again.
+    if let Some(window) = campaign.send_at_best_time
+        && campaign.dispatched
+    {
+        best_time::resume(app, &campaign, window).await?;
+        return Ok(DispatchOutcome::default());
+    }
     let page = contact_store::active_of_team(
         app,
         campaign.artist_id,
@@ -78,6 +93,21 @@ pub async fn dispatch(app: &App, message: &DispatchMessage) -> Result<DispatchOu
     }
     outcome.recipients = recipients.len();
     let now = Utc::now();
+    // A best-time campaign's rows each carry their hour; only those whose hour has come are
+    // queued now (the scheduler queues the others as their hours come).
+    let slots = match campaign.send_at_best_time {
+        Some(window) => {
+            let contacts: Vec<&Contact> = recipients.iter().map(|(c, _, _)| *c).collect();
+            let slots = best_time::slots(app, &campaign, window, &contacts).await?;
+            Some((slots, best_time::current_slot(&campaign, window, now)))
+        }
+        None => None,
+    };
+    let slot_of = |contact: &Contact| {
+        slots
+            .as_ref()
+            .and_then(|(s, _)| s.get(&contact.id).copied())
+    };
     let rows: Vec<Send> = recipients
         .iter()
         .map(|(contact, variant, winner_send)| {
@@ -94,13 +124,18 @@ pub async fn dispatch(app: &App, message: &DispatchMessage) -> Result<DispatchOu
                 now,
             )
             .with_variant(*variant, *winner_send)
+            .in_slot(slot_of(contact))
         })
         .collect();
     outcome.created = sends::create_many(app, &rows).await?;
     // Every recipient is queued, new row or not: a replay re-queues rows a crash left unqueued,
     // and the sender skips those already taken. A batch carries one variant.
     let mut by_variant: BTreeMap<Option<VariantIndex>, Vec<ContactId>> = BTreeMap::new();
-    for (contact, variant, _) in &recipients {
+    let come = |contact: &Contact| match &slots {
+        Some((_, now_slot)) => slot_of(contact).is_none_or(|slot| slot <= *now_slot),
+        None => true,
+    };
+    for (contact, variant, _) in recipients.iter().filter(|(c, _, _)| come(c)) {
         by_variant.entry(*variant).or_default().push(contact.id);
     }
     let batches: Vec<SendBatch> = by_variant
@@ -153,6 +188,9 @@ pub async fn dispatch(app: &App, message: &DispatchMessage) -> Result<DispatchOu
                 vec![("dispatched", AttributeValue::Bool(true))],
             )
             .await?;
+            if let Some(window) = campaign.send_at_best_time {
+                best_time::passed(app, &campaign, window).await?;
+            }
             if let Some(updated) = updated {
                 complete_if_done(app, &updated).await?;
             }

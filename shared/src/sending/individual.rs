@@ -79,6 +79,8 @@ pub async fn send_email(app: &App, caller: &Caller, new: NewEmail) -> Result<Cam
         utm_campaign: None,
         ab_test: None,
         cost: None,
+        send_at_best_time: None,
+        slots_queued: None,
         test_ends_at: None,
         ab_decision: None,
         frozen: None,

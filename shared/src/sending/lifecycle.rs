@@ -131,6 +131,7 @@ async fn begin(
         campaign_id: campaign.id,
         after: None,
         rest_only: false,
+        slot: None,
     };
     if let Err(error) = enqueue_dispatch(app, &message).await {
         tracing::error!(campaign = %campaign.id, error = format!("{error:#}"), "dispatch not queued");

@@ -16,6 +16,9 @@ pub struct DispatchMessage {
     /// Only the contacts held for a test's winner (the pass queued when the test is decided).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rest_only: bool,
+    /// Only the rows of this hour of a best-time campaign's window (read from the index).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<u16>,
 }
 
 /// Send the campaign to these contacts (each has its send row).

@@ -14,6 +14,7 @@
 //! miss a campaign (the row shows it), but never gets it twice: a duplicate is what recipients
 //! and spam filters punish, a missing press release is what a follow-up fixes.
 
+mod best_time;
 mod compiled;
 mod deliver;
 mod dispatch;
@@ -26,6 +27,7 @@ mod test_send;
 mod web_view;
 mod winner;
 
+pub use best_time::queue_due_slots;
 pub use compiled::CompiledTemplates;
 pub use dispatch::{DispatchOutcome, dispatch};
 pub use individual::{NewEmail, send_email};

@@ -97,6 +97,7 @@ pub async fn decide_test(
         campaign_id: campaign.id,
         after: None,
         rest_only: true,
+        slot: None,
     };
     if let Err(error) = enqueue_dispatch(app, &rest).await {
         tracing::error!(campaign = %campaign.id, error = format!("{error:#}"), "winner's send not queued");

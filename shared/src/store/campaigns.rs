@@ -17,6 +17,7 @@ use crate::{ApiError, App};
 pub const DUE_INDEX: &str = "due";
 const DUE_PK: &str = "SCHEDULED";
 const TEST_DUE_PK: &str = "AB_TEST";
+const SLOT_DUE_PK: &str = "SLOT";
 
 #[derive(Serialize, Deserialize)]
 struct CampaignItem {
@@ -198,6 +199,96 @@ pub async fn tests_due(
     limit: i32,
 ) -> Result<Vec<Campaign>, ApiError> {
     due_in(app, TEST_DUE_PK, now, limit).await
+}
+
+/// Sending best-time campaigns with an hour of their window come by `now`.
+pub async fn slots_due(
+    app: &App,
+    now: DateTime<Utc>,
+    limit: i32,
+) -> Result<Vec<Campaign>, ApiError> {
+    due_in(app, SLOT_DUE_PK, now, limit).await
+}
+
+/// Puts a sending best-time campaign in the `due` index at `at` (out of it with `None`), and
+/// starts its `slots_queued` at 0 if it has none. Nothing when it is no longer sending.
+pub async fn best_time_due(
+    app: &App,
+    campaign: &Campaign,
+    at: Option<DateTime<Utc>>,
+) -> Result<(), ApiError> {
+    let mut request = app
+        .aws
+        .dynamodb
+        .update_item()
+        .table_name(&app.config.campaigns_table)
+        .set_key(Some(campaign_key(campaign.artist_id, campaign.id)))
+        .condition_expression("#status = :sending")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(
+            ":sending",
+            AttributeValue::S(CampaignStatus::Sending.as_str().to_owned()),
+        )
+        .expression_attribute_values(":zero", AttributeValue::N("0".into()));
+    request = match at {
+        Some(at) => request
+            .update_expression(
+                "SET slots_queued = if_not_exists(slots_queued, :zero), due_pk = :due, due_at = :at",
+            )
+            .expression_attribute_values(":due", AttributeValue::S(SLOT_DUE_PK.to_owned()))
+            .expression_attribute_values(":at", AttributeValue::S(due_at(at, campaign.id))),
+        None => request.update_expression(
+            "SET slots_queued = if_not_exists(slots_queued, :zero) REMOVE due_pk, due_at",
+        ),
+    };
+    match request.send().await {
+        Ok(_) => Ok(()),
+        Err(error) => match error.into_service_error() {
+            aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_) => Ok(()),
+            other => Err(ApiError::internal(
+                anyhow::Error::new(other).context("setting a best-time campaign's next hour"),
+            )),
+        },
+    }
+}
+
+/// Moves a sending best-time campaign's `slots_queued` from `from` to `to`, once: `false` when
+/// another tick moved it first (or it is no longer sending).
+pub async fn advance_slots(
+    app: &App,
+    campaign: &Campaign,
+    from: Option<u16>,
+    to: u16,
+) -> Result<bool, ApiError> {
+    let mut request = app
+        .aws
+        .dynamodb
+        .update_item()
+        .table_name(&app.config.campaigns_table)
+        .set_key(Some(campaign_key(campaign.artist_id, campaign.id)))
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(
+            ":sending",
+            AttributeValue::S(CampaignStatus::Sending.as_str().to_owned()),
+        )
+        .expression_attribute_values(":to", AttributeValue::N(to.to_string()))
+        .update_expression("SET slots_queued = :to");
+    request = match from {
+        Some(from) => request
+            .condition_expression("#status = :sending AND slots_queued = :from")
+            .expression_attribute_values(":from", AttributeValue::N(from.to_string())),
+        None => request
+            .condition_expression("#status = :sending AND attribute_not_exists(slots_queued)"),
+    };
+    match request.send().await {
+        Ok(_) => Ok(true),
+        Err(error) => match error.into_service_error() {
+            aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_) => Ok(false),
+            other => Err(ApiError::internal(
+                anyhow::Error::new(other).context("moving a best-time campaign's queued hours"),
+            )),
+        },
+    }
 }
 
 async fn due_in(

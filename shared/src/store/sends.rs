@@ -75,6 +75,9 @@ pub struct Send {
     /// test that chose it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub winner_send: bool,
+    /// The hour of a best-time campaign's window the message goes in (0 is the start's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<u16>,
     /// What happened to the message after SES took it, from its events.
     #[serde(default, flatten)]
     pub engagement: SendEngagement,
@@ -128,6 +131,7 @@ impl Send {
             opt_out,
             variant: None,
             winner_send: false,
+            slot: None,
             status: SendStatus::Pending,
             created_at: now,
             claimed_at: None,
@@ -148,6 +152,11 @@ impl Send {
         }
     }
 
+    /// The same row, going out in `slot` of its campaign's window.
+    pub fn in_slot(self, slot: Option<u16>) -> Self {
+        Self { slot, ..self }
+    }
+
     /// The send's id, derived from what it is for (a UUID v5 named by the contact within the
     /// campaign): a replayed dispatch and the sender, which claims rows without reading them,
     /// arrive at the same id as the row. Tokens carrying it are signed, so being derivable
@@ -164,8 +173,15 @@ struct SendItem {
     /// The `by_address` index's key: the person's address hash (`OptOutKeys::address`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     address_hash: Option<String>,
+    /// The `by_slot` index's key, for a best-time campaign's rows: `{campaign}#{slot}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    slot_pk: Option<String>,
     #[serde(flatten)]
     send: Send,
+}
+
+fn slot_pk(campaign: CampaignId, slot: u16) -> String {
+    format!("{campaign}#{slot:03}")
 }
 
 fn key(campaign: CampaignId, contact: ContactId) -> HashMap<String, AttributeValue> {
@@ -186,6 +202,7 @@ fn to_item(send: &Send) -> Result<HashMap<String, AttributeValue>, ApiError> {
         pk: format!("CAMPAIGN#{}", send.campaign_id),
         sk: format!("CONTACT#{}", send.contact_id),
         address_hash: Some(send.opt_out.address.clone()).filter(|hash| !hash.is_empty()),
+        slot_pk: send.slot.map(|slot| slot_pk(send.campaign_id, slot)),
         send: send.clone(),
     })?)
 }
@@ -349,6 +366,45 @@ pub fn mark_converted(
         .build()
         .map_err(ApiError::internal)?;
     Ok(TransactWriteItem::builder().update(update).build())
+}
+
+/// The sparse index of best-time rows by campaign and hour of its window.
+const BY_SLOT_INDEX: &str = "by_slot";
+
+/// A row of a slot, as the `by_slot` index projects it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct InSlot {
+    pub contact_id: ContactId,
+    #[serde(default)]
+    pub variant: Option<VariantIndex>,
+}
+
+/// One page of the rows of a best-time campaign's `slot`: what its hour queues.
+pub async fn of_slot(
+    app: &App,
+    campaign: CampaignId,
+    slot: u16,
+    after: Option<Position>,
+) -> Result<Page<InSlot>, ApiError> {
+    let output = app
+        .aws
+        .dynamodb
+        .query()
+        .table_name(&app.config.sends_table)
+        .index_name(BY_SLOT_INDEX)
+        .key_condition_expression("slot_pk = :slot")
+        .expression_attribute_values(":slot", AttributeValue::S(slot_pk(campaign, slot)))
+        .set_exclusive_start_key(after.map(super::page::to_key))
+        .limit(1000)
+        .send()
+        .await?;
+    Ok(Page {
+        items: serde_dynamo::from_items(output.items.unwrap_or_default())?,
+        next: output
+            .last_evaluated_key
+            .map(super::page::from_key)
+            .transpose()?,
+    })
 }
 
 /// The index from a send's id to its row: tracking tokens carry the id alone.

@@ -117,9 +117,9 @@ pub async fn scoring_at_least<'a>(
 /// clicked and answered as a person, its latest such activity, its score): one BatchGetItem per
 /// 100 contacts. The contact's item never holds them, so edits to a contact and events never
 /// overwrite each other.
-pub async fn of_contacts(app: &App, contacts: &mut [Contact]) -> Result<(), ApiError> {
+pub async fn of_contacts(app: &App, contacts: &mut [Contact]) -> Result<Vec<Counters>, ApiError> {
     if contacts.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let keys: Vec<StatsKey> = contacts
         .iter()
@@ -127,10 +127,10 @@ pub async fn of_contacts(app: &App, contacts: &mut [Contact]) -> Result<(), ApiE
         .collect();
     let counters = stats::get_many(app, &keys).await?;
     let now = Utc::now();
-    for (contact, counters) in contacts.iter_mut().zip(counters) {
-        contact.engagement = contact_summary(&counters, now);
+    for (contact, counters) in contacts.iter_mut().zip(&counters) {
+        contact.engagement = contact_summary(counters, now);
     }
-    Ok(())
+    Ok(counters)
 }
 
 #[cfg(test)]
