@@ -57,6 +57,41 @@ pub struct CampaignChanges {
     pub send_at_best_time: Option<Option<BestTimeWindow>>,
 }
 
+impl CampaignChanges {
+    fn only_cost(&self) -> bool {
+        let Self {
+            name,
+            template_id,
+            subject,
+            content,
+            text_content,
+            preheader,
+            recipients,
+            sender,
+            track_opens,
+            track_clicks,
+            utm_campaign,
+            ab_test,
+            cost,
+            send_at_best_time,
+        } = self;
+        cost.is_some()
+            && name.is_none()
+            && template_id.is_none()
+            && subject.is_none()
+            && content.is_none()
+            && text_content.is_none()
+            && preheader.is_none()
+            && recipients.is_none()
+            && sender.is_none()
+            && track_opens.is_none()
+            && track_clicks.is_none()
+            && utm_campaign.is_none()
+            && ab_test.is_none()
+            && send_at_best_time.is_none()
+    }
+}
+
 pub struct ListRequest {
     pub artist: ArtistId,
     pub contact_role: Option<ContactRole>,
@@ -371,7 +406,17 @@ pub async fn update(
     id: CampaignId,
     changes: CampaignChanges,
 ) -> Result<Campaign, ApiError> {
-    let before = editable(app, caller, artist, id).await?;
+    // A campaign's cost is often known once it has gone (the ads' bill): it may be set in any
+    // status; everything else only while the campaign is a draft or scheduled.
+    let cost_only = changes.only_cost();
+    let before = match cost_only {
+        true => {
+            let campaign = get(app, caller, artist, id).await?;
+            caller.require_team(artist, campaign.contact_role)?;
+            campaign
+        }
+        false => editable(app, caller, artist, id).await?,
+    };
     let mut after = before.clone();
     let mut changed = Vec::new();
     macro_rules! apply {
@@ -401,25 +446,32 @@ pub async fn update(
     if changed.is_empty() {
         return Ok(before);
     }
-    let resolved = resolve_content(
-        app,
-        Some(caller),
-        artist,
-        after.contact_role,
-        &after.content,
-    )
-    .await?;
-    if let Some(test) = &after.ab_test {
-        check_variants(app, &resolved, test)?;
+    if !cost_only {
+        let resolved = resolve_content(
+            app,
+            Some(caller),
+            artist,
+            after.contact_role,
+            &after.content,
+        )
+        .await?;
+        if let Some(test) = &after.ab_test {
+            check_variants(app, &resolved, test)?;
+        }
+        best_time_fits(after.send_at_best_time.as_ref(), after.ab_test.as_ref())?;
     }
-    best_time_fits(after.send_at_best_time.as_ref(), after.ab_test.as_ref())?;
     after.updated_at = Utc::now();
     after.version = before.version + 1;
     let audit = audit(&after, caller, AuditAction::CampaignUpdated, changed);
     write(
         app,
         vec![
-            store::put_existing(app, &after, before.version)?,
+            match cost_only {
+                // Counters and the `due` index move under a started campaign: only its cost is
+                // written.
+                true => store::set_cost(app, &after, before.version)?,
+                false => store::put_existing(app, &after, before.version)?,
+            },
             stores::audit::put(app, audit)?,
         ],
     )

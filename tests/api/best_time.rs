@@ -198,9 +198,12 @@ async fn a_best_time_campaign_reaches_each_contact_in_its_hour_once_and_obeys_pa
 
     // Two hours on: nothing new. Three: the next two, once however often the scheduler ticks.
     assert_eq!(
-        queue_due_slots(stack.app(), start + Duration::hours(2) + Duration::minutes(5))
-            .await
-            .unwrap(),
+        queue_due_slots(
+            stack.app(),
+            start + Duration::hours(2) + Duration::minutes(5)
+        )
+        .await
+        .unwrap(),
         2
     );
     stack.drain_sending().await;

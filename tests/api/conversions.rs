@@ -68,14 +68,12 @@ async fn conversions_by_click_token_are_revenue_on_their_campaign_variant_and_te
         ("order-3", "25.5", &b[1].2),
         ("order-4", "12.00", &a[0].2),
     ];
-    for (id, value, token) in posted {
-        let created = stack
-            .owner()
-            .post(
-                &conversions,
-                &ticket(id, value, json!({ "click_token": token })),
-            )
-            .await;
+    let bodies: Vec<Value> = posted
+        .iter()
+        .map(|(id, value, token)| ticket(id, value, json!({ "click_token": token })))
+        .collect();
+    for body in &bodies {
+        let created = stack.owner().post(&conversions, body).await;
         assert_eq!(created.status, 201, "{:?}", created.body);
         assert_eq!(created.body["attribution"]["by"], "click_token");
         assert_eq!(
@@ -85,13 +83,7 @@ async fn conversions_by_click_token_are_revenue_on_their_campaign_variant_and_te
     }
     // The CRM retries: the same conversion answers unchanged and counts nothing; the same id
     // with another value is a conflict.
-    let again = stack
-        .owner()
-        .post(
-            &conversions,
-            &ticket("order-1", "49.90", json!({ "click_token": b[0].2 })),
-        )
-        .await;
+    let again = stack.owner().post(&conversions, &bodies[0]).await;
     assert_eq!(again.status, 200, "{:?}", again.body);
     assert_eq!(again.body["value"]["minor"], 4990);
     assert_eq!(again.body["attribution"]["variant"], "B");
@@ -123,6 +115,27 @@ async fn conversions_by_click_token_are_revenue_on_their_campaign_variant_and_te
     let roi = &analytics.body["roi"];
     assert_eq!(roi["cost"]["minor"], 3000);
     assert_eq!(roi["return_on_cost"], json!(2.2467));
+    // The bill came after the send: the cost changes on a sent campaign, nothing else does.
+    let recosted = stack
+        .owner()
+        .put(
+            &url,
+            &json!({ "cost": { "amount": 60, "currency": "EUR" } }),
+        )
+        .await;
+    assert_eq!(recosted.status, 200, "{:?}", recosted.body);
+    assert_eq!(recosted.body["status"], "sent");
+    assert_eq!(recosted.body["recipient_count"], 12);
+    let refused = stack
+        .owner()
+        .put(
+            &url,
+            &json!({ "subject": "Autre", "cost": { "amount": 60, "currency": "EUR" } }),
+        )
+        .await;
+    assert_eq!(refused.status, 409, "{:?}", refused.body);
+    let roi = stack.owner().get(&format!("{url}/analytics")).await.body["roi"].clone();
+    assert_eq!(roi["return_on_cost"], json!(0.6233), "{roi}");
     let variants = analytics.body["ab_test"]["variants"].as_array().unwrap();
     assert_eq!(variants[1]["volumes"]["conversions"], 3);
     assert_eq!(variants[1]["volumes"]["converted"], 2);

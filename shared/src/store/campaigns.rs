@@ -137,6 +137,36 @@ pub fn put_existing(
     )
 }
 
+/// Sets `campaign`'s cost (and `updated_at`, `version`) alone, on condition of the version
+/// read: whatever else moves under a started campaign stays as it is.
+pub fn set_cost(
+    app: &App,
+    campaign: &Campaign,
+    expected_version: u64,
+) -> Result<TransactWriteItem, ApiError> {
+    let update = aws_sdk_dynamodb::types::Update::builder()
+        .table_name(&app.config.campaigns_table)
+        .set_key(Some(campaign_key(campaign.artist_id, campaign.id)))
+        .condition_expression("version = :expected")
+        .expression_attribute_values(":expected", AttributeValue::N(expected_version.to_string()))
+        .expression_attribute_values(":version", AttributeValue::N(campaign.version.to_string()))
+        .expression_attribute_values(
+            ":updated",
+            AttributeValue::S(campaign.updated_at.to_rfc3339()),
+        );
+    let update = match &campaign.cost {
+        Some(cost) => update
+            .update_expression("SET cost = :cost, version = :version, updated_at = :updated")
+            .expression_attribute_values(":cost", serde_dynamo::to_attribute_value(cost)?),
+        None => {
+            update.update_expression("SET version = :version, updated_at = :updated REMOVE cost")
+        }
+    };
+    Ok(TransactWriteItem::builder()
+        .update(update.build().map_err(ApiError::internal)?)
+        .build())
+}
+
 pub fn delete(
     app: &App,
     campaign: &Campaign,
