@@ -71,16 +71,14 @@ impl ConversionBody {
         let id = f.check("id", ConversionId::parse(&self.id));
         let kind = f.check("kind", ConversionKind::parse(&self.kind));
         let value = money(&mut f, ("value", &self.value), ("currency", &self.currency));
-        let at = match &self.at {
-            Some(raw) => f
-                .check(
-                    "at",
-                    chrono::DateTime::parse_from_rfc3339(raw)
-                        .map_err(|_| "must be an RFC 3339 time with its offset"),
-                )
-                .map(|at| at.with_timezone(&chrono::Utc)),
-            None => Some(chrono::Utc::now()),
-        };
+        let at = self.at.as_deref().map(|raw| {
+            f.check(
+                "at",
+                chrono::DateTime::parse_from_rfc3339(raw)
+                    .map_err(|_| "must be an RFC 3339 time with its offset"),
+            )
+            .map(|at| at.with_timezone(&chrono::Utc))
+        });
         let via = match (self.click_token, self.utm_campaign) {
             (Some(token), None) if self.utm_content.is_none() => Some(Via::ClickToken(token)),
             (None, Some(campaign)) => {
@@ -110,7 +108,7 @@ impl ConversionBody {
             id: id.expect("checked"),
             kind: kind.expect("checked"),
             value: value.expect("checked"),
-            at: at.expect("checked"),
+            at: at.map(|at| at.expect("checked")),
             via: via.expect("checked"),
         })
     }

@@ -49,7 +49,8 @@ pub struct NewConversion {
     pub id: ConversionId,
     pub kind: ConversionKind,
     pub value: Money,
-    pub at: DateTime<Utc>,
+    /// When it happened; `None`: now.
+    pub at: Option<DateTime<Utc>>,
     pub via: Via,
 }
 
@@ -74,16 +75,18 @@ pub async fn record(app: &App, caller: &Caller, new: NewConversion) -> Result<Re
             "conversions are reported by the CRM's server, with a grant on every team of the artist",
         ));
     }
-    if new.at > Utc::now() + Duration::minutes(CLOCK_SKEW_MINUTES) {
+    let at_given = new.at.is_some();
+    let at = new.at.unwrap_or_else(Utc::now);
+    if at > Utc::now() + Duration::minutes(CLOCK_SKEW_MINUTES) {
         return Err(ApiError::invalid_fields(vec![crate::FieldError::new(
             "at",
             "is in the future",
         )]));
     }
     let (attribution, send) = match &new.via {
-        Via::ClickToken(token) => by_click(app, new.artist, token, new.at).await?,
+        Via::ClickToken(token) => by_click(app, new.artist, token, at).await?,
         Via::Utm { campaign, content } => (
-            by_utm(app, new.artist, campaign, content.as_deref(), new.at).await?,
+            by_utm(app, new.artist, campaign, content.as_deref(), at).await?,
             None,
         ),
     };
@@ -92,7 +95,7 @@ pub async fn record(app: &App, caller: &Caller, new: NewConversion) -> Result<Re
         artist_id: new.artist,
         kind: new.kind,
         value: new.value,
-        at: new.at,
+        at,
         attribution,
         recorded_at: Utc::now(),
     };
@@ -123,7 +126,7 @@ pub async fn record(app: &App, caller: &Caller, new: NewConversion) -> Result<Re
                         "a conversion refused as a duplicate is gone"
                     ))
                 })?;
-            if !existing.same_as(&conversion) {
+            if !existing.same_as(&conversion, at_given) {
                 return Err(ApiError::Conflict {
                     code: "conversion_id_reused",
                     message: "a different conversion was recorded under this id".into(),

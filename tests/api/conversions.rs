@@ -183,6 +183,12 @@ async fn conversions_by_utm_name_the_campaign_and_variant_but_nobody() {
         analytics.body["volumes"]["converted"], 0,
         "no message is named"
     );
+    // A CRM that gives no time: its retry is the same conversion still.
+    let untimed = json!({ "id": "stream-1", "kind": "stream", "value": "0.99", "currency": "EUR", "utm_campaign": "single-2027" });
+    for expected in [201, 200] {
+        let posted = stack.owner().post(&conversions_url(&stack), &untimed).await;
+        assert_eq!(posted.status, expected, "{:?}", posted.body);
+    }
     let unknown = stack
         .owner()
         .post(

@@ -204,10 +204,12 @@ pub struct Conversion {
 }
 
 impl Conversion {
-    /// Whether `other` reports the same conversion (a replay), whenever it was recorded.
-    pub fn same_as(&self, other: &Conversion) -> bool {
+    /// Whether `other` reports the same conversion (a replay), whenever it was recorded; its
+    /// time counts only when the CRM gave one (`at_given`), else it was the time of posting.
+    pub fn same_as(&self, other: &Conversion, at_given: bool) -> bool {
         Conversion {
             recorded_at: other.recorded_at,
+            at: if at_given { self.at } else { other.at },
             ..self.clone()
         } == *other
     }
