@@ -82,7 +82,7 @@ pub(crate) fn id_of(url: &str) -> CampaignId {
 
 /// What the emulated SES accepted from `domain`: per recipient, how many messages and the
 /// subject and sender of the newest.
-async fn received(domain: &str) -> BTreeMap<String, (usize, String, String)> {
+pub(crate) async fn received(domain: &str) -> BTreeMap<String, (usize, String, String)> {
     let accepted = devstack::outbox::accepted(&devstack::outbox::Filter {
         from_domain: Some(domain.to_owned()),
         limit: 100_000,
@@ -508,12 +508,7 @@ async fn ab_tests_that_cannot_run_are_refused_naming_the_field() {
             )
             .await;
         assert_eq!(refused.status, 422, "{ab_test}: {:?}", refused.body);
-        let fields: Vec<&str> = refused.body["error"]["details"]["fields"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["field"].as_str().unwrap())
-            .collect();
+        let fields = refused.invalid_fields();
         assert!(fields.contains(&field), "{ab_test}: {fields:?}");
     }
     // A variant whose content does not compile is named.

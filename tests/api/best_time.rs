@@ -83,18 +83,11 @@ async fn send(stack: &TestStack, domain: &str, extra: Value) -> String {
 
 /// Messages the local SES accepted from `domain`, per recipient.
 async fn received(domain: &str) -> BTreeMap<String, usize> {
-    let accepted = devstack::outbox::accepted(&devstack::outbox::Filter {
-        from_domain: Some(domain.to_owned()),
-        limit: 100_000,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let mut counts = BTreeMap::new();
-    for message in accepted {
-        *counts.entry(message.destinations[0].clone()).or_default() += 1;
-    }
-    counts
+    crate::ab_tests::received(domain)
+        .await
+        .into_iter()
+        .map(|(to, (count, _, _))| (to, count))
+        .collect()
 }
 
 #[tokio::test]
@@ -298,12 +291,7 @@ async fn a_best_time_window_is_one_hour_to_a_week_and_not_for_a_test_then_winner
     ] {
         let refused = stack.owner().post(&campaigns, &with(extra.clone())).await;
         assert_eq!(refused.status, 422, "{extra}: {:?}", refused.body);
-        let fields: Vec<&str> = refused.body["error"]["details"]["fields"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["field"].as_str().unwrap())
-            .collect();
+        let fields = refused.invalid_fields();
         assert!(fields.contains(&field), "{extra}: {fields:?}");
     }
     let week = stack

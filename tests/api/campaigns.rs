@@ -338,9 +338,14 @@ async fn only_scheduled_campaigns_due_by_now_are_found_by_the_due_index() {
         }
         ids.push(id);
     }
-    let due = mailing::store::campaigns::due(stack.app(), now, 100)
-        .await
-        .unwrap();
+    let due = mailing::store::campaigns::due(
+        stack.app(),
+        mailing::store::campaigns::Due::Start,
+        now,
+        100,
+    )
+    .await
+    .unwrap();
     let mine: Vec<String> = due
         .iter()
         .filter(|c| c.artist_id == stack.artist)

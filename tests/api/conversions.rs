@@ -290,12 +290,7 @@ async fn conversions_that_say_too_little_or_too_much_are_refused_naming_the_fiel
     ] {
         let refused = stack.owner().post(&conversions_url(&stack), &body).await;
         assert_eq!(refused.status, 422, "{body}: {:?}", refused.body);
-        let fields: Vec<&str> = refused.body["error"]["details"]["fields"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["field"].as_str().unwrap())
-            .collect();
+        let fields = refused.invalid_fields();
         assert!(fields.contains(&field), "{body}: {fields:?}");
     }
 }

@@ -526,12 +526,17 @@ async fn a_scheduled_campaign_starts_once_when_due_and_moves_or_cancels_before()
     assert!(started >= 1);
     assert_eq!(owner.get(&url).await.body["status"], "sending");
     // A second tick (or a second scheduler) finds nothing to start.
-    let mine_again = mailing::store::campaigns::due(stack.app(), due, 100)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|c| c.artist_id == stack.artist)
-        .count();
+    let mine_again = mailing::store::campaigns::due(
+        stack.app(),
+        mailing::store::campaigns::Due::Start,
+        due,
+        100,
+    )
+    .await
+    .unwrap()
+    .into_iter()
+    .filter(|c| c.artist_id == stack.artist)
+    .count();
     assert_eq!(mine_again, 0);
     stack.drain_queues().await;
     stack.drain_queues().await;

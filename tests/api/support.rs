@@ -266,6 +266,14 @@ impl Reply {
     pub fn error_code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or_default()
     }
+
+    /// The fields a 422 `validation_failed` names.
+    pub fn invalid_fields(&self) -> Vec<&str> {
+        self.body["error"]["details"]["fields"]
+            .as_array()
+            .map(|fields| fields.iter().filter_map(|f| f["field"].as_str()).collect())
+            .unwrap_or_default()
+    }
 }
 
 impl Caller<'_> {

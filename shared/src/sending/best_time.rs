@@ -9,12 +9,12 @@
 //! queued once (a replay queues rows the sender then skips). Pause takes the campaign out of
 //! the index; resume queues again every hour come so far and puts it back; cancel ends it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 
 use super::messages::{DispatchMessage, SendBatch, enqueue_batches, enqueue_dispatch};
-use crate::domain::{BestTimeWindow, Campaign, CampaignStatus, Contact, ContactId, VariantIndex};
+use crate::domain::{BestTimeWindow, Campaign, CampaignStatus, Contact, ContactId};
 use crate::send_time::{Fallbacks, slot};
 use crate::store::campaigns as store;
 use crate::store::sends;
@@ -106,7 +106,7 @@ fn slot_message(campaign: &Campaign, slot: u16) -> DispatchMessage {
 /// campaign due by `now`; answers how many hours were queued.
 pub async fn queue_due_slots(app: &App, now: DateTime<Utc>) -> Result<usize, ApiError> {
     let mut queued = 0;
-    for campaign in store::slots_due(app, now, 100).await? {
+    for campaign in store::due(app, store::Due::NextHour, now, 100).await? {
         let Some(window) = campaign.send_at_best_time else {
             continue;
         };
@@ -142,28 +142,12 @@ pub async fn queue_slot(
     slot: u16,
 ) -> Result<usize, ApiError> {
     let page = sends::of_slot(app, campaign.id, slot, message.after.clone()).await?;
-    let mut by_variant: BTreeMap<Option<VariantIndex>, Vec<ContactId>> = BTreeMap::new();
-    for row in page.items {
-        by_variant
-            .entry(row.variant)
-            .or_default()
-            .push(row.contact_id);
-    }
-    let batches: Vec<SendBatch> = by_variant
-        .into_iter()
-        .flat_map(|(variant, contacts)| {
-            contacts
-                .chunks(SendBatch::RECIPIENTS)
-                .map(|chunk| SendBatch {
-                    artist_id: campaign.artist_id,
-                    campaign_id: campaign.id,
-                    contacts: chunk.to_vec(),
-                    variant,
-                    attempt: 0,
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let batches = SendBatch::of_variants(
+        campaign,
+        page.items
+            .into_iter()
+            .map(|row| (row.variant, row.contact_id)),
+    );
     enqueue_batches(app, &batches).await?;
     if let Some(after) = page.next {
         enqueue_dispatch(

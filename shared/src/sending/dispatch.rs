@@ -7,8 +7,6 @@
 //! until the test is decided; the decision queues a pass over them alone (`rest_only`), and
 //! only a pass that leaves nobody held marks the campaign dispatched.
 
-use std::collections::BTreeMap;
-
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 
@@ -17,7 +15,7 @@ use super::gate::reachable;
 use super::lifecycle::complete_if_done;
 use super::messages::{DispatchMessage, SendBatch, enqueue_batches, enqueue_dispatch};
 use crate::ab::assign::{Cohort, cohort};
-use crate::domain::{CampaignStatus, Contact, ContactId, VariantIndex};
+use crate::domain::{CampaignStatus, Contact, VariantIndex};
 use crate::store::campaigns as store;
 use crate::store::contacts as contact_store;
 use crate::store::sends::{self, Send};
@@ -130,29 +128,17 @@ pub async fn dispatch(app: &App, message: &DispatchMessage) -> Result<DispatchOu
     outcome.created = sends::create_many(app, &rows).await?;
     // Every recipient is queued, new row or not: a replay re-queues rows a crash left unqueued,
     // and the sender skips those already taken. A batch carries one variant.
-    let mut by_variant: BTreeMap<Option<VariantIndex>, Vec<ContactId>> = BTreeMap::new();
     let come = |contact: &Contact| match &slots {
         Some((_, now_slot)) => slot_of(contact).is_none_or(|slot| slot <= *now_slot),
         None => true,
     };
-    for (contact, variant, _) in recipients.iter().filter(|(c, _, _)| come(c)) {
-        by_variant.entry(*variant).or_default().push(contact.id);
-    }
-    let batches: Vec<SendBatch> = by_variant
-        .into_iter()
-        .flat_map(|(variant, contacts)| {
-            contacts
-                .chunks(SendBatch::RECIPIENTS)
-                .map(|chunk| SendBatch {
-                    artist_id: campaign.artist_id,
-                    campaign_id: campaign.id,
-                    contacts: chunk.to_vec(),
-                    variant,
-                    attempt: 0,
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let batches = SendBatch::of_variants(
+        &campaign,
+        recipients
+            .iter()
+            .filter(|(contact, _, _)| come(contact))
+            .map(|(contact, variant, _)| (*variant, contact.id)),
+    );
     outcome.batches = batches.len();
     enqueue_batches(app, &batches).await?;
     if outcome.created > 0 {

@@ -187,7 +187,7 @@ pub async fn schedule(
 /// started.
 pub async fn start_due(app: &App, now: chrono::DateTime<Utc>) -> Result<usize, ApiError> {
     let mut started = 0;
-    for campaign in store::due(app, now, 100).await? {
+    for campaign in store::due(app, store::Due::Start, now, 100).await? {
         match begin(app, None, &campaign, AuditAction::CampaignSendStarted).await {
             Ok(moved) => started += usize::from(moved.is_some()),
             Err(refusal) if refusal.status() < 500 => {

@@ -43,6 +43,33 @@ impl SendBatch {
     /// Recipients per message: one invocation sends a message's worth within its timeout.
     pub const RECIPIENTS: usize = 50;
 
+    /// `campaign`'s batches for these recipients, each batch of one variant.
+    pub fn of_variants(
+        campaign: &crate::domain::Campaign,
+        recipients: impl IntoIterator<Item = (Option<VariantIndex>, ContactId)>,
+    ) -> Vec<SendBatch> {
+        let mut by_variant: std::collections::BTreeMap<Option<VariantIndex>, Vec<ContactId>> =
+            std::collections::BTreeMap::new();
+        for (variant, contact) in recipients {
+            by_variant.entry(variant).or_default().push(contact);
+        }
+        by_variant
+            .into_iter()
+            .flat_map(|(variant, contacts)| {
+                contacts
+                    .chunks(Self::RECIPIENTS)
+                    .map(|chunk| SendBatch {
+                        artist_id: campaign.artist_id,
+                        campaign_id: campaign.id,
+                        contacts: chunk.to_vec(),
+                        variant,
+                        attempt: 0,
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
     /// How long the next attempt waits: doubling from 10 s, capped at SQS's 15 minutes.
     pub fn backoff_seconds(attempt: u32) -> i32 {
         (10i32 << attempt.min(7)).min(900)

@@ -56,7 +56,7 @@ pub fn arms(
 /// `campaign-scheduler`: decides every test that has ended by `now`; answers how many.
 pub async fn decide_due(app: &App, now: DateTime<Utc>) -> Result<usize, ApiError> {
     let mut decided = 0;
-    for campaign in store::tests_due(app, now, 100).await? {
+    for campaign in store::due(app, store::Due::TestEnd, now, 100).await? {
         match decide_test(app, &campaign, now).await {
             Ok(taken) => decided += usize::from(taken.is_some()),
             Err(error) => {

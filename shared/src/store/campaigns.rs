@@ -217,27 +217,50 @@ pub async fn list(app: &App, query: &ListQuery) -> Result<Page<Campaign>, ApiErr
     .await
 }
 
-/// Scheduled campaigns due at `now` or before, oldest first: one Query on the `due` index.
-pub async fn due(app: &App, now: DateTime<Utc>, limit: i32) -> Result<Vec<Campaign>, ApiError> {
-    due_in(app, DUE_PK, now, limit).await
+/// What a campaign in the `due` index is due for: each its own partition of the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    /// A scheduled start.
+    Start,
+    /// The end of its A/B test (the decision).
+    TestEnd,
+    /// The next hour of a best-time campaign's window.
+    NextHour,
 }
 
-/// Sending campaigns whose A/B test has ended by `now`, the earliest first.
-pub async fn tests_due(
+impl Due {
+    fn partition(self) -> &'static str {
+        match self {
+            Due::Start => DUE_PK,
+            Due::TestEnd => TEST_DUE_PK,
+            Due::NextHour => SLOT_DUE_PK,
+        }
+    }
+}
+
+/// Campaigns due for `what` at `now` or before, oldest first: one Query on the `due` index.
+pub async fn due(
     app: &App,
+    what: Due,
     now: DateTime<Utc>,
     limit: i32,
 ) -> Result<Vec<Campaign>, ApiError> {
-    due_in(app, TEST_DUE_PK, now, limit).await
-}
-
-/// Sending best-time campaigns with an hour of their window come by `now`.
-pub async fn slots_due(
-    app: &App,
-    now: DateTime<Utc>,
-    limit: i32,
-) -> Result<Vec<Campaign>, ApiError> {
-    due_in(app, SLOT_DUE_PK, now, limit).await
+    // `~` sorts after every id, so everything due at `now` is included.
+    let until = format!("{}#~", now.to_rfc3339_opts(SecondsFormat::Millis, true));
+    let output = app
+        .aws
+        .dynamodb
+        .query()
+        .table_name(&app.config.campaigns_table)
+        .index_name(DUE_INDEX)
+        .key_condition_expression("due_pk = :due AND due_at <= :until")
+        .expression_attribute_values(":due", AttributeValue::S(what.partition().to_owned()))
+        .expression_attribute_values(":until", AttributeValue::S(until))
+        .limit(limit)
+        .send()
+        .await?;
+    let items: Vec<CampaignItem> = serde_dynamo::from_items(output.items.unwrap_or_default())?;
+    Ok(items.into_iter().map(|item| item.campaign).collect())
 }
 
 /// Puts a sending best-time campaign in the `due` index at `at` (out of it with `None`), and
@@ -319,30 +342,6 @@ pub async fn advance_slots(
             )),
         },
     }
-}
-
-async fn due_in(
-    app: &App,
-    partition: &str,
-    now: DateTime<Utc>,
-    limit: i32,
-) -> Result<Vec<Campaign>, ApiError> {
-    // `~` sorts after every id, so everything due at `now` is included.
-    let until = format!("{}#~", now.to_rfc3339_opts(SecondsFormat::Millis, true));
-    let output = app
-        .aws
-        .dynamodb
-        .query()
-        .table_name(&app.config.campaigns_table)
-        .index_name(DUE_INDEX)
-        .key_condition_expression("due_pk = :due AND due_at <= :until")
-        .expression_attribute_values(":due", AttributeValue::S(partition.to_owned()))
-        .expression_attribute_values(":until", AttributeValue::S(until))
-        .limit(limit)
-        .send()
-        .await?;
-    let items: Vec<CampaignItem> = serde_dynamo::from_items(output.items.unwrap_or_default())?;
-    Ok(items.into_iter().map(|item| item.campaign).collect())
 }
 
 fn campaign_key(artist: ArtistId, id: CampaignId) -> HashMap<String, AttributeValue> {
