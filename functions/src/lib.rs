@@ -6,6 +6,7 @@
 
 pub mod ab_tests;
 pub mod analytics;
+pub mod audit;
 pub mod campaigns;
 pub mod contacts;
 pub mod conversions;

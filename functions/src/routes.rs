@@ -11,7 +11,7 @@ use mailing::App;
 
 use crate::http::HttpResult;
 use crate::{
-    analytics, campaigns, contacts, conversions, domains, emails, history, imports, replies,
+    analytics, audit, campaigns, contacts, conversions, domains, emails, history, imports, replies,
     sender_profiles, sending, signatures, templates, tracking,
 };
 
@@ -66,6 +66,12 @@ pub const ROUTES: &[Route] = &[
         "/api/artists/{artistId}/email/analytics",
         "analytics-artist",
         analytics::artist
+    ),
+    route!(
+        "GET",
+        "/api/artists/{artistId}/audit",
+        "audit-list",
+        audit::list
     ),
     route!(
         "POST",

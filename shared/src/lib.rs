@@ -6,6 +6,7 @@
 pub mod ab;
 pub mod analytics;
 pub mod app;
+pub mod audit_trail;
 pub mod auth;
 pub mod aws;
 pub mod campaigns;

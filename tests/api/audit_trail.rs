@@ -57,3 +57,127 @@ async fn every_contact_mutation_leaves_an_audit_record_and_a_refused_one_does_no
         "no personal data in the trail"
     );
 }
+
+#[tokio::test]
+async fn the_audit_trail_lists_a_days_work_newest_first_by_actor_action_target_and_time() {
+    let stack = TestStack::new().await;
+    let owner = stack.owner();
+    let contacts = stack.contacts_url();
+    let started = chrono::Utc::now();
+    let kept = owner
+        .create_contact(
+            &contacts,
+            json!({ "email": "kept@label.example", "contact_role": "label" }),
+        )
+        .await;
+    owner
+        .put(
+            &format!("{contacts}/{kept}"),
+            &json!({ "first_name": "Lou" }),
+        )
+        .await;
+    let gone = owner
+        .create_contact(
+            &contacts,
+            json!({ "email": "gone@label.example", "contact_role": "label" }),
+        )
+        .await;
+    owner.delete(&format!("{contacts}/{gone}")).await;
+    let trail = format!("/api/artists/{}/audit", stack.artist);
+
+    let all = owner.get(&trail).await;
+    assert_eq!(all.status, 200, "{:?}", all.body);
+    let actions = |reply: &crate::support::Reply| -> Vec<String> {
+        reply.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["action"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        actions(&all),
+        [
+            "contact.deleted",
+            "contact.created",
+            "contact.updated",
+            "contact.created"
+        ]
+    );
+    assert!(
+        !all.body.to_string().contains("@label.example"),
+        "no address in the trail"
+    );
+    for (query, expected) in [
+        ("action=contact.created", 2),
+        (&*format!("target=contact%23{kept}"), 2),
+        ("actor=user-test", 4),
+        ("actor=someone-else", 0),
+        (
+            &*format!(
+                "from={}",
+                (started - chrono::Duration::minutes(1))
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+            4,
+        ),
+        (
+            &*format!(
+                "to={}",
+                (started - chrono::Duration::minutes(1))
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+            0,
+        ),
+    ] {
+        let filtered = owner.get(&format!("{trail}?{query}")).await;
+        assert_eq!(filtered.status, 200, "{query}: {:?}", filtered.body);
+        assert_eq!(actions(&filtered).len(), expected, "{query}");
+    }
+
+    // Two pages of three, then one: nothing twice, nothing missed.
+    let first = owner.get(&format!("{trail}?limit=3")).await;
+    assert_eq!(actions(&first).len(), 3);
+    let cursor = first.body["next_cursor"].as_str().unwrap();
+    let second = owner.get(&format!("{trail}?limit=3&cursor={cursor}")).await;
+    assert_eq!(actions(&second), ["contact.created"]);
+    assert!(second.body["next_cursor"].is_null());
+    let elsewhere = owner
+        .get(&format!(
+            "{trail}?limit=3&action=contact.created&cursor={cursor}"
+        ))
+        .await;
+    assert_eq!(
+        elsewhere.status, 400,
+        "a cursor resumes its own listing only: {:?}",
+        elsewhere.body
+    );
+
+    for (query, field) in [
+        ("action=contact.exploded", "action"),
+        ("from=yesterday", "from"),
+        ("from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z", "from"),
+        ("limit=0", "limit"),
+    ] {
+        let refused = owner.get(&format!("{trail}?{query}")).await;
+        assert!(
+            [400, 422].contains(&refused.status),
+            "{query}: {:?}",
+            refused.body
+        );
+        assert!(
+            refused.body.to_string().contains(field),
+            "{query}: {:?}",
+            refused.body
+        );
+    }
+    let team = stack.team("label").get(&trail).await;
+    assert_eq!(team.status, 403, "{:?}", team.body);
+    let other = mailing::domain::ArtistId::new();
+    let stranger = stack
+        .caller(&[format!("artist:{other}:*")])
+        .get(&trail)
+        .await;
+    assert_eq!(stranger.status, 403);
+    assert_eq!(stack.anonymous().get(&trail).await.status, 401);
+}

@@ -90,6 +90,7 @@ async fn a_press_officer_drafts_a_campaign_from_the_communique_and_finds_it_agai
     );
     let mut counters = engagement.as_object().unwrap().clone();
     assert_eq!(counters.remove("links"), Some(json!([])), "no link clicked");
+    assert_eq!(counters.remove("revenue"), Some(json!([])), "nothing sold");
     assert!(counters.values().all(|n| n == 0), "{engagement}");
 
     let second = create(&stack, "press", &press_campaign("Relance")).await;
