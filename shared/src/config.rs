@@ -80,8 +80,26 @@ pub struct Config {
     pub reply_domain: String,
     /// Messages an artist may send per UTC day, all teams together: a runaway stops there.
     pub daily_send_quota: u64,
+    /// How long the per-person records live (DynamoDB TTL on `expires_at`).
+    pub retention: Retention,
     /// A DNS-over-HTTPS resolver's JSON endpoint, where domain ownership proofs are looked up.
     pub dns_query_url: String,
+}
+
+/// Days each kind of per-person record is kept before DynamoDB's TTL removes it: the
+/// aggregates (stats) and the suppression list stay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub sends_days: u32,
+    pub interactions_days: u32,
+    pub replies_days: u32,
+}
+
+impl Retention {
+    /// When a record made at `at` and kept `days` expires, in epoch seconds (TTL's unit).
+    pub fn expires_at(at: chrono::DateTime<chrono::Utc>, days: u32) -> i64 {
+        (at + chrono::Duration::days(i64::from(days))).timestamp()
+    }
 }
 
 impl Config {
@@ -137,8 +155,25 @@ impl Config {
                 name: "DAILY_SEND_QUOTA",
                 problem: "must be a positive whole number".into(),
             })?;
+        let days = |name: &'static str| {
+            get(name)?
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|days| *days > 0)
+                .ok_or_else(|| ConfigError::Invalid {
+                    name,
+                    problem: "must be a positive whole number of days".into(),
+                })
+        };
+        let retention = Retention {
+            sends_days: days("SENDS_RETENTION_DAYS")?,
+            interactions_days: days("INTERACTIONS_RETENTION_DAYS")?,
+            replies_days: days("REPLIES_RETENTION_DAYS")?,
+        };
         Ok(Self {
             daily_send_quota,
+            retention,
             contacts_table: get("CONTACTS_TABLE")?,
             audit_table: get("AUDIT_TABLE")?,
             imports_bucket: get("IMPORTS_BUCKET")?,
@@ -201,6 +236,9 @@ mod tests {
             ("SES_CONFIGURATION_SET", "mailing".to_owned()),
             ("REPLY_DOMAIN", "Reply.Mail.example".to_owned()),
             ("DAILY_SEND_QUOTA", "50000".to_owned()),
+            ("SENDS_RETENTION_DAYS", "400".to_owned()),
+            ("INTERACTIONS_RETENTION_DAYS", "730".to_owned()),
+            ("REPLIES_RETENTION_DAYS", "730".to_owned()),
             (
                 "DNS_QUERY_URL",
                 "https://cloudflare-dns.com/dns-query".to_owned(),
@@ -237,6 +275,9 @@ mod tests {
             "REPLY_DOMAIN",
             "DAILY_SEND_QUOTA",
             "DNS_QUERY_URL",
+            "SENDS_RETENTION_DAYS",
+            "INTERACTIONS_RETENTION_DAYS",
+            "REPLIES_RETENTION_DAYS",
         ] {
             let mut env = complete();
             env.remove(name);

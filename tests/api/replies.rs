@@ -637,3 +637,90 @@ async fn a_soft_bounce_report_counts_soft_and_an_oversized_message_keeps_its_hea
         1
     );
 }
+
+/// Every item of a table of the test's stack, as DynamoDB holds it.
+async fn raw_items(
+    stack: &TestStack,
+    table: &str,
+) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    stack
+        .app()
+        .aws
+        .dynamodb
+        .scan()
+        .table_name(&stack.refs[table])
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn sends_interactions_and_replies_carry_their_expiry_and_the_tables_expire_them() {
+    let stack = TestStack::new().await;
+    let sent = sent_campaign(&stack, 1).await;
+    stack.drain_queues().await;
+    deliver(
+        &stack,
+        reply_from(&sent.contacts[0].1, "gmail-fr.eml").await,
+    )
+    .await;
+    let retention = stack.app().config.retention;
+    for (table, days, time) in [
+        ("SendsTable", retention.sends_days, "created_at"),
+        (
+            "InteractionsTable",
+            retention.interactions_days,
+            "created_at",
+        ),
+        ("RepliesTable", retention.replies_days, "received_at"),
+    ] {
+        let items = raw_items(&stack, table).await;
+        assert!(!items.is_empty(), "{table}");
+        for item in items {
+            let Some(aws_sdk_dynamodb::types::AttributeValue::N(expires)) = item.get("expires_at")
+            else {
+                panic!("{table}: an item without expires_at: {item:?}");
+            };
+            let expires = expires.parse::<i64>().unwrap();
+            match item.get(time) {
+                Some(aws_sdk_dynamodb::types::AttributeValue::S(made)) => {
+                    let made: chrono::DateTime<chrono::Utc> = made.parse().unwrap();
+                    assert_eq!(
+                        expires,
+                        (made + chrono::Duration::days(i64::from(days))).timestamp(),
+                        "{table}"
+                    );
+                }
+                // A first-time mark lives as long as a send row, from its event.
+                _ => {
+                    let from_now = (chrono::Utc::now()
+                        + chrono::Duration::days(i64::from(retention.sends_days)))
+                    .timestamp();
+                    assert!((from_now - expires).abs() < 600, "{table}: {item:?}");
+                }
+            }
+        }
+        let ttl = stack
+            .app()
+            .aws
+            .dynamodb
+            .describe_time_to_live()
+            .table_name(&stack.refs[table])
+            .send()
+            .await
+            .unwrap();
+        let description = ttl.time_to_live_description.unwrap();
+        assert_eq!(description.attribute_name(), Some("expires_at"), "{table}");
+    }
+    assert_eq!(
+        (
+            retention.sends_days,
+            retention.interactions_days,
+            retention.replies_days
+        ),
+        (400, 730, 730),
+        "the template's defaults"
+    );
+}

@@ -16,6 +16,9 @@ struct InteractionItem {
     pk: String,
     sk: String,
     artist_pk: String,
+    /// When DynamoDB's TTL removes the event (epoch seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
     #[serde(flatten)]
     interaction: Interaction,
 }
@@ -53,17 +56,28 @@ pub fn put_new(app: &App, interaction: &Interaction) -> Result<TransactWriteItem
         pk: contact_pk(interaction.contact_id),
         sk: timeline_sk(interaction),
         artist_pk: format!("ARTIST#{}", interaction.artist_id),
+        expires_at: Some(crate::config::Retention::expires_at(
+            interaction.created_at,
+            app.config.retention.interactions_days,
+        )),
         interaction: interaction.clone(),
     };
     conditional_put(app, serde_dynamo::to_item(item)?)
 }
 
 /// The mark that `what` happened to the send for the first time (`open`, `click`,
-/// `click#3`): its condition failing means it had happened before.
+/// `click#3`): its condition failing means it had happened before. It lives as long as a send
+/// row from now: past that, the send is gone and its events count nowhere.
 pub fn first_mark(app: &App, send: Uuid, what: &str) -> Result<TransactWriteItem, ApiError> {
+    let expires =
+        crate::config::Retention::expires_at(chrono::Utc::now(), app.config.retention.sends_days);
     let item = HashMap::from([
         ("pk".to_owned(), AttributeValue::S(format!("SEND#{send}"))),
         ("sk".to_owned(), AttributeValue::S(format!("FIRST#{what}"))),
+        (
+            "expires_at".to_owned(),
+            AttributeValue::N(expires.to_string()),
+        ),
     ]);
     conditional_put(app, item)
 }

@@ -46,6 +46,9 @@ struct ReplyItem {
     sk: String,
     state_pk: String,
     state_sk: String,
+    /// When DynamoDB's TTL removes the reply (epoch seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
     #[serde(flatten)]
     reply: Reply,
 }
@@ -54,9 +57,13 @@ fn sk(id: ReplyId) -> String {
     format!("REPLY#{id}")
 }
 
-fn to_item(reply: &Reply) -> Result<HashMap<String, AttributeValue>, ApiError> {
+fn to_item(app: &App, reply: &Reply) -> Result<HashMap<String, AttributeValue>, ApiError> {
     let owner = Owner::of(reply);
     Ok(serde_dynamo::to_item(ReplyItem {
+        expires_at: Some(crate::config::Retention::expires_at(
+            reply.received_at,
+            app.config.retention.replies_days,
+        )),
         pk: owner.pk(),
         sk: sk(reply.id),
         state_pk: owner.state_pk(reply.processed),
@@ -76,7 +83,7 @@ pub async fn create(app: &App, reply: &Reply) -> Result<bool, ApiError> {
         .dynamodb
         .put_item()
         .table_name(&app.config.replies_table)
-        .set_item(Some(to_item(reply)?))
+        .set_item(Some(to_item(app, reply)?))
         .condition_expression("attribute_not_exists(pk)")
         .send()
         .await;
@@ -113,7 +120,7 @@ pub async fn get(app: &App, owner: Owner, id: ReplyId) -> Result<Option<Reply>, 
 pub fn replace(app: &App, reply: &Reply) -> Result<TransactWriteItem, ApiError> {
     let put = Put::builder()
         .table_name(&app.config.replies_table)
-        .set_item(Some(to_item(reply)?))
+        .set_item(Some(to_item(app, reply)?))
         .condition_expression("version = :read")
         .expression_attribute_values(
             ":read",

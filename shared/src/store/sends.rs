@@ -17,6 +17,7 @@ use uuid::Uuid;
 use super::page::{Page, PartitionQuery, of_partition};
 use super::suppression::OptOutKeys;
 use super::write_each;
+use crate::config::Retention;
 use crate::cursor::Position;
 use crate::domain::Link;
 use crate::domain::{ArtistId, CampaignId, ContactId, ContactRole, VariantIndex};
@@ -176,6 +177,9 @@ struct SendItem {
     /// The `by_slot` index's key, for a best-time campaign's rows: `{campaign}#{slot}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     slot_pk: Option<String>,
+    /// When DynamoDB's TTL removes the row (epoch seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
     #[serde(flatten)]
     send: Send,
 }
@@ -197,8 +201,12 @@ fn key(campaign: CampaignId, contact: ContactId) -> HashMap<String, AttributeVal
     ])
 }
 
-fn to_item(send: &Send) -> Result<HashMap<String, AttributeValue>, ApiError> {
+fn to_item(app: &App, send: &Send) -> Result<HashMap<String, AttributeValue>, ApiError> {
     Ok(serde_dynamo::to_item(SendItem {
+        expires_at: Some(Retention::expires_at(
+            send.created_at,
+            app.config.retention.sends_days,
+        )),
         pk: format!("CAMPAIGN#{}", send.campaign_id),
         sk: format!("CONTACT#{}", send.contact_id),
         address_hash: Some(send.opt_out.address.clone()).filter(|hash| !hash.is_empty()),
@@ -211,7 +219,7 @@ fn to_item(send: &Send) -> Result<HashMap<String, AttributeValue>, ApiError> {
 pub fn put_new(app: &App, send: &Send) -> Result<TransactWriteItem, ApiError> {
     let put = Put::builder()
         .table_name(&app.config.sends_table)
-        .set_item(Some(to_item(send)?))
+        .set_item(Some(to_item(app, send)?))
         .condition_expression("attribute_not_exists(pk)")
         .build()
         .map_err(ApiError::internal)?;
