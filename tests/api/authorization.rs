@@ -159,3 +159,102 @@ async fn the_admin_scope_reaches_every_artist() {
         .await;
     assert_eq!(stack.owner().get(&format!("{url}/{id}")).await.status, 200);
 }
+
+/// `path` with its parameters filled: this artist, this contact, the press team, a new id for
+/// anything else.
+fn filled(path: &str, artist: mailing::domain::ArtistId, contact: &str) -> String {
+    let mut out = String::new();
+    let mut rest = path;
+    while let Some(start) = rest.find('{') {
+        let end = rest[start..].find('}').unwrap() + start;
+        out.push_str(&rest[..start]);
+        out.push_str(&match &rest[start + 1..end] {
+            "artistId" => artist.to_string(),
+            "contactId" => contact.to_owned(),
+            "role" => "press".to_owned(),
+            "domain" => "label.example".to_owned(),
+            _ => uuid::Uuid::now_v7().to_string(),
+        });
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[tokio::test]
+async fn every_route_of_an_artist_refuses_strangers_and_other_teams_and_leaks_nothing() {
+    let stack = TestStack::new().await;
+    let url = stack.contacts_url();
+    let id = stack
+        .owner()
+        .create_contact(
+            &url,
+            json!({ "email": "secret.source@press.example", "contact_role": "press", "first_name": "Séraphine" }),
+        )
+        .await;
+    let stranger = stack.caller(&[format!("artist:{}:*", mailing::domain::ArtistId::new())]);
+    let routes: Vec<_> = functions::routes::ROUTES
+        .iter()
+        .filter(|route| !route.public && route.path.contains("{artistId}"))
+        .collect();
+    assert!(routes.len() >= 30, "{} routes", routes.len());
+    for route in routes {
+        let path = filled(route.path, stack.artist, &id);
+        let body = (!matches!(route.method, "GET" | "DELETE")).then_some("{}");
+        let anonymous = stack.anonymous().send(route.method, &path, body).await;
+        assert_eq!(anonymous.status, 401, "{} {path}", route.method);
+        let reply = stranger.send(route.method, &path, body).await;
+        // A read is refused outright; a write may be refused for its empty body first.
+        let refusals: &[u16] = match route.method {
+            "GET" | "DELETE" => &[403],
+            _ => &[403, 422],
+        };
+        assert!(
+            refusals.contains(&reply.status),
+            "{} {path}: {} {:?}",
+            route.method,
+            reply.status,
+            reply.body
+        );
+        let text = reply.body.to_string();
+        assert!(
+            !text.contains("secret.source") && !text.contains("Séraphine") && !text.contains(&id),
+            "{} {path} leaks: {text}",
+            route.method
+        );
+    }
+    // Another team of the same artist: its own lists answer, without the press contact; the
+    // press contact's own routes refuse.
+    let finance = stack.team("finance");
+    for route in functions::routes::ROUTES
+        .iter()
+        .filter(|route| !route.public && route.path.contains("{artistId}"))
+    {
+        let path = filled(route.path, stack.artist, &id);
+        let body = (!matches!(route.method, "GET" | "DELETE")).then_some("{}");
+        let reply = finance.send(route.method, &path, body).await;
+        assert!(
+            reply.status < 500,
+            "{} {path}: {:?}",
+            route.method,
+            reply.body
+        );
+        if route.path.contains("{contactId}") {
+            assert!(
+                !(200..300).contains(&reply.status),
+                "{} {path}: {} {:?}",
+                route.method,
+                reply.status,
+                reply.body
+            );
+        }
+        let text = reply.body.to_string();
+        assert!(
+            !text.contains("secret.source") && !text.contains("Séraphine"),
+            "{} {path} leaks to another team: {text}",
+            route.method
+        );
+    }
+    let read = stack.owner().get(&format!("{url}/{id}")).await;
+    assert_eq!(read.body["version"], 1, "nothing changed");
+}
