@@ -181,6 +181,26 @@ fn filled(path: &str, artist: mailing::domain::ArtistId, contact: &str) -> Strin
     out
 }
 
+/// Every route of an artist, as a caller would call it here: method, path, an empty body for a
+/// write, and whether it names the contact.
+fn artist_calls(
+    artist: mailing::domain::ArtistId,
+    contact: &str,
+) -> Vec<(&'static str, String, Option<&'static str>, bool)> {
+    functions::routes::ROUTES
+        .iter()
+        .filter(|route| !route.public && route.path.contains("{artistId}"))
+        .map(|route| {
+            (
+                route.method,
+                filled(route.path, artist, contact),
+                (!matches!(route.method, "GET" | "DELETE")).then_some("{}"),
+                route.path.contains("{contactId}"),
+            )
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn every_route_of_an_artist_refuses_strangers_and_other_teams_and_leaks_nothing() {
     let stack = TestStack::new().await;
@@ -193,57 +213,40 @@ async fn every_route_of_an_artist_refuses_strangers_and_other_teams_and_leaks_no
         )
         .await;
     let stranger = stack.caller(&[format!("artist:{}:*", mailing::domain::ArtistId::new())]);
-    let routes: Vec<_> = functions::routes::ROUTES
-        .iter()
-        .filter(|route| !route.public && route.path.contains("{artistId}"))
-        .collect();
-    assert!(routes.len() >= 30, "{} routes", routes.len());
-    for route in routes {
-        let path = filled(route.path, stack.artist, &id);
-        let body = (!matches!(route.method, "GET" | "DELETE")).then_some("{}");
-        let anonymous = stack.anonymous().send(route.method, &path, body).await;
-        assert_eq!(anonymous.status, 401, "{} {path}", route.method);
-        let reply = stranger.send(route.method, &path, body).await;
+    let calls = artist_calls(stack.artist, &id);
+    assert!(calls.len() >= 30, "{} routes", calls.len());
+    for (method, path, body, _) in &calls {
+        let (method, body) = (*method, *body);
+        let anonymous = stack.anonymous().send(method, path, body).await;
+        assert_eq!(anonymous.status, 401, "{method} {path}");
+        let reply = stranger.send(method, path, body).await;
         // A read is refused outright; a write may be refused for its empty body first.
-        let refusals: &[u16] = match route.method {
+        let refusals: &[u16] = match method {
             "GET" | "DELETE" => &[403],
             _ => &[403, 422],
         };
         assert!(
             refusals.contains(&reply.status),
-            "{} {path}: {} {:?}",
-            route.method,
+            "{method} {path}: {} {:?}",
             reply.status,
             reply.body
         );
         let text = reply.body.to_string();
         assert!(
             !text.contains("secret.source") && !text.contains("Séraphine") && !text.contains(&id),
-            "{} {path} leaks: {text}",
-            route.method
+            "{method} {path} leaks: {text}"
         );
     }
     // Another team of the same artist: its own lists answer, without the press contact; the
     // press contact's own routes refuse.
     let finance = stack.team("finance");
-    for route in functions::routes::ROUTES
-        .iter()
-        .filter(|route| !route.public && route.path.contains("{artistId}"))
-    {
-        let path = filled(route.path, stack.artist, &id);
-        let body = (!matches!(route.method, "GET" | "DELETE")).then_some("{}");
-        let reply = finance.send(route.method, &path, body).await;
-        assert!(
-            reply.status < 500,
-            "{} {path}: {:?}",
-            route.method,
-            reply.body
-        );
-        if route.path.contains("{contactId}") {
+    for (method, path, body, names_contact) in &calls {
+        let reply = finance.send(method, path, *body).await;
+        assert!(reply.status < 500, "{method} {path}: {:?}", reply.body);
+        if *names_contact {
             assert!(
                 !(200..300).contains(&reply.status),
-                "{} {path}: {} {:?}",
-                route.method,
+                "{method} {path}: {} {:?}",
                 reply.status,
                 reply.body
             );
@@ -251,8 +254,7 @@ async fn every_route_of_an_artist_refuses_strangers_and_other_teams_and_leaks_no
         let text = reply.body.to_string();
         assert!(
             !text.contains("secret.source") && !text.contains("Séraphine"),
-            "{} {path} leaks to another team: {text}",
-            route.method
+            "{method} {path} leaks to another team: {text}"
         );
     }
     let read = stack.owner().get(&format!("{url}/{id}")).await;
