@@ -3,6 +3,7 @@
 use crate::aws::Clients;
 use crate::config::{Config, ConfigError};
 use crate::dns::Resolver;
+use crate::render::TokenSigner;
 use crate::sending::CompiledTemplates;
 
 #[derive(Debug, Clone)]
@@ -13,11 +14,14 @@ pub struct App {
     pub compiled: CompiledTemplates,
     /// Domain ownership proofs; its HTTPS client is built on first use.
     pub dns: Resolver,
+    /// Signs and checks every token of our messages, keyed once.
+    pub signer: TokenSigner,
 }
 
 impl App {
     pub fn new(config: Config, aws: Clients) -> Self {
         Self {
+            signer: TokenSigner::new(&config.signing_key),
             config,
             aws,
             compiled: CompiledTemplates::default(),

@@ -17,7 +17,7 @@ use crate::domain::{
     ArtistId, AttributedBy, Attribution, Campaign, Conversion, ConversionId, ConversionKind,
     Counter, Money, VariantIndex,
 };
-use crate::render::{TokenKind, TokenSigner};
+use crate::render::TokenKind;
 use crate::store::campaigns::{self as campaign_store, ListQuery};
 use crate::store::conversions::{self as store, Written};
 use crate::store::sends::{self, Send};
@@ -192,7 +192,8 @@ async fn by_click(
             "is not the token of one of our tracked links",
         )])
     };
-    let token = TokenSigner::new(&app.config.signing_key)
+    let token = app
+        .signer
         .verify(token)
         .filter(|token| token.kind == TokenKind::Click)
         .ok_or_else(invalid)?;

@@ -9,7 +9,7 @@
 use super::classify::{token_in, token_of_message_id};
 use super::parse::Inbound;
 use crate::domain::{EmailAddress, MatchedBy};
-use crate::render::{TokenKind, TokenSigner};
+use crate::render::TokenKind;
 use crate::store::sends::{self, Send};
 use crate::store::suppression::address_hash;
 use crate::{ApiError, App};
@@ -28,7 +28,7 @@ pub async fn find(
     inbound: &Inbound,
     extra_ids: &[&str],
 ) -> Result<Option<Matched>, ApiError> {
-    let signer = TokenSigner::new(&app.config.signing_key);
+    let signer = &app.signer;
     let sender_hash = inbound
         .from_address
         .as_deref()
@@ -38,7 +38,7 @@ pub async fn find(
         &inbound.recipients,
         "r-",
         TokenKind::Reply,
-        &signer,
+        signer,
         &app.config.reply_domain,
     )
     .map(|token| (token, MatchedBy::Token));
@@ -47,7 +47,7 @@ pub async fn find(
             .iter()
             .copied()
             .chain(inbound.thread.iter().map(String::as_str))
-            .find_map(|id| token_of_message_id(id, &signer))
+            .find_map(|id| token_of_message_id(id, signer))
             .map(|token| (token, MatchedBy::Thread))
     };
     if let Some((token, by)) = by_token.or_else(by_thread) {

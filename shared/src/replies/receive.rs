@@ -8,7 +8,6 @@ use super::matching::{self, Matched};
 use super::parse::{self, DeliveryReport, Inbound};
 use super::{MAX_INBOUND_BYTES, clean, forward};
 use crate::domain::{Classification, MatchedBy, Reply, ReplyId, ReplyKind, ReplyMetadata, Verdict};
-use crate::render::TokenSigner;
 use crate::store::{self, replies::Owner, sends};
 use crate::tracking::event::BounceType;
 use crate::tracking::{EmailEvent, EventKind, SendRef, UnsubscribeScope, enqueue, public};
@@ -57,8 +56,7 @@ pub async fn receive(app: &App, object: &InboundObject) -> Result<Received, ApiE
     };
     let too_large = size > MAX_INBOUND_BYTES;
     let inbound = parse::parse(&raw);
-    let signer = TokenSigner::new(&app.config.signing_key);
-    let what = classify(&inbound, &signer, &app.config.reply_domain);
+    let what = classify(&inbound, &app.signer, &app.config.reply_domain);
     let at = object.received_at;
     if inbound.verdicts.virus == Verdict::Fail {
         let matched = matching::find(app, &inbound, &[]).await?;

@@ -12,8 +12,8 @@ use super::compiled::Key;
 use super::gate::shared;
 use crate::domain::{Campaign, FrozenContent, Link, VariantIndex};
 use crate::render::{
-    Addressing, ContactVars, Mailbox, MessageIds, MessageTemplate, Recipient, TokenSigner,
-    Tracking, Utm, feedback_id, message_tags,
+    Addressing, ContactVars, Mailbox, MessageIds, MessageTemplate, Recipient, Tracking, Utm,
+    feedback_id, message_tags,
 };
 use crate::{ApiError, App};
 
@@ -75,7 +75,7 @@ pub fn compile_frozen<'a>(
                 &(&key.sources).into(),
                 key.sources.signature.as_deref(),
                 key.tracking.clone(),
-                TokenSigner::new(&app.config.signing_key),
+                app.signer.clone(),
             )
         })
         .map_err(crate::templates::invalid_template)?;

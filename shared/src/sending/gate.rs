@@ -22,7 +22,7 @@ use crate::domain::{
 use crate::render::checks::Severity;
 use crate::render::{
     ArtistVars, CampaignVars, ContactVars, Mailbox, MessageIds, PreviewInput, SenderVars, Shared,
-    TokenSigner, preview,
+    preview,
 };
 use crate::store::contacts as contact_store;
 use crate::store::{sender_profiles, suppression, templates as template_store};
@@ -312,7 +312,6 @@ fn check_content(
 ) -> Result<(), ApiError> {
     let (sources, from_name) = frozen.version(version);
     let shared = shared(campaign, frozen, from_name);
-    let signer = TokenSigner::new(&app.config.signing_key);
     let shown = preview(&PreviewInput {
         role: campaign.contact_role,
         source: sources.into(),
@@ -336,7 +335,7 @@ fn check_content(
             send: uuid::Uuid::now_v7(),
         },
         base_url: &app.config.public_base_url,
-        signer: &signer,
+        signer: &app.signer,
     })
     .map_err(|error| match error {
         crate::render::PreviewError::Template(problems) => {

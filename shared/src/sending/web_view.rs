@@ -4,13 +4,13 @@
 //! handler's Content-Security-Policy): the author's HTML runs no script on our origin.
 
 use super::deliver::{Compiled, compile};
-use crate::render::{ContactVars, Mailbox, Recipient, TokenKind, TokenSigner};
+use crate::render::{ContactVars, Mailbox, Recipient, TokenKind};
 use crate::store::{self, sends};
 use crate::{ApiError, App};
 
 /// The HTML of the message the token names, if it is one of ours and still there.
 pub async fn web_view(app: &App, token: &str) -> Result<Option<String>, ApiError> {
-    let Some(token) = TokenSigner::new(&app.config.signing_key).verify(token) else {
+    let Some(token) = app.signer.verify(token) else {
         return Ok(None);
     };
     if token.kind != TokenKind::WebView {

@@ -15,7 +15,7 @@ use crate::domain::{
 use crate::domain::{AuditAction, AuditRecord};
 use crate::render::{
     self, ContactVars, Mailbox, MessageIds, MessageTemplate, Preview, PreviewError, PreviewInput,
-    Shared, TemplateProblem, TemplateSource, TokenSigner, Tracking,
+    Shared, TemplateProblem, TemplateSource, Tracking,
 };
 use crate::store::templates::{self as store, Owner};
 use crate::store::{self as stores, TransactOutcome};
@@ -162,7 +162,7 @@ pub fn compile_checked(
             open_pixel: true,
             utm: None,
         },
-        TokenSigner::new(&app.config.signing_key),
+        app.signer.clone(),
     )
     .map_err(invalid_template)?;
     compiled.check_budget().map_err(|error| {
@@ -482,7 +482,6 @@ pub async fn preview(
             .as_deref()
             .unwrap_or(&fallback_from),
     };
-    let signer = TokenSigner::new(&app.config.signing_key);
     render::preview(&PreviewInput {
         role: template.contact_role,
         source: source(&template),
@@ -503,7 +502,7 @@ pub async fn preview(
             send: uuid::Uuid::now_v7(),
         },
         base_url: &app.config.public_base_url,
-        signer: &signer,
+        signer: &app.signer,
     })
     .map_err(|error| match error {
         PreviewError::Template(problems) => invalid_template(problems),

@@ -12,7 +12,7 @@ use super::event::{EmailEvent, EventKind, SendRef, UnsubscribeScope, clip_user_a
 use super::pages::PageLanguage;
 use super::{enqueue, unsubscribe};
 use crate::domain::{Contact, ContactStatus, Language};
-use crate::render::{Token, TokenKind, TokenSigner};
+use crate::render::{Token, TokenKind};
 use crate::store::{self, sends, sends::Send};
 use crate::{ApiError, App};
 
@@ -22,7 +22,7 @@ async fn resolve(
     text: &str,
     kind: TokenKind,
 ) -> Result<Option<(Token, Send)>, ApiError> {
-    let Some(token) = TokenSigner::new(&app.config.signing_key).verify(text) else {
+    let Some(token) = app.signer.verify(text) else {
         return Ok(None);
     };
     if token.kind != kind {
