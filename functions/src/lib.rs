@@ -13,6 +13,7 @@ pub mod conversions;
 pub mod custom_resource;
 pub mod domains;
 pub mod emails;
+pub mod erasure;
 pub mod history;
 pub mod http;
 pub mod imports;

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use crate::auth::{Caller, RoleAccess};
+use crate::auth::Caller;
 use crate::cursor::{Listing, Page};
 use crate::domain::{ArtistId, AuditAction, AuditRecord, UserId};
 use crate::store::audit::{self as store, TrailQuery};
@@ -39,11 +39,10 @@ pub async fn list(
     caller: &Caller,
     request: TrailRequest,
 ) -> Result<Page<AuditRecord>, ApiError> {
-    if caller.require_artist(request.artist)? != RoleAccess::All {
-        return Err(ApiError::forbidden(
-            "the audit trail covers every team of the artist: reading it takes access to all of them",
-        ));
-    }
+    caller.require_artist_wide(
+        request.artist,
+        "the audit trail covers every team of the artist: reading it takes access to all of them",
+    )?;
     let action = request
         .action
         .map(|action| serde_json::to_value(action).map_err(ApiError::internal))

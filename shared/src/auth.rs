@@ -85,6 +85,15 @@ impl Caller {
             .ok_or_else(|| ApiError::forbidden("you have no access to this artist"))
     }
 
+    /// Access to every team of the artist, or 403 saying `why` the action needs it.
+    pub fn require_artist_wide(&self, artist: ArtistId, why: &str) -> Result<(), ApiError> {
+        if self.require_artist(artist)? == RoleAccess::All {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(why.to_owned()))
+        }
+    }
+
     /// Access to one team of the artist, or 403 naming it.
     pub fn require_team(&self, artist: ArtistId, role: ContactRole) -> Result<(), ApiError> {
         if self.require_artist(artist)?.allows(role) {

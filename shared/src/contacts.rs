@@ -234,7 +234,7 @@ pub async fn update(
     }
 }
 
-fn concurrent_change() -> ApiError {
+pub(crate) fn concurrent_change() -> ApiError {
     ApiError::Conflict {
         code: "concurrent_modification",
         message: "the contact was changed by someone else meanwhile; read it again and retry"

@@ -12,7 +12,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
-use crate::auth::{Caller, RoleAccess};
+use crate::auth::Caller;
 use crate::domain::{
     ArtistId, AttributedBy, Attribution, Campaign, Conversion, ConversionId, ConversionKind,
     Counter, Money, VariantIndex,
@@ -70,11 +70,10 @@ fn unattributable(message: String) -> ApiError {
 }
 
 pub async fn record(app: &App, caller: &Caller, new: NewConversion) -> Result<Recorded, ApiError> {
-    if caller.require_artist(new.artist)? != RoleAccess::All {
-        return Err(ApiError::forbidden(
-            "conversions are reported by the CRM's server, with a grant on every team of the artist",
-        ));
-    }
+    caller.require_artist_wide(
+        new.artist,
+        "conversions are reported by the CRM's server, with a grant on every team of the artist",
+    )?;
     let at_given = new.at.is_some();
     let at = new.at.unwrap_or_else(Utc::now);
     if at > Utc::now() + Duration::minutes(CLOCK_SKEW_MINUTES) {

@@ -17,6 +17,7 @@ pub mod conversions;
 pub mod cursor;
 pub mod dns;
 pub mod domain;
+pub mod erasure;
 pub mod error;
 pub mod https;
 pub mod import;

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::json;
 use sha2::Sha256;
 
-use crate::auth::{Caller, RoleAccess};
+use crate::auth::Caller;
 use crate::domain::{
     ArtistId, DomainClaim, DomainName, DomainProof, EmailAddress, ProofMethod, UserId,
 };
@@ -99,11 +99,10 @@ pub fn proof_record(app: &App, artist: ArtistId, domain: &DomainName) -> DnsReco
 }
 
 fn require_whole_artist(caller: &Caller, artist: ArtistId) -> Result<(), ApiError> {
-    if caller.require_artist(artist)? != RoleAccess::All {
-        return Err(ApiError::forbidden(
-            "sending domains are the artist's, for every team: this takes access to all of them",
-        ));
-    }
+    caller.require_artist_wide(
+        artist,
+        "sending domains are the artist's, for every team: this takes access to all of them",
+    )?;
     Ok(())
 }
 

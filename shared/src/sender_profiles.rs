@@ -4,7 +4,7 @@
 use chrono::Utc;
 use serde_json::json;
 
-use crate::auth::{Caller, RoleAccess};
+use crate::auth::Caller;
 use crate::domain::{ArtistId, EmailAddress, Language, ReplyHandling, SenderProfile};
 use crate::domain::{AuditAction, AuditRecord};
 use crate::store::{self as stores, TransactOutcome, sender_profiles as store};
@@ -37,11 +37,10 @@ pub async fn put(
     artist: ArtistId,
     input: ProfileInput,
 ) -> Result<SenderProfile, ApiError> {
-    if caller.require_artist(artist)? != RoleAccess::All {
-        return Err(ApiError::forbidden(
-            "the sender profile speaks for every team of the artist: changing it takes access to all of them",
-        ));
-    }
+    caller.require_artist_wide(
+        artist,
+        "the sender profile speaks for every team of the artist: changing it takes access to all of them",
+    )?;
     if input.reply_handling == ReplyHandling::StoreAndForward && input.forward_replies_to.is_none()
     {
         return Err(ApiError::invalid_fields(vec![FieldError::new(

@@ -23,7 +23,7 @@ fn status_url(stack: &TestStack, id: &str) -> String {
 }
 
 /// Creates an import, uploads `file` to its presigned URL and lets the event source run.
-async fn import_through_s3(stack: &TestStack, body: Value, file: Vec<u8>) -> Value {
+pub(crate) async fn import_through_s3(stack: &TestStack, body: Value, file: Vec<u8>) -> Value {
     let created = stack.owner().post(&import_url(stack), &body).await;
     assert_eq!(created.status, 201, "{:?}", created.body);
     assert_eq!(created.body["status"], "awaiting_upload");
@@ -43,7 +43,7 @@ async fn import_through_s3(stack: &TestStack, body: Value, file: Vec<u8>) -> Val
     stack.owner().get(&status_url(stack, id)).await.body
 }
 
-fn press_import(file_name: &str) -> Value {
+pub(crate) fn press_import(file_name: &str) -> Value {
     json!({
         "contact_role": "press",
         "file_name": file_name,

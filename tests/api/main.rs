@@ -19,6 +19,7 @@ mod contacts_list;
 mod conversions;
 mod domains;
 mod emails;
+mod erasure;
 mod import_files;
 mod imports_flow;
 mod replies;

@@ -220,7 +220,7 @@ fn tokens_of_another_key_kind_or_domain_match_nothing() {
 }
 
 /// Stores `raw` as SES would and lets the consumers run: the key it was stored under.
-async fn deliver(stack: &TestStack, raw: Vec<u8>) -> String {
+pub(crate) async fn deliver(stack: &TestStack, raw: Vec<u8>) -> String {
     let key = inbound::store(&stack.app().aws.s3, &stack.refs["InboundBucket"], raw)
         .await
         .unwrap();
@@ -263,12 +263,25 @@ async fn replies_land_on_their_contact_and_campaign_and_bounces_and_mailto_unsub
         reply_from(&away_email, "out-of-office-en.eml").await,
     )
     .await;
-    deliver(&stack, reply_from(&gone_email, "dsn-hard-bounce.eml").await).await;
-    deliver(
+    let bounce = deliver(&stack, reply_from(&gone_email, "dsn-hard-bounce.eml").await).await;
+    let unsubscribe = deliver(
         &stack,
         reply_from(&leaving_email, "mailto-unsubscribe.eml").await,
     )
     .await;
+    // Applied, they are gone: no reply points at them, so nothing could erase them later.
+    for (key, kept) in [(&first, true), (&bounce, false), (&unsubscribe, false)] {
+        let head = stack
+            .app()
+            .aws
+            .s3
+            .head_object()
+            .bucket(&stack.refs["InboundBucket"])
+            .key(key)
+            .send()
+            .await;
+        assert_eq!(head.is_ok(), kept, "{key}");
+    }
 
     // A replayed notification stores and counts nothing twice.
     let replayed = receive(

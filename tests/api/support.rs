@@ -234,6 +234,7 @@ impl TestStack {
     }
 }
 
+#[derive(Clone)]
 pub struct Caller<'a> {
     stack: &'a TestStack,
     token: Option<String>,

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::support::{TestStack, spent};
 
-const HUMAN: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15";
+pub(crate) const HUMAN: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15";
 
 pub(crate) struct Sent {
     pub(crate) campaign_url: String,

@@ -14,6 +14,10 @@ pub enum AuditAction {
     ContactUpdated,
     #[serde(rename = "contact.deleted")]
     ContactDeleted,
+    /// Everything held about a person was erased (the target is the erasure, the record says
+    /// which contacts and how much, never the address).
+    #[serde(rename = "person.erased")]
+    PersonErased,
     #[serde(rename = "import.created")]
     ImportCreated,
     /// An import finished: its contacts were written (the target is the import).
@@ -89,7 +93,25 @@ pub struct AuditRecord {
     /// kind of address an audit record names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recipients: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased: Option<Erased>,
     pub at: DateTime<Utc>,
+}
+
+/// What an erasure deleted: the contacts by id, the rest counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Erased {
+    pub contacts: Vec<ContactId>,
+    pub sends: u64,
+    /// Timeline events and the first-time marks of the person's messages.
+    pub interactions: u64,
+    /// Counter items that named the person: their contacts' and their individual emails'.
+    pub counters: u64,
+    pub replies: u64,
+    /// Raw inbound messages of those replies.
+    pub raw_messages: u64,
+    /// One-to-one emails to the person (`POST …/contacts/{id}/emails`).
+    pub individual_emails: u64,
 }
 
 impl AuditRecord {
@@ -109,6 +131,7 @@ impl AuditRecord {
             target,
             changed,
             recipients: Vec::new(),
+            erased: None,
             at,
         }
     }

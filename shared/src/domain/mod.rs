@@ -20,7 +20,7 @@ mod template;
 pub use ab_test::{
     AbDecision, AbMetric, AbMode, AbOutcome, AbTest, Variant, VariantEvidence, VariantIndex,
 };
-pub use audit::{AuditAction, AuditRecord, contact_target};
+pub use audit::{AuditAction, AuditRecord, Erased, contact_target};
 pub use campaign::{
     ArtistIdentity, BestTimeWindow, CONDITION_FIELDS, Campaign, CampaignContent, CampaignCounters,
     CampaignKind, CampaignStatus, Condition, ConditionOp, FrozenContent, FrozenVariant,

@@ -75,6 +75,8 @@ pub async fn receive(app: &App, object: &InboundObject) -> Result<Received, ApiE
             return match sends::by_id(app, token.send).await? {
                 Some(send) => {
                     public::leave(app, &send, UnsubscribeScope::Team, at).await?;
+                    // Applied, and no reply row points at it: nothing would ever erase it.
+                    delete(app, object).await?;
                     Ok(Received::Unsubscribed)
                 }
                 None => Ok(Received::Ignored(
@@ -96,6 +98,7 @@ pub async fn receive(app: &App, object: &InboundObject) -> Result<Received, ApiE
                     address: None,
                 };
                 enqueue(app, event).await?;
+                delete(app, object).await?;
                 return Ok(Received::Bounce);
             }
             // A report for no message of ours, or of a success: kept, like anything unmatched.

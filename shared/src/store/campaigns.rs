@@ -185,6 +185,30 @@ pub fn delete(
     Ok(TransactWriteItem::builder().delete(delete).build())
 }
 
+/// Deletes the campaign if it is an individual email (an erasure of its recipient): whether
+/// it was one.
+pub async fn delete_if_individual(
+    app: &App,
+    artist: ArtistId,
+    id: CampaignId,
+) -> Result<bool, ApiError> {
+    let result = app
+        .aws
+        .dynamodb
+        .delete_item()
+        .table_name(&app.config.campaigns_table)
+        .set_key(Some(key(artist_pk(artist), campaign_sk(id))))
+        .condition_expression("#kind = :individual")
+        .expression_attribute_names("#kind", "kind")
+        .expression_attribute_values(
+            ":individual",
+            AttributeValue::S(CampaignKind::Individual.as_str().to_owned()),
+        )
+        .send()
+        .await;
+    super::written(result)
+}
+
 pub struct ListQuery {
     pub artist: ArtistId,
     pub teams: Teams,

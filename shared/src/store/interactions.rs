@@ -103,3 +103,31 @@ pub async fn timeline(
     .await?;
     Ok(page.map(|item| item.interaction))
 }
+
+/// Every interaction of `contact`, for an erasure: which messages the person got, whatever
+/// their address was then.
+pub async fn all_of(app: &App, contact: ContactId) -> Result<Vec<Interaction>, ApiError> {
+    let query = app
+        .aws
+        .dynamodb
+        .query()
+        .table_name(&app.config.interactions_table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S(contact_pk(contact)))
+        .consistent_read(true);
+    let items: Vec<InteractionItem> =
+        serde_dynamo::from_items(super::batch::query_all(query).await?)?;
+    Ok(items.into_iter().map(|item| item.interaction).collect())
+}
+
+/// Deletes the timelines of `contacts` and the first-time marks of `sends` (an erasure):
+/// answers how many items.
+pub async fn erase(app: &App, contacts: &[ContactId], sends: &[Uuid]) -> Result<usize, ApiError> {
+    let table = &app.config.interactions_table;
+    let partitions: Vec<String> = contacts
+        .iter()
+        .map(|contact| contact_pk(*contact))
+        .chain(sends.iter().map(|send| format!("SEND#{send}")))
+        .collect();
+    super::batch::delete_partitions(app, table, partitions).await
+}

@@ -67,6 +67,7 @@
 //! | the send a tracking token names (`track-open`, `track-click`, `email-unsubscribe`) | Query `by_send`, limit 1 |
 //! | the sends a batch of events names (`ses-events`) | BatchGetItem on (campaign, contact) from the message tags |
 //! | the latest sends to a reply's sender (`email-inbound`) | Query `by_address`, descending, limit 10 |
+//! | every send of an artist to an address, for an erasure (`contacts-erase`, `-erase-address`) | Query `by_address`, filter `artist_id`, every page; then BatchWriteItem deletes |
 //! | engagement times, first only (`ses-events`) | UpdateItem `SET x = if_not_exists(x, :at)` |
 //! | a campaign's sends, a page at a time (`campaigns-sends`) | Query `pk`, `begins_with(sk, "CONTACT#")`, then BatchGetItem of the page's contacts |
 //!
@@ -86,6 +87,7 @@
 //! |---|---|
 //! | a contact's timeline, newest first (`contacts-history`) | Query `pk`, `begins_with(sk, "T#")`, descending |
 //! | record an event once, count a first once (`ses-events`) | conditional puts in the transaction that adds the counters |
+//! | a person's timeline and their messages' marks, for an erasure | Query `pk` (`CONTACT#`, `SEND#`) every page, BatchWriteItem deletes |
 //!
 //! # Stats table (`StatsTable`, env `STATS_TABLE`)
 //!
@@ -121,6 +123,7 @@
 //! | store a message once, however often its notification comes (`email-inbound`) | PutItem `attribute_not_exists(pk)`; the id derives from the stored object's key |
 //! | get / update a reply (`replies-update`) | GetItem strongly consistent; a whole-item Put conditional on `version`, with its audit record |
 //! | an artist's replies, unprocessed first then newest (`replies-list`), or the unassigned ones | Query GSI `by_state` on `{pk}#0` then `{pk}#1`, descending; role, campaign, assignee and kind as filters |
+//! | a person's replies, for an erasure (`contacts-erase`, `contacts-erase-address`) | Query GSI `by_sender` (`sender_pk` = `ARTIST#{artist_id}#{address hash}`, keys only) and `by_contact` (`contact_pk` = `CONTACT#{contact_id}`), then BatchGetItem |
 //!
 //! # Conversions table (`ConversionsTable`, env `CONVERSIONS_TABLE`)
 //!
@@ -193,15 +196,23 @@ pub(crate) fn done_unless_failed<O, E>(result: Result<O, SdkError<E>>) -> Result
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    written(result).map(|_| ())
+}
+
+/// Whether a single conditional write happened (`false`: its condition failed).
+pub(crate) fn written<O, E>(result: Result<O, SdkError<E>>) -> Result<bool, ApiError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
     match result {
-        Ok(_) => Ok(()),
+        Ok(_) => Ok(true),
         Err(error)
             if error
                 .as_service_error()
                 .and_then(ProvideErrorMetadata::code)
                 == Some("ConditionalCheckFailedException") =>
         {
-            Ok(())
+            Ok(false)
         }
         Err(error) => Err(error.into()),
     }

@@ -10,11 +10,14 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 use super::page::{Page, from_key, to_key};
+use super::suppression::address_hash;
 use crate::cursor::Position;
-use crate::domain::{ArtistId, ContactRole, Reply, ReplyId};
+use crate::domain::{ArtistId, ContactId, ContactRole, EmailAddress, Reply, ReplyId};
 use crate::{ApiError, App};
 
 pub const BY_STATE_INDEX: &str = "by_state";
+const BY_SENDER_INDEX: &str = "by_sender";
+const BY_CONTACT_INDEX: &str = "by_contact";
 
 /// Whose replies: one artist's, or those nobody's message explains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +49,14 @@ struct ReplyItem {
     sk: String,
     state_pk: String,
     state_sk: String,
+    /// The `by_sender` index's key, for an artist's reply from an address: `{pk}#{address
+    /// hash}` (an erasure by address finds the person's replies, their contact gone or not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sender_pk: Option<String>,
+    /// The `by_contact` index's key: `CONTACT#{contact_id}` (an erasure of a contact also finds
+    /// what a colleague wrote on their behalf).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    contact_pk: Option<String>,
     /// When DynamoDB's TTL removes the reply (epoch seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     expires_at: Option<i64>,
@@ -72,8 +83,74 @@ fn to_item(app: &App, reply: &Reply) -> Result<HashMap<String, AttributeValue>, 
             reply.received_at.timestamp_millis().max(0),
             reply.id
         ),
+        sender_pk: match (owner, sender(reply)) {
+            (Owner::Artist(_), Some(from)) => Some(sender_pk(owner, &address_hash(app, &from))),
+            _ => None,
+        },
+        contact_pk: reply.contact_id.map(contact_pk),
         reply: reply.clone(),
     })?)
+}
+
+fn sender(reply: &Reply) -> Option<EmailAddress> {
+    EmailAddress::parse(reply.from_address.as_deref()?).ok()
+}
+
+fn sender_pk(owner: Owner, address_hash: &str) -> String {
+    format!("{}#{address_hash}", owner.pk())
+}
+
+fn contact_pk(contact: ContactId) -> String {
+    format!("CONTACT#{contact}")
+}
+
+/// Every reply of `artist` from the address of `address_hash` or on one of `contacts` (an
+/// erasure's list): a Query per index key, then the rows.
+pub async fn of_person(
+    app: &App,
+    artist: ArtistId,
+    contacts: &[ContactId],
+    address_hash: &str,
+) -> Result<Vec<Reply>, ApiError> {
+    let owner = Owner::Artist(artist);
+    let lookups = contacts
+        .iter()
+        .map(|contact| (BY_CONTACT_INDEX, "contact_pk", contact_pk(*contact)))
+        .chain([(BY_SENDER_INDEX, "sender_pk", sender_pk(owner, address_hash))])
+        .collect::<Vec<_>>();
+    let mut keys: Vec<HashMap<String, AttributeValue>> = Vec::new();
+    for (index, attribute, value) in lookups {
+        let query = app
+            .aws
+            .dynamodb
+            .query()
+            .table_name(&app.config.replies_table)
+            .index_name(index)
+            .key_condition_expression("#key = :value")
+            .expression_attribute_names("#key", attribute)
+            .expression_attribute_values(":value", AttributeValue::S(value));
+        for item in super::batch::query_all(query).await? {
+            let key: HashMap<String, AttributeValue> = item
+                .into_iter()
+                .filter(|(name, _)| name == "pk" || name == "sk")
+                .collect();
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+    }
+    let items = super::batch::get_many(app, &app.config.replies_table, keys).await?;
+    let items: Vec<ReplyItem> = serde_dynamo::from_items(items)?;
+    Ok(items.into_iter().map(|item| item.reply).collect())
+}
+
+/// Deletes the rows of `replies` (an erasure): answers how many.
+pub async fn delete_many(app: &App, replies: &[Reply]) -> Result<usize, ApiError> {
+    let keys = replies
+        .iter()
+        .map(|reply| super::team_list::key(Owner::of(reply).pk(), sk(reply.id)))
+        .collect();
+    super::batch::delete_many(app, &app.config.replies_table, keys).await
 }
 
 /// Stores a new reply; `false` when it was stored before (a replayed notification).
@@ -87,17 +164,7 @@ pub async fn create(app: &App, reply: &Reply) -> Result<bool, ApiError> {
         .condition_expression("attribute_not_exists(pk)")
         .send()
         .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-        {
-            Ok(false)
-        }
-        Err(error) => Err(error.into()),
-    }
+    super::written(result)
 }
 
 pub async fn get(app: &App, owner: Owner, id: ReplyId) -> Result<Option<Reply>, ApiError> {

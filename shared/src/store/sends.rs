@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -443,10 +444,8 @@ const BY_ADDRESS_INDEX: &str = "by_address";
 /// How many of the latest messages to an address a reply from it is matched against.
 const LATEST_TO: i32 = 10;
 
-/// The latest sends to the address of `address_hash`, newest first: one Query.
-pub async fn latest_to(app: &App, address_hash: &str) -> Result<Vec<Send>, ApiError> {
-    let output = app
-        .aws
+fn to_address(app: &App, address_hash: &str) -> QueryFluentBuilder {
+    app.aws
         .dynamodb
         .query()
         .table_name(&app.config.sends_table)
@@ -454,11 +453,39 @@ pub async fn latest_to(app: &App, address_hash: &str) -> Result<Vec<Send>, ApiEr
         .key_condition_expression("address_hash = :hash")
         .expression_attribute_values(":hash", AttributeValue::S(address_hash.to_owned()))
         .scan_index_forward(false)
+}
+
+/// The latest sends to the address of `address_hash`, newest first: one Query.
+pub async fn latest_to(app: &App, address_hash: &str) -> Result<Vec<Send>, ApiError> {
+    let output = to_address(app, address_hash)
         .limit(LATEST_TO)
         .send()
         .await?;
     let items: Vec<SendItem> = serde_dynamo::from_items(output.items.unwrap_or_default())?;
     Ok(items.into_iter().map(|item| item.send).collect())
+}
+
+/// Every send of `artist` to the address of `address_hash` (an erasure's list), newest first:
+/// the index's projection, which holds the keys, ids and status.
+pub async fn all_to(
+    app: &App,
+    artist: ArtistId,
+    address_hash: &str,
+) -> Result<Vec<Send>, ApiError> {
+    let query = to_address(app, address_hash)
+        .filter_expression("artist_id = :artist")
+        .expression_attribute_values(":artist", AttributeValue::S(artist.to_string()));
+    let items: Vec<SendItem> = serde_dynamo::from_items(super::batch::query_all(query).await?)?;
+    Ok(items.into_iter().map(|item| item.send).collect())
+}
+
+/// Deletes the rows of `sends` (an erasure): answers how many.
+pub async fn delete_many(app: &App, sends: &[Send]) -> Result<usize, ApiError> {
+    let keys = sends
+        .iter()
+        .map(|send| key(send.campaign_id, send.contact_id))
+        .collect();
+    super::batch::delete_many(app, &app.config.sends_table, keys).await
 }
 
 /// A page of a campaign's sends, in the order of their contacts' ids (UUID v7: the order the

@@ -682,3 +682,19 @@ mod tests {
         assert_eq!(first.items(), 1);
     }
 }
+
+/// Deletes the counters that name one person: their contacts' items, and the items of
+/// individual emails to them (an erasure). The team's and campaigns' aggregates stay.
+pub async fn erase(
+    app: &App,
+    contacts: &[ContactId],
+    individual: &[CampaignId],
+) -> Result<usize, ApiError> {
+    let table = &app.config.stats_table;
+    let partitions: Vec<String> = contacts
+        .iter()
+        .map(|contact| format!("CONTACT#{contact}"))
+        .chain(individual.iter().map(|campaign| campaign_pk(*campaign)))
+        .collect();
+    super::batch::delete_partitions(app, table, partitions).await
+}

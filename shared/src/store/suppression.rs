@@ -161,6 +161,17 @@ pub async fn opt_out(app: &App, keys: &OptOutKeys, artist_wide: bool) -> Result<
     Ok(())
 }
 
+/// Keeps every team of the artist from writing to an erased person again: the one trace of
+/// them left is this keyed hash.
+pub async fn erased(app: &App, artist: ArtistId, email: &EmailAddress) -> Result<(), ApiError> {
+    put(
+        app,
+        artist_hash(app, artist, email),
+        SuppressionReason::Erasure,
+    )
+    .await
+}
+
 async fn put(app: &App, hash: String, reason: SuppressionReason) -> Result<(), ApiError> {
     let item = SuppressionItem {
         hash,
