@@ -29,12 +29,7 @@ fn csv_wanted(request: &Request) -> Result<Option<Locale>, ApiError> {
     if !wanted {
         return Ok(None);
     }
-    let locale = http::query_param(request, "locale", |raw| match raw {
-        "fr" => Ok(Locale::French),
-        "en" => Ok(Locale::English),
-        _ => Err("must be fr or en".into()),
-    })?;
-    Ok(Some(locale.unwrap_or(Locale::English)))
+    http::csv_locale(request).map(Some)
 }
 
 /// `GET /api/artists/{artistId}/campaigns/{campaignId}/analytics[?format=csv&locale=fr]`

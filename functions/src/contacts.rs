@@ -15,46 +15,47 @@ use serde_json::{Map, Value};
 
 use crate::http::{self, ConsentBody, ContactFieldsBody, Fields, HttpResult};
 
-/// `GET /api/artists/{artistId}/contacts?contact_role=&status=&tag=&limit=&cursor=`
-pub async fn list(app: &App, request: Request) -> HttpResult {
-    let caller = http::caller(&request)?;
-    let artist: ArtistId = http::path_id(&request, "artistId", "artist")?;
-    let contact_role = http::query_param(&request, "contact_role", |raw| {
+/// The listing the query asks for: `contact_role`, `status`, `tag`, `limit`, `cursor`.
+pub(crate) fn list_request(request: &Request) -> Result<ListRequest, ApiError> {
+    let artist: ArtistId = http::path_id(request, "artistId", "artist")?;
+    let contact_role = http::query_param(request, "contact_role", |raw| {
         raw.parse::<ContactRole>().map_err(|e| e.to_string())
     })?;
-    let status = http::query_param(&request, "status", |raw| {
+    let status = http::query_param(request, "status", |raw| {
         ContactStatus::parse(raw).ok_or_else(|| {
             "is not a status; expected one of active, unsubscribed, bounced, invalid".into()
         })
     })?;
-    let tag = http::query_param(&request, "tag", |raw| {
+    let tag = http::query_param(request, "tag", |raw| {
         let tags = Tags::parse(&[raw])?;
         tags.as_slice()
             .first()
             .cloned()
             .ok_or_else(|| "must not be blank".into())
     })?;
+    let limit = http::query_limit(request, contacts::DEFAULT_PAGE, contacts::MAX_PAGE)?;
+    let cursor = http::query_param(request, "cursor", |raw| Ok(raw.to_owned()))?;
+    Ok(ListRequest {
+        artist,
+        contact_role,
+        status,
+        tag,
+        limit,
+        cursor,
+    })
+}
+
+/// `GET /api/artists/{artistId}/contacts?contact_role=&status=&tag=&min_score=&limit=&cursor=`
+pub async fn list(app: &App, request: Request) -> HttpResult {
+    let caller = http::caller(&request)?;
+    let listing = list_request(&request)?;
     let min_score = http::query_param(&request, "min_score", |raw| {
         raw.parse::<u8>()
             .ok()
             .filter(|score| *score <= 100)
             .ok_or_else(|| "must be a score from 0 to 100".into())
     })?;
-    let limit = http::query_limit(&request, contacts::DEFAULT_PAGE, contacts::MAX_PAGE)?;
-    let cursor = http::query_param(&request, "cursor", |raw| Ok(raw.to_owned()))?;
-    let mut page = contacts::list(
-        app,
-        &caller,
-        ListRequest {
-            artist,
-            contact_role,
-            status,
-            tag,
-            limit,
-            cursor,
-        },
-    )
-    .await?;
+    let mut page = contacts::list(app, &caller, listing).await?;
     engagement::of_contacts(app, &mut page.items).await?;
     // Scores live beside the contacts, not in them: a page is filtered once read, and may come
     // out shorter than `limit` with a cursor to go on.

@@ -14,6 +14,7 @@ pub mod custom_resource;
 pub mod domains;
 pub mod emails;
 pub mod erasure;
+pub mod exports;
 pub mod history;
 pub mod http;
 pub mod imports;

@@ -11,8 +11,8 @@ use mailing::App;
 
 use crate::http::HttpResult;
 use crate::{
-    analytics, audit, campaigns, contacts, conversions, domains, emails, erasure, history, imports,
-    replies, sender_profiles, sending, signatures, templates, tracking,
+    analytics, audit, campaigns, contacts, conversions, domains, emails, erasure, exports, history,
+    imports, replies, sender_profiles, sending, signatures, templates, tracking,
 };
 
 pub type Handler =
@@ -150,6 +150,18 @@ pub const ROUTES: &[Route] = &[
         "/api/artists/{artistId}/contacts/{contactId}",
         "contacts-delete",
         contacts::delete
+    ),
+    route!(
+        "GET",
+        "/api/artists/{artistId}/contacts/{contactId}/export",
+        "contact-export",
+        exports::contact
+    ),
+    route!(
+        "GET",
+        "/api/artists/{artistId}/contacts/export",
+        "contacts-export",
+        exports::list
     ),
     route!(
         "POST",

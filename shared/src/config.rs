@@ -84,7 +84,12 @@ pub struct Config {
     pub retention: Retention,
     /// A DNS-over-HTTPS resolver's JSON endpoint, where domain ownership proofs are looked up.
     pub dns_query_url: String,
+    /// The largest contact export answered in the response; larger ones go through a link.
+    pub export_inline_bytes: usize,
 }
+
+/// Under API Gateway's and Lambda's 6 MB response limit, with room for headers.
+pub const EXPORT_INLINE_BYTES: usize = 4 * 1024 * 1024;
 
 /// Days each kind of per-person record is kept before DynamoDB's TTL removes it: the
 /// aggregates (stats) and the suppression list stay.
@@ -195,6 +200,7 @@ impl Config {
             configuration_set: get("SES_CONFIGURATION_SET")?,
             reply_domain,
             dns_query_url,
+            export_inline_bytes: EXPORT_INLINE_BYTES,
         })
     }
 }

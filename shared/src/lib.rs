@@ -22,6 +22,7 @@ pub mod error;
 pub mod https;
 pub mod import;
 pub mod import_jobs;
+pub mod portability;
 pub mod render;
 pub mod replies;
 pub mod send_time;

@@ -20,6 +20,7 @@ mod conversions;
 mod domains;
 mod emails;
 mod erasure;
+mod exports;
 mod import_files;
 mod imports_flow;
 mod replies;

@@ -6,7 +6,7 @@ mod response;
 
 pub use fields::{ConsentBody, ContactFieldsBody, Fields};
 pub use request::{
-    JSON_LIMIT, caller, header, json_body, nested, nullable, path_id, path_text, query_limit,
-    query_param,
+    JSON_LIMIT, caller, csv_locale, header, json_body, nested, nullable, path_id, path_text,
+    query_limit, query_param,
 };
-pub use response::{HttpResult, csv, empty, error_response, json};
+pub use response::{HttpResult, csv, empty, error_response, found, json};

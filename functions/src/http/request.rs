@@ -182,3 +182,14 @@ where
 {
     Option::<T>::deserialize(deserializer).map(Some)
 }
+
+/// The spreadsheet a CSV is for (`?locale=fr`: `;` between cells, decimal commas).
+pub fn csv_locale(request: &Request) -> Result<mailing::analytics::report::Locale, ApiError> {
+    use mailing::analytics::report::Locale;
+    let locale = query_param(request, "locale", |raw| match raw {
+        "fr" => Ok(Locale::French),
+        "en" => Ok(Locale::English),
+        _ => Err("must be fr or en".into()),
+    })?;
+    Ok(locale.unwrap_or(Locale::English))
+}

@@ -29,6 +29,15 @@ pub fn csv(bytes: Vec<u8>, filename: &str) -> HttpResult {
         .map_err(ApiError::internal)
 }
 
+/// A redirect to `location` (a presigned download), as GitHub answers an archive download.
+pub fn found(location: &str) -> HttpResult {
+    Response::builder()
+        .status(302)
+        .header("location", location)
+        .body(Body::Empty)
+        .map_err(ApiError::internal)
+}
+
 pub fn empty(status: u16) -> HttpResult {
     Response::builder()
         .status(status)

@@ -13,7 +13,7 @@ pub enum Locale {
 }
 
 impl Locale {
-    fn separator(self) -> u8 {
+    pub(crate) fn separator(self) -> u8 {
         match self {
             Self::English => b',',
             Self::French => b';',

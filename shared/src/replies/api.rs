@@ -204,7 +204,7 @@ pub async fn update(
     views.pop().ok_or_else(|| ApiError::not_found("reply"))
 }
 
-fn sanitized(mut reply: Reply) -> Reply {
+pub(crate) fn sanitized(mut reply: Reply) -> Reply {
     reply.html = reply.html.as_deref().map(sanitize_signature);
     reply
 }

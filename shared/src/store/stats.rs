@@ -647,6 +647,22 @@ pub async fn get_many(app: &App, keys: &[StatsKey]) -> Result<Vec<Counters>, Api
         .collect())
 }
 
+/// Deletes the counters that name one person: their contacts' items, and the items of
+/// individual emails to them (an erasure). The team's and campaigns' aggregates stay.
+pub async fn erase(
+    app: &App,
+    contacts: &[ContactId],
+    individual: &[CampaignId],
+) -> Result<usize, ApiError> {
+    let table = &app.config.stats_table;
+    let partitions: Vec<String> = contacts
+        .iter()
+        .map(|contact| format!("CONTACT#{contact}"))
+        .chain(individual.iter().map(|campaign| campaign_pk(*campaign)))
+        .collect();
+    super::batch::delete_partitions(app, table, partitions).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -681,20 +697,4 @@ mod tests {
         assert_eq!(item["clicks"], Change::Add(2));
         assert_eq!(first.items(), 1);
     }
-}
-
-/// Deletes the counters that name one person: their contacts' items, and the items of
-/// individual emails to them (an erasure). The team's and campaigns' aggregates stay.
-pub async fn erase(
-    app: &App,
-    contacts: &[ContactId],
-    individual: &[CampaignId],
-) -> Result<usize, ApiError> {
-    let table = &app.config.stats_table;
-    let partitions: Vec<String> = contacts
-        .iter()
-        .map(|contact| format!("CONTACT#{contact}"))
-        .chain(individual.iter().map(|campaign| campaign_pk(*campaign)))
-        .collect();
-    super::batch::delete_partitions(app, table, partitions).await
 }
