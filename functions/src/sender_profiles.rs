@@ -2,9 +2,11 @@
 
 use lambda_http::Request;
 use mailing::App;
+use std::collections::BTreeMap;
+
 use mailing::domain::{
-    ArtistId, DEFAULT_TIME_ZONE, DISPLAY_NAME_MAX, EmailAddress, Language, POSTAL_ADDRESS_MAX,
-    ReplyHandling, profile_text, time_zone,
+    ArtistId, ConsentPolicy, ContactRole, DEFAULT_TIME_ZONE, DISPLAY_NAME_MAX, EmailAddress,
+    Language, POSTAL_ADDRESS_MAX, ReplyHandling, profile_text, time_zone,
 };
 use mailing::sender_profiles::{self, ProfileInput};
 use serde::Deserialize;
@@ -48,6 +50,9 @@ struct ProfileBody {
     default_language: Option<String>,
     #[serde(default)]
     time_zone: Option<String>,
+    /// Team → `not_required`, `any_basis` or `consent`; a team not named keeps its default.
+    #[serde(default)]
+    consent_policies: BTreeMap<String, String>,
 }
 
 impl ProfileBody {
@@ -85,6 +90,19 @@ impl ProfileBody {
             "time_zone",
             time_zone(self.time_zone.as_deref().unwrap_or(DEFAULT_TIME_ZONE)),
         );
+        let mut consent_policies = BTreeMap::new();
+        for (team, policy) in self.consent_policies {
+            let field = format!("consent_policies.{team}");
+            let role = f.check(&field, team.parse::<ContactRole>());
+            let policy = f.check(
+                &field,
+                serde_json::from_value::<ConsentPolicy>(serde_json::Value::String(policy))
+                    .map_err(|_| "expected not_required, any_basis or consent"),
+            );
+            if let (Some(role), Some(policy)) = (role, policy) {
+                consent_policies.insert(role, policy);
+            }
+        }
         f.finish(|| ProfileInput {
             display_name: display_name.expect("checked"),
             postal_address: postal_address.map(|a| a.expect("checked")),
@@ -94,6 +112,7 @@ impl ProfileBody {
             forward_replies_to: forward_replies_to.map(|e| e.expect("checked")),
             default_language: default_language.expect("checked"),
             time_zone: time_zone.expect("checked"),
+            consent_policies,
         })
     }
 }

@@ -9,7 +9,7 @@ use crate::domain::{
     ArtistId, Consent, ConsentBasis, Contact, ContactFields, ContactId, ContactRole, ContactSource,
     ContactStatus, EmailAddress, EngagementSummary, Tags,
 };
-use crate::domain::{AuditAction, AuditRecord};
+use crate::domain::{AuditAction, AuditRecord, ConsentEntry};
 use crate::store::contacts::{self as store, ListQuery, Teams};
 use crate::store::{self as stores, TransactOutcome};
 use crate::{ApiError, App};
@@ -20,6 +20,7 @@ pub struct ConsentInput {
     pub basis: ConsentBasis,
     pub source: Option<String>,
     pub proof: Option<Value>,
+    pub wording_version: Option<String>,
 }
 
 impl ConsentInput {
@@ -29,6 +30,7 @@ impl ConsentInput {
             source: self.source.unwrap_or_else(|| default_source.to_owned()),
             recorded_at: Utc::now(),
             proof: self.proof,
+            wording_version: self.wording_version,
         }
     }
 }
@@ -113,6 +115,10 @@ pub async fn create(
     let mut writes = vec![put, claim, stores::audit::put(app, audit)?];
     let growth = stores::stats::contacts_created(artist, contact.contact_role, now.date_naive(), 1);
     writes.extend(growth.updates(app)?);
+    if let Some(consent) = &contact.consent {
+        let entry = ConsentEntry::given(contact.id, consent, caller.user.as_str());
+        writes.push(stores::consent::append(app, artist, &entry)?);
+    }
     match stores::transact(app, writes).await? {
         TransactOutcome::Written => {
             tracing::info!(artist = %artist, contact = %contact.id, "contact created");
@@ -222,6 +228,9 @@ pub async fn update(
         now,
     );
     writes.push(stores::audit::put(app, audit)?);
+    for entry in ledger(&before, &after, caller, now) {
+        writes.push(stores::consent::append(app, artist, &entry)?);
+    }
     match stores::transact(app, writes).await? {
         TransactOutcome::Written => {
             tracing::info!(artist = %artist, contact = %id, "contact updated");
@@ -232,6 +241,32 @@ pub async fn update(
         }
         TransactOutcome::ConditionFailed(_) => Err(concurrent_change()),
     }
+}
+
+/// What an edit adds to the consent ledger: a new basis, or an objection recorded by hand.
+fn ledger(
+    before: &Contact,
+    after: &Contact,
+    caller: &Caller,
+    at: chrono::DateTime<Utc>,
+) -> Vec<ConsentEntry> {
+    let mut entries = Vec::new();
+    if let Some(consent) = after
+        .consent
+        .as_ref()
+        .filter(|_| after.consent != before.consent)
+    {
+        entries.push(ConsentEntry::given(after.id, consent, caller.user.as_str()));
+    }
+    if after.status == ContactStatus::Unsubscribed && before.status != ContactStatus::Unsubscribed {
+        entries.push(ConsentEntry::withdrawn(
+            after.id,
+            "recorded by a team member",
+            caller.user.as_str(),
+            at,
+        ));
+    }
+    entries
 }
 
 pub(crate) fn concurrent_change() -> ApiError {

@@ -5,15 +5,17 @@
 //! Addresses on the suppression list are skipped whatever the file says.
 //!
 //! Cost per batch of rows: one BatchGetItem per 100 addresses on the suppression list, one per
-//! 100 addresses for the email guards, one per 100 existing contacts, one TransactWriteItems per 50 new contacts (contact + guard each) and one
-//! per 100 changed contacts. A re-import of an unchanged file reads and writes nothing else.
+//! 100 addresses for the email guards, one per 100 existing contacts, one TransactWriteItems per 33
+//! new contacts (contact, guard and consent ledger entry each) and one per 50 changed contacts. A re-import of an unchanged file reads and writes nothing else.
 
 use std::collections::HashMap;
 
 use chrono::Utc;
 
+use aws_sdk_dynamodb::types::TransactWriteItem;
+
 use crate::domain::{
-    ArtistId, Consent, Contact, ContactId, ContactRole, ContactSource, ContactStatus,
+    ArtistId, Consent, ConsentEntry, Contact, ContactId, ContactRole, ContactSource, ContactStatus,
     EngagementSummary, UserId,
 };
 use crate::import::{ImportReport, ImportedContact};
@@ -33,8 +35,10 @@ pub struct ImportTarget {
     pub dry_run: bool,
 }
 
-const NEW_PER_TRANSACTION: usize = 50;
-const UPDATES_PER_TRANSACTION: usize = 100;
+/// A new contact is three writes (contact, guard, consent ledger entry): 99 per transaction.
+const NEW_PER_TRANSACTION: usize = 33;
+/// A changed contact is one write, two when it gains a consent.
+const UPDATES_PER_TRANSACTION: usize = 50;
 
 /// Applies one batch of unique, valid rows and adds what happened to `report`.
 pub async fn apply(
@@ -72,7 +76,7 @@ pub async fn apply(
                 if merged == *current {
                     report.unchanged += 1;
                 } else {
-                    changed.push((merged, current.version));
+                    changed.push((merged, current));
                 }
             }
             None => new.push(new_contact(row, target)),
@@ -83,8 +87,18 @@ pub async fn apply(
         report.updated += changed.len() as u64;
         return Ok(());
     }
+    let before = report.created;
     for chunk in new.chunks(NEW_PER_TRANSACTION) {
         write_new(app, target, chunk, report).await?;
+    }
+    // The list's growth, once per batch and after its contacts: a crash in between undercounts
+    // a batch, never counts one twice.
+    let created = report.created - before;
+    if created > 0 {
+        let day = chrono::Utc::now().date_naive();
+        let growth =
+            crate::store::stats::contacts_created(target.artist, target.role, day, created);
+        transact(app, growth.updates(app)?).await?;
     }
     for chunk in changed.chunks(UPDATES_PER_TRANSACTION) {
         write_changed(app, target, chunk, report).await?;
@@ -156,23 +170,70 @@ fn merge(current: &Contact, row: &ImportedContact, target: &ImportTarget) -> Con
     merged
 }
 
+/// A new contact's writes: the contact, its guard, its consent appended to its ledger.
+fn new_writes(
+    app: &App,
+    target: &ImportTarget,
+    contact: &Contact,
+) -> Result<Vec<TransactWriteItem>, ApiError> {
+    let mut writes: Vec<TransactWriteItem> = store::put_new(app, contact)?.into();
+    writes.extend(gained_consent(app, target, contact, None)?);
+    Ok(writes)
+}
+
+/// A changed contact's writes: the contact over the version read, and the consent it gains.
+fn changed_writes(
+    app: &App,
+    target: &ImportTarget,
+    contact: &Contact,
+    current: &Contact,
+) -> Result<Vec<TransactWriteItem>, ApiError> {
+    let mut writes = vec![store::put_existing(app, contact, current.version)?];
+    writes.extend(gained_consent(
+        app,
+        target,
+        contact,
+        current.consent.as_ref(),
+    )?);
+    Ok(writes)
+}
+
+/// The ledger entry of a consent the import gives a contact that had none.
+fn gained_consent(
+    app: &App,
+    target: &ImportTarget,
+    contact: &Contact,
+    before: Option<&Consent>,
+) -> Result<Option<TransactWriteItem>, ApiError> {
+    match (&contact.consent, before) {
+        (Some(consent), None) => {
+            let entry = ConsentEntry::given(contact.id, consent, target.actor.as_str());
+            Ok(Some(crate::store::consent::append(
+                app,
+                target.artist,
+                &entry,
+            )?))
+        }
+        _ => Ok(None),
+    }
+}
+
 async fn write_new(
     app: &App,
     target: &ImportTarget,
     contacts: &[Contact],
     report: &mut ImportReport,
 ) -> Result<(), ApiError> {
-    let mut writes = Vec::with_capacity(contacts.len() * 2);
+    let mut writes = Vec::with_capacity(contacts.len() * 3);
     for contact in contacts {
-        writes.extend(store::put_new(app, contact)?);
+        writes.extend(new_writes(app, target, contact)?);
     }
-    let before = report.created;
     match transact(app, writes).await? {
         TransactOutcome::Written => report.created += contacts.len() as u64,
         // Someone created one of these addresses meanwhile: go one by one, merging into theirs.
         TransactOutcome::ConditionFailed(_) => {
             for contact in contacts {
-                match transact(app, store::put_new(app, contact)?.into()).await? {
+                match transact(app, new_writes(app, target, contact)?).await? {
                     TransactOutcome::Written => report.created += 1,
                     TransactOutcome::ConditionFailed(_) => {
                         retry_as_existing(app, target, contact, report).await?
@@ -181,33 +242,24 @@ async fn write_new(
             }
         }
     }
-    // The list's growth, after the contacts (their transaction is full at 50): a crash in
-    // between undercounts a batch, never counts one twice.
-    let created = report.created - before;
-    if created > 0 {
-        let day = chrono::Utc::now().date_naive();
-        let growth =
-            crate::store::stats::contacts_created(target.artist, target.role, day, created);
-        transact(app, growth.updates(app)?).await?;
-    }
     Ok(())
 }
 
 async fn write_changed(
     app: &App,
     target: &ImportTarget,
-    contacts: &[(Contact, u64)],
+    contacts: &[(Contact, &Contact)],
     report: &mut ImportReport,
 ) -> Result<(), ApiError> {
-    let writes = contacts
-        .iter()
-        .map(|(contact, version)| store::put_existing(app, contact, *version))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut writes = Vec::with_capacity(contacts.len());
+    for (contact, current) in contacts {
+        writes.extend(changed_writes(app, target, contact, current)?);
+    }
     match transact(app, writes).await? {
         TransactOutcome::Written => report.updated += contacts.len() as u64,
         TransactOutcome::ConditionFailed(_) => {
-            for (contact, version) in contacts {
-                match transact(app, vec![store::put_existing(app, contact, *version)?]).await? {
+            for (contact, current) in contacts {
+                match transact(app, changed_writes(app, target, contact, current)?).await? {
                     TransactOutcome::Written => report.updated += 1,
                     TransactOutcome::ConditionFailed(_) => {
                         retry_as_existing(app, target, contact, report).await?
@@ -249,12 +301,7 @@ async fn retry_as_existing(
         report.unchanged += 1;
         return Ok(());
     }
-    match transact(
-        app,
-        vec![store::put_existing(app, &merged, current.version)?],
-    )
-    .await?
-    {
+    match transact(app, changed_writes(app, target, &merged, &current)?).await? {
         TransactOutcome::Written => {
             report.updated += 1;
             Ok(())

@@ -1,7 +1,8 @@
 //! Erasure (GDPR art. 17, `POST …/contacts/{id}/erase` and `POST …/contacts/erase`): everything
-//! one artist holds about a person goes — every team's contact of the address and its guard,
-//! the messages sent to them, their timeline and first-time marks, the counters that name them,
-//! their replies with the raw messages, one-to-one emails to them — and one keyed hash of the
+//! one artist holds about a person goes — every team's contact of the address, its guard and
+//! its consent ledger, the messages sent to them, their timeline and first-time marks, the
+//! counters that name them, their replies with the raw messages, one-to-one emails to them —
+//! and one keyed hash of the
 //! (artist, address) stays in suppression, so no import, sync or send reaches them again (the
 //! ICO: suppress, do not forget an objection). The aggregates stay: a campaign's counts, a
 //! team's heatmap, a conversion's revenue name nobody.
@@ -100,6 +101,7 @@ async fn erase(
     let send_ids: Vec<Uuid> = sends.iter().map(|send| send.send_id).collect();
     erased.interactions = store::interactions::erase(app, &people, &send_ids).await? as u64;
     erased.sends = store::sends::delete_many(app, &sends).await? as u64;
+    erased.consent_entries = store::consent::erase(app, artist, &people).await? as u64;
     erased.contacts = contacts.iter().map(|contact| contact.id).collect();
 
     let mut record = AuditRecord::new(

@@ -92,6 +92,7 @@ pub async fn create(
                 .source
                 .unwrap_or_else(|| format!("import {id} ({})", new.file_name)),
             proof: new.consent.proof,
+            wording_version: new.consent.wording_version,
         },
         file_name: new.file_name,
         mapping: new.mapping,
@@ -265,6 +266,7 @@ pub async fn process(
             source: job.consent.source.clone(),
             recorded_at: Utc::now(),
             proof: job.consent.proof.clone(),
+            wording_version: job.consent.wording_version.clone(),
         },
         dry_run: job.dry_run,
     };

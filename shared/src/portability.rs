@@ -12,7 +12,9 @@ use uuid::Uuid;
 
 use crate::analytics::report::Locale;
 use crate::auth::Caller;
-use crate::domain::{ArtistId, CampaignId, Contact, ContactId, Interaction, Reply, VariantIndex};
+use crate::domain::{
+    ArtistId, CampaignId, ConsentEntry, Contact, ContactId, Interaction, Reply, VariantIndex,
+};
 use crate::import::csv_safe;
 use crate::store;
 use crate::store::sends::{Send, SendEngagement, SendStatus};
@@ -51,6 +53,8 @@ impl From<Send> for MessageExport {
 pub struct ContactExport {
     pub exported_at: DateTime<Utc>,
     pub contact: Contact,
+    /// Every basis given and every withdrawal, oldest first.
+    pub consent_history: Vec<ConsentEntry>,
     /// Newest first.
     pub messages: Vec<MessageExport>,
     /// Newest first.
@@ -92,6 +96,7 @@ pub async fn contact(
     replies.sort_by_key(|r| std::cmp::Reverse(r.received_at));
     Ok(ContactExport {
         exported_at: Utc::now(),
+        consent_history: store::consent::history(app, artist, id).await?,
         contact,
         messages: messages.into_iter().map(MessageExport::from).collect(),
         interactions,

@@ -21,6 +21,8 @@ pub struct ProfileInput {
     pub forward_replies_to: Option<EmailAddress>,
     pub default_language: Language,
     pub time_zone: String,
+    pub consent_policies:
+        std::collections::BTreeMap<crate::domain::ContactRole, crate::domain::ConsentPolicy>,
 }
 
 pub async fn get(app: &App, caller: &Caller, artist: ArtistId) -> Result<SenderProfile, ApiError> {
@@ -63,6 +65,7 @@ pub async fn put(
         forward_replies_to: input.forward_replies_to,
         default_language: input.default_language,
         time_zone: input.time_zone,
+        consent_policies: input.consent_policies,
         updated_by: caller.user.clone(),
         updated_at: now,
         version: before.as_ref().map_or(1, |p| p.version + 1),

@@ -12,6 +12,7 @@ mod aws_clients;
 mod best_time;
 mod campaigns;
 mod cargo_lambda_fixtures;
+mod consent;
 mod contacts_create;
 mod contacts_get_update_delete;
 mod contacts_import;

@@ -299,7 +299,8 @@ async fn marketing_mail_without_an_unsubscribe_link_is_refused_with_the_check_ex
     owner
         .create_contact(
             &stack.contacts_url(),
-            json!({ "email": format!("fan@{domain}"), "contact_role": "marketing" }),
+            json!({ "email": format!("fan@{domain}"), "contact_role": "marketing",
+                    "consent": { "basis": "consent", "source": "newsletter" } }),
         )
         .await;
     let campaigns = format!("/api/artists/{}/campaigns", stack.artist);

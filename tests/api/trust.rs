@@ -306,7 +306,8 @@ async fn marketing_mail_waits_for_the_artists_postal_address_and_then_shows_it()
     owner
         .create_contact(
             &stack.contacts_url(),
-            json!({ "email": fan, "contact_role": "marketing", "first_name": "Alix" }),
+            json!({ "email": fan, "contact_role": "marketing", "first_name": "Alix",
+                    "consent": { "basis": "consent", "source": "newsletter" } }),
         )
         .await;
     let url = stack

@@ -83,15 +83,23 @@ pub struct ConsentBody {
     source: Option<String>,
     #[serde(default)]
     proof: Option<Value>,
+    #[serde(default)]
+    wording_version: Option<String>,
 }
 
 impl ConsentBody {
     pub fn parse(self, fields: &mut Fields) -> ConsentInput {
         let source = fields.text("consent.source", self.source.as_deref(), 200);
+        let wording_version = fields.text(
+            "consent.wording_version",
+            self.wording_version.as_deref(),
+            100,
+        );
         ConsentInput {
             basis: self.basis,
             source,
             proof: self.proof,
+            wording_version,
         }
     }
 }

@@ -4,8 +4,8 @@
 
 use mailing::App;
 use mailing::domain::{
-    ArtistId, Contact, ContactFields, ContactId, ContactRole, ContactSource, ContactStatus,
-    EmailAddress, UserId,
+    ArtistId, Consent, ConsentBasis, ConsentEntry, Contact, ContactFields, ContactId, ContactRole,
+    ContactSource, ContactStatus, EmailAddress, UserId,
 };
 use mailing::store::{self, TransactOutcome};
 
@@ -23,7 +23,8 @@ pub async fn contacts(
     let now = chrono::Utc::now();
     let mut ids = Vec::with_capacity(count);
     let all: Vec<usize> = (0..count).collect();
-    for chunk in all.chunks(50) {
+    // Contact, guard and consent ledger entry each: 33 to a transaction.
+    for chunk in all.chunks(33) {
         let mut writes = Vec::new();
         for &i in chunk {
             let contact = Contact {
@@ -39,7 +40,14 @@ pub async fn contacts(
                 },
                 status: ContactStatus::Active,
                 source: ContactSource::Api,
-                consent: None,
+                // People who signed up: marketing's policy lets them in.
+                consent: Some(Consent {
+                    basis: ConsentBasis::Consent,
+                    source: "seeded for the local stack".to_owned(),
+                    recorded_at: now,
+                    proof: None,
+                    wording_version: None,
+                }),
                 engagement: Default::default(),
                 created_by: UserId::new("seed"),
                 created_at: now,
@@ -48,6 +56,9 @@ pub async fn contacts(
             };
             ids.push(contact.id);
             writes.extend(store::contacts::put_new(app, &contact)?);
+            let consent = contact.consent.as_ref().expect("just set");
+            let entry = ConsentEntry::given(contact.id, consent, "seed");
+            writes.push(store::consent::append(app, artist, &entry)?);
         }
         match store::transact(app, writes).await? {
             TransactOutcome::Written => {}

@@ -112,6 +112,8 @@ pub struct Erased {
     pub raw_messages: u64,
     /// One-to-one emails to the person (`POST …/contacts/{id}/emails`).
     pub individual_emails: u64,
+    /// Entries of the contacts' consent ledgers.
+    pub consent_entries: u64,
 }
 
 impl AuditRecord {

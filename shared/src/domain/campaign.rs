@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
-    AbDecision, AbMode, AbTest, ArtistId, CampaignId, Contact, ContactRole, EmailAddress, Language,
-    Money, TemplateId, UserId, VariantIndex,
+    AbDecision, AbMode, AbTest, ArtistId, CampaignId, ConsentPolicy, Contact, ContactRole,
+    EmailAddress, Language, Money, TemplateId, UserId, VariantIndex,
 };
 
 /// The seed's `campaign_status_enum`. Moves only along [`CampaignStatus::can_move_to`], with a
@@ -266,6 +266,10 @@ pub struct FrozenContent {
     /// An A/B test's variants, each resolved over the campaign's own content, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub variants: Vec<FrozenVariant>,
+    /// Which recipients a bulk campaign may reach, by the basis recorded for them: the team's
+    /// policy when it started (`None`: an individual email, which it does not apply to).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_policy: Option<ConsentPolicy>,
     pub frozen_at: DateTime<Utc>,
 }
 
@@ -299,6 +303,9 @@ pub struct CampaignCounters {
     pub click_count: u64,
     pub reply_count: u64,
     pub unsubscribe_count: u64,
+    /// Recipients the team's consent policy left out (`frozen.consent_policy` says which).
+    #[serde(default)]
+    pub skipped_no_basis: u64,
 }
 
 /// A campaign proper, or one email to one contact (`POST …/contacts/{id}/emails`), which

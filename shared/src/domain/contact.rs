@@ -88,6 +88,9 @@ pub struct Consent {
     /// Evidence as the source gave it (opt-in time and IP, a signed form's reference).
     #[serde(default)]
     pub proof: Option<Value>,
+    /// The version of the wording the person agreed to, as the collecting form names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wording_version: Option<String>,
 }
 
 /// Engagement counters; delivery and tracking events fill them.

@@ -36,6 +36,8 @@ pub struct ImportConsent {
     pub basis: ConsentBasis,
     pub source: String,
     pub proof: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wording_version: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -3,6 +3,7 @@
 mod ab_test;
 mod audit;
 mod campaign;
+mod consent;
 mod contact;
 mod conversion;
 mod counter;
@@ -26,6 +27,7 @@ pub use campaign::{
     CampaignKind, CampaignStatus, Condition, ConditionOp, FrozenContent, FrozenVariant,
     MessageSources, Recipients, Sender,
 };
+pub use consent::{ConsentChange, ConsentEntry, ConsentPolicy, RECIPIENT};
 pub use contact::{
     Consent, ConsentBasis, Contact, ContactFields, ContactSource, ContactStatus, EngagementSummary,
     Tags,

@@ -5,7 +5,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{ArtistId, EmailAddress, Language, UserId};
+use std::collections::BTreeMap;
+
+use super::{ArtistId, ConsentPolicy, ContactRole, EmailAddress, Language, UserId};
 
 /// Longest display name, and longest postal address (several lines).
 pub const DISPLAY_NAME_MAX: usize = 200;
@@ -40,9 +42,23 @@ pub struct SenderProfile {
     /// Where the artist's team works: the heatmap's hours are theirs (IANA name).
     #[serde(default = "default_time_zone")]
     pub time_zone: String,
+    /// Each team's consent policy where it differs from the default
+    /// ([`ConsentPolicy::default_for`]).
+    #[serde(default)]
+    pub consent_policies: BTreeMap<ContactRole, ConsentPolicy>,
     pub updated_by: UserId,
     pub updated_at: DateTime<Utc>,
     pub version: u64,
+}
+
+impl SenderProfile {
+    /// Which contacts the team's campaigns may go to.
+    pub fn consent_policy(&self, role: ContactRole) -> ConsentPolicy {
+        self.consent_policies
+            .get(&role)
+            .copied()
+            .unwrap_or_else(|| ConsentPolicy::default_for(role))
+    }
 }
 
 /// The time zone of an artist without a profile, or a profile that does not say.

@@ -65,7 +65,12 @@ pub async fn find(
     let Some(hash) = sender_hash else {
         return Ok(None);
     };
-    let latest = sends::latest_to(app, &hash).await?;
+    // A message the consent policy kept back was never sent: nothing answers it.
+    let latest: Vec<sends::Send> = sends::latest_to(app, &hash)
+        .await?
+        .into_iter()
+        .filter(|send| send.status != sends::SendStatus::Skipped)
+        .collect();
     let Some(newest) = latest.first() else {
         return Ok(None);
     };

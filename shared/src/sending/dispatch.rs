@@ -11,11 +11,11 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 
 use super::best_time;
-use super::gate::reachable;
+use super::gate::{self, lawful, reachable};
 use super::lifecycle::complete_if_done;
 use super::messages::{DispatchMessage, SendBatch, enqueue_batches, enqueue_dispatch};
 use crate::ab::assign::{Cohort, cohort};
-use crate::domain::{CampaignStatus, Contact, VariantIndex};
+use crate::domain::{CampaignStatus, ConsentPolicy, Contact, VariantIndex};
 use crate::store::campaigns as store;
 use crate::store::contacts as contact_store;
 use crate::store::sends::{self, Send};
@@ -34,6 +34,8 @@ pub struct DispatchOutcome {
     pub continued: bool,
     /// Recipients held for the winner of the campaign's test.
     pub held: usize,
+    /// New rows of recipients the team's consent policy leaves out.
+    pub skipped: usize,
 }
 
 pub async fn dispatch(app: &App, message: &DispatchMessage) -> Result<DispatchOutcome, ApiError> {
@@ -67,7 +69,11 @@ pub async fn dispatch(app: &App, message: &DispatchMessage) -> Result<DispatchOu
         message.after.clone(),
     )
     .await?;
-    let reachable = reachable(app, &campaign, &page.items).await?;
+    let policy = campaign
+        .frozen
+        .as_ref()
+        .map_or(ConsentPolicy::NotRequired, gate::policy);
+    let (reachable, no_basis) = lawful(policy, reachable(app, &campaign, &page.items).await?);
     let chosen = campaign
         .ab_decision
         .as_ref()
@@ -126,6 +132,26 @@ pub async fn dispatch(app: &App, message: &DispatchMessage) -> Result<DispatchOu
         })
         .collect();
     outcome.created = sends::create_many(app, &rows).await?;
+    // The left-out get a row too, so each is counted once however often the page is replayed.
+    let skipped: Vec<Send> = no_basis
+        .iter()
+        .map(|contact| {
+            Send::pending(
+                (campaign.artist_id, campaign.contact_role),
+                campaign.id,
+                contact.id,
+                OptOutKeys::of(
+                    app,
+                    campaign.artist_id,
+                    campaign.contact_role,
+                    &contact.email,
+                ),
+                now,
+            )
+            .skipped()
+        })
+        .collect();
+    outcome.skipped = sends::create_many(app, &skipped).await?;
     // Every recipient is queued, new row or not: a replay re-queues rows a crash left unqueued,
     // and the sender skips those already taken. A batch carries one variant.
     let come = |contact: &Contact| match &slots {
@@ -141,15 +167,16 @@ pub async fn dispatch(app: &App, message: &DispatchMessage) -> Result<DispatchOu
     );
     outcome.batches = batches.len();
     enqueue_batches(app, &batches).await?;
-    if outcome.created > 0 {
-        store::add_counters(
-            app,
-            campaign.artist_id,
-            campaign.id,
-            &[("recipient_count", outcome.created as u64)],
-            vec![],
-        )
-        .await?;
+    let counters: Vec<(&'static str, u64)> = [
+        ("recipient_count", outcome.created),
+        ("skipped_no_basis", outcome.skipped),
+    ]
+    .into_iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(name, n)| (name, n as u64))
+    .collect();
+    if !counters.is_empty() {
+        store::add_counters(app, campaign.artist_id, campaign.id, &counters, vec![]).await?;
     }
     match page.next {
         Some(after) => {

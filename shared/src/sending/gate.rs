@@ -16,8 +16,8 @@ use serde_json::json;
 use crate::auth::Caller;
 use crate::campaigns;
 use crate::domain::{
-    ArtistIdentity, Campaign, CampaignKind, CampaignStatus, Contact, ContactFields, ContactRole,
-    ContactStatus, EmailAddress, FrozenContent, FrozenVariant, VariantIndex,
+    ArtistIdentity, Campaign, CampaignKind, CampaignStatus, ConsentPolicy, Contact, ContactFields,
+    ContactRole, ContactStatus, EmailAddress, FrozenContent, FrozenVariant, VariantIndex,
 };
 use crate::render::checks::Severity;
 use crate::render::{
@@ -91,6 +91,12 @@ async fn content(
             .language
             .or(profile.as_ref().map(|p| p.default_language)),
         variants,
+        consent_policy: (campaign.kind == CampaignKind::Bulk).then(|| {
+            profile.as_ref().map_or_else(
+                || ConsentPolicy::default_for(campaign.contact_role),
+                |p| p.consent_policy(campaign.contact_role),
+            )
+        }),
         frozen_at: Utc::now(),
     })
 }
@@ -148,22 +154,25 @@ pub async fn ready(
         });
     }
     let first;
-    let sample =
-        match sample {
-            Some(sample) => sample,
-            None => {
-                first = first_recipient(app, campaign).await?.ok_or_else(|| {
-                    ApiError::Unprocessable {
-                    code: "no_recipients",
-                    message:
-                        "no active, reachable contact of the team matches the campaign's recipients"
-                            .into(),
-                    details: json!({}),
-                }
-                })?;
-                Sample::Contact(&first)
-            }
-        };
+    let sample = match sample {
+        Some(sample) => sample,
+        None => {
+            first = first_recipient(app, campaign, policy(&frozen))
+                    .await?
+                    .ok_or_else(|| ApiError::Unprocessable {
+                        code: "no_recipients",
+                        message: format!(
+                            "no active, reachable contact of the team matches the campaign's recipients{}",
+                            match policy(&frozen) {
+                                ConsentPolicy::NotRequired => String::new(),
+                                other => format!(" ({})", other.explanation()),
+                            }
+                        ),
+                        details: json!({ "consent_policy": policy(&frozen) }),
+                    })?;
+            Sample::Contact(&first)
+        }
+    };
     let versions: Vec<Option<VariantIndex>> = match &campaign.ab_test {
         Some(test) => test.indexes().map(Some).collect(),
         None => vec![None],
@@ -183,15 +192,34 @@ pub async fn ready(
         })?;
     }
     if campaign.sent_at.is_none() {
-        enough_for_the_test(app, campaign).await?;
+        enough_for_the_test(app, campaign, policy(&frozen)).await?;
     }
     Ok(frozen)
+}
+
+/// The consent policy a frozen campaign applies (none for an individual email).
+pub(super) fn policy(frozen: &FrozenContent) -> ConsentPolicy {
+    frozen.consent_policy.unwrap_or(ConsentPolicy::NotRequired)
+}
+
+/// `contacts` split into those `policy` lets the campaign write to and those it leaves out.
+pub(super) fn lawful<'a>(
+    policy: ConsentPolicy,
+    contacts: Vec<&'a Contact>,
+) -> (Vec<&'a Contact>, Vec<&'a Contact>) {
+    contacts
+        .into_iter()
+        .partition(|contact| policy.allows(contact.consent.as_ref()))
 }
 
 /// A test-then-winner test is run only on an audience of its documented minimum
 /// (`ab::decide::minimum_audience`); below it, the campaign is refused with the suggestion to
 /// split. Counting stops at the minimum, so a large list costs a page or two.
-async fn enough_for_the_test(app: &App, campaign: &Campaign) -> Result<(), ApiError> {
+async fn enough_for_the_test(
+    app: &App,
+    campaign: &Campaign,
+    policy: ConsentPolicy,
+) -> Result<(), ApiError> {
     let Some(minimum) = campaign
         .ab_test
         .as_ref()
@@ -199,7 +227,7 @@ async fn enough_for_the_test(app: &App, campaign: &Campaign) -> Result<(), ApiEr
     else {
         return Ok(());
     };
-    let audience = reachable_up_to(app, campaign, minimum as usize, 500, None)
+    let audience = reachable_up_to(app, campaign, policy, minimum as usize, 500, None)
         .await?
         .len() as u64;
     if audience >= minimum {
@@ -220,9 +248,10 @@ async fn enough_for_the_test(app: &App, campaign: &Campaign) -> Result<(), ApiEr
 pub(super) async fn first_recipient(
     app: &App,
     campaign: &Campaign,
+    policy: ConsentPolicy,
 ) -> Result<Option<Contact>, ApiError> {
     Ok(
-        reachable_up_to(app, campaign, 1, 100, Some(SAMPLE_SEARCH_PAGES))
+        reachable_up_to(app, campaign, policy, 1, 100, Some(SAMPLE_SEARCH_PAGES))
             .await?
             .into_iter()
             .next(),
@@ -234,6 +263,7 @@ pub(super) async fn first_recipient(
 async fn reachable_up_to(
     app: &App,
     campaign: &Campaign,
+    policy: ConsentPolicy,
     want: usize,
     page_size: usize,
     max_pages: Option<usize>,
@@ -249,7 +279,7 @@ async fn reachable_up_to(
             after,
         )
         .await?;
-        let chosen = reachable(app, campaign, &page.items).await?;
+        let (chosen, _) = lawful(policy, reachable(app, campaign, &page.items).await?);
         found.extend(chosen.into_iter().take(want - found.len()).cloned());
         match page.next {
             Some(next) if found.len() < want => after = Some(next),

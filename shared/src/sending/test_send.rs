@@ -63,7 +63,10 @@ pub async fn send_test(
                 .filter(|c| c.contact_role == campaign.contact_role)
                 .ok_or_else(|| ApiError::not_found("contact"))?,
         ),
-        None => gate::first_recipient(app, &campaign).await?,
+        // The sample only personalizes what the team sends itself: any contact will do.
+        None => {
+            gate::first_recipient(app, &campaign, crate::domain::ConsentPolicy::NotRequired).await?
+        }
     };
     allowed_recipients(app, artist, &request.to).await?;
     let sample = match &chosen {

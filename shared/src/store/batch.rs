@@ -52,6 +52,8 @@ pub async fn get_many(app: &App, table: &str, keys: Vec<Item>) -> Result<Vec<Ite
     Ok(found)
 }
 
+pub type Query = QueryFluentBuilder;
+
 /// Every item a query matches, following its pages.
 pub async fn query_all(query: QueryFluentBuilder) -> Result<Vec<Item>, ApiError> {
     let mut items = Vec::new();

@@ -19,6 +19,7 @@
 //! | uniqueness of (artist, role, normalized email) under concurrency | the guard is written with `attribute_not_exists` in the same TransactWriteItems as the contact |
 //!
 //! | import job | `ARTIST#{artist_id}` | `IMPORT#{import_id}` | status, checkpoint, counts (`contacts-import`, `contacts-imports-get`, `import-upload`) |
+//! | consent ledger entry | `ARTIST#{artist_id}` | `CONSENT#{contact_id}#{entry_id}` | appended with the change it records, never updated (`store::consent`) |
 //!
 //! An import finds which of 100 rows exist with one BatchGetItem on guards, and writes new
 //! contacts in transactions of contact + guard pairs.
@@ -168,6 +169,7 @@
 pub mod audit;
 mod batch;
 pub mod campaigns;
+pub mod consent;
 pub mod contacts;
 pub mod conversions;
 pub mod imports;

@@ -35,6 +35,9 @@ pub enum SendStatus {
     Sent,
     /// SES refused this recipient for good.
     Failed,
+    /// Never to be sent: the team's consent policy leaves the contact out (the campaign counts
+    /// it in `skipped_no_basis`).
+    Skipped,
 }
 
 impl SendStatus {
@@ -44,6 +47,7 @@ impl SendStatus {
             Self::Claimed => "claimed",
             Self::Sent => "sent",
             Self::Failed => "failed",
+            Self::Skipped => "skipped",
         }
     }
 }
@@ -146,6 +150,14 @@ impl Send {
     }
 
     /// The same row, carrying `variant` (of a test, or for the rest when `winner_send`).
+    /// The row of a recipient the consent policy leaves out: kept, so the skip counts once.
+    pub fn skipped(self) -> Self {
+        Self {
+            status: SendStatus::Skipped,
+            ..self
+        }
+    }
+
     pub fn with_variant(self, variant: Option<VariantIndex>, winner_send: bool) -> Self {
         Self {
             variant,

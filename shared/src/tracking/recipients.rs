@@ -30,6 +30,8 @@ pub enum Progress {
     Pending,
     Sending,
     Failed,
+    /// Left out by the team's consent policy: never sent.
+    Skipped,
     Sent,
     Delivered,
     Bounced,
@@ -61,6 +63,7 @@ impl Progress {
                 SendStatus::Claimed => Self::Sending,
                 SendStatus::Failed => Self::Failed,
                 SendStatus::Sent => Self::Sent,
+                SendStatus::Skipped => Self::Skipped,
             })
     }
 }

@@ -33,6 +33,7 @@ use crate::domain::{
     InteractionType, MachineReason, UserId,
 };
 use crate::domain::{AuditAction, AuditRecord};
+use crate::domain::{ConsentEntry, RECIPIENT};
 use crate::send_time::HourOfWeek;
 use crate::sending::SERVICE_ACTOR;
 use crate::store::sends::{self, Send, SendEngagement};
@@ -235,6 +236,7 @@ async fn apply_effects(app: &App, classified: &[Classified]) -> Result<(), ApiEr
                     c.row.artist_id,
                     c.row.contact_id,
                     ContactStatus::Bounced,
+                    None,
                 )
                 .await?;
             }
@@ -245,6 +247,7 @@ async fn apply_effects(app: &App, classified: &[Classified]) -> Result<(), ApiEr
                     c.row.artist_id,
                     c.row.contact_id,
                     ContactStatus::Unsubscribed,
+                    Some("the person marked a message as spam"),
                 )
                 .await?;
             }
@@ -286,15 +289,24 @@ async fn suppress(app: &App, c: &Classified, reason: SuppressionReason) -> Resul
 
 /// Moves an active contact to `to`, with its audit record; a contact no longer active (or
 /// gone) is left as it is.
+/// Moves an active contact to `to`, with its audit record and, when the person withdrew
+/// (`withdrawn` says how), the entry of their consent ledger: all or nothing, once.
 pub(super) async fn change_status(
     app: &App,
     artist: ArtistId,
     contact: ContactId,
     to: ContactStatus,
+    withdrawn: Option<&str>,
 ) -> Result<(), ApiError> {
     let now = chrono::Utc::now();
     let update =
         store::contacts::set_status(app, artist, contact, &[ContactStatus::Active], to, now)?;
+    let withdrawal = withdrawn
+        .map(|how| {
+            let entry = ConsentEntry::withdrawn(contact, how, RECIPIENT, now);
+            store::consent::append(app, artist, &entry)
+        })
+        .transpose()?;
     let audit = store::audit::put(
         app,
         AuditRecord::contact(
@@ -306,7 +318,8 @@ pub(super) async fn change_status(
             now,
         ),
     )?;
-    match store::transact(app, vec![update, audit]).await? {
+    let writes = [update, audit].into_iter().chain(withdrawal).collect();
+    match store::transact(app, writes).await? {
         TransactOutcome::Written => {
             tracing::info!(%artist, %contact, status = to.as_str(), "contact status changed by a delivery event");
         }
@@ -722,7 +735,14 @@ async fn mark_repeated_soft_bounces(app: &App, new: &[&Classified]) -> Result<()
     let counters = store::stats::get_many(app, &keys).await?;
     for (row, counters) in soft.into_values().zip(counters) {
         if streak_reached(&counters) {
-            change_status(app, row.artist_id, row.contact_id, ContactStatus::Bounced).await?;
+            change_status(
+                app,
+                row.artist_id,
+                row.contact_id,
+                ContactStatus::Bounced,
+                None,
+            )
+            .await?;
         }
     }
     Ok(())

@@ -22,8 +22,20 @@ pub async fn apply(app: &App, send: &Send, scope: UnsubscribeScope) -> Result<()
     } else {
         vec![contact.id]
     };
+    let how = if artist_wide {
+        "the person unsubscribed from every team of the artist"
+    } else {
+        "the person unsubscribed from the team's mail"
+    };
     for id in ids {
-        change_status(app, send.artist_id, id, ContactStatus::Unsubscribed).await?;
+        change_status(
+            app,
+            send.artist_id,
+            id,
+            ContactStatus::Unsubscribed,
+            Some(how),
+        )
+        .await?;
     }
     Ok(())
 }

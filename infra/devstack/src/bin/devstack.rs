@@ -248,6 +248,7 @@ async fn import(args: &[String]) -> anyhow::Result<()> {
             source: format!("import {import} ({name})"),
             recorded_at: chrono::Utc::now(),
             proof: None,
+            wording_version: None,
         },
         dry_run: false,
     };
