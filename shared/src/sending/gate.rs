@@ -203,10 +203,10 @@ pub(super) fn policy(frozen: &FrozenContent) -> ConsentPolicy {
 }
 
 /// `contacts` split into those `policy` lets the campaign write to and those it leaves out.
-pub(super) fn lawful<'a>(
+pub(super) fn lawful(
     policy: ConsentPolicy,
-    contacts: Vec<&'a Contact>,
-) -> (Vec<&'a Contact>, Vec<&'a Contact>) {
+    contacts: Vec<&Contact>,
+) -> (Vec<&Contact>, Vec<&Contact>) {
     contacts
         .into_iter()
         .partition(|contact| policy.allows(contact.consent.as_ref()))
