@@ -232,6 +232,7 @@ async fn an_erased_person_leaves_no_trace_in_any_table_or_bucket_and_never_comes
     assert_eq!(counts["replies"], 1, "{counts}");
     assert_eq!(counts["raw_messages"], 1, "{counts}");
     assert_eq!(counts["individual_emails"], 1, "{counts}");
+    assert_eq!(counts["consent_entries"], 1, "the import's, {counts}");
     assert!(counts["interactions"].as_u64().unwrap() >= 5, "{counts}");
     assert!(counts["counters"].as_u64().unwrap() >= 1, "{counts}");
 
@@ -244,6 +245,31 @@ async fn an_erased_person_leaves_no_trace_in_any_table_or_bucket_and_never_comes
             .status,
         404
     );
+    // Nothing keyed by the contacts either: no ledger entry, timeline or counter names them
+    // (the audit trail and conversions keep the bare ids, which now lead nowhere).
+    for table in [
+        "ContactsTable",
+        "InteractionsTable",
+        "StatsTable",
+        "SendsTable",
+    ] {
+        let items = stack
+            .app()
+            .aws
+            .dynamodb
+            .scan()
+            .table_name(&stack.refs[table])
+            .send()
+            .await
+            .unwrap();
+        for item in items.items() {
+            let text = format!("{item:?}");
+            assert!(
+                !text.contains(&press_id) && !text.contains(&label_id),
+                "{table}: {text}"
+            );
+        }
+    }
 
     // The aggregates stay, anonymous.
     let analytics = owner.get(&format!("{first}/analytics")).await;
