@@ -34,6 +34,27 @@ pub fn respond(result: HttpResult) -> Response<Body> {
     result.unwrap_or_else(|error| error_response(&error))
 }
 
+/// The id API Gateway gave the request, if it came through one.
+pub fn request_id(request: &Request) -> Option<String> {
+    match lambda_http::RequestExt::request_context_ref(request) {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(context)) => {
+            context.request_id.clone()
+        }
+        _ => None,
+    }
+}
+
+/// The handler's `response`, computed as the request `id` (its audit records name it).
+pub async fn answer(
+    id: Option<String>,
+    response: impl Future<Output = HttpResult>,
+) -> Response<Body> {
+    respond(match id {
+        Some(id) => mailing::request_id::scope(id, response).await,
+        None => response.await,
+    })
+}
+
 /// Serves one HTTP handler on the Lambda runtime.
 pub async fn serve_http<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
 where
@@ -43,8 +64,9 @@ where
     init_tracing();
     let app = app().await?;
     lambda_http::run(service_fn(|request: Request| {
+        let id = request_id(&request);
         let response = handler(app, request);
-        async move { Ok::<_, Infallible>(respond(response.await)) }
+        async move { Ok::<_, Infallible>(answer(id, response).await) }
     }))
     .await
 }
@@ -88,7 +110,12 @@ where
 {
     init_tracing();
     let app = app().await?;
-    lambda_runtime::run(lambda_runtime::service_fn(|event| handler(app, event))).await
+    lambda_runtime::run(lambda_runtime::service_fn(
+        |event: lambda_runtime::LambdaEvent<_>| {
+            mailing::request_id::scope(event.context.request_id.clone(), handler(app, event))
+        },
+    ))
+    .await
 }
 
 /// Serves one function of any other event (custom resource, schedule) on the Lambda runtime.
@@ -100,7 +127,12 @@ where
 {
     init_tracing();
     let app = app().await?;
-    lambda_runtime::run(lambda_runtime::service_fn(|event| handler(app, event))).await
+    lambda_runtime::run(lambda_runtime::service_fn(
+        |event: lambda_runtime::LambdaEvent<E>| {
+            mailing::request_id::scope(event.context.request_id.clone(), handler(app, event))
+        },
+    ))
+    .await
 }
 
 /// A queue batch as consumers that read bodies take it: (message id, body) pairs.

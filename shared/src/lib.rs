@@ -25,6 +25,7 @@ pub mod import_jobs;
 pub mod portability;
 pub mod render;
 pub mod replies;
+pub mod request_id;
 pub mod send_time;
 pub mod sender_domains;
 pub mod sender_profiles;

@@ -51,6 +51,12 @@ async fn every_contact_mutation_leaves_an_audit_record_and_a_refused_one_does_no
             .all(|r| r.actor.as_str() == "user-test" && r.artist_id == stack.artist)
     );
     assert_eq!(records[1].changed, ["first_name", "phone"]);
+    // Each names the API request that made it, one request each.
+    let ids: std::collections::BTreeSet<&str> = records
+        .iter()
+        .map(|r| r.request_id.as_deref().expect("a request id"))
+        .collect();
+    assert_eq!(ids.len(), 3);
     let serialized = serde_json::to_string(&records).unwrap();
     assert!(
         !serialized.contains("a@tour.example") && !serialized.contains("Ada"),

@@ -62,9 +62,13 @@ pub async fn poll_once(
     let mut context = Context::default();
     context.request_id = uuid::Uuid::new_v4().to_string();
     context.deadline = u64::try_from(now_ms + local.timeout.as_millis())?;
-    let response = (local.consumer.handler)(app, LambdaEvent::new(event, context))
-        .await
-        .map_err(|error| anyhow::anyhow!("{} failed: {error}", local.consumer.function))?;
+    let id = context.request_id.clone();
+    let response = mailing::request_id::scope(
+        id,
+        (local.consumer.handler)(app, LambdaEvent::new(event, context)),
+    )
+    .await
+    .map_err(|error| anyhow::anyhow!("{} failed: {error}", local.consumer.function))?;
     let failed: Vec<&str> = response
         .batch_item_failures
         .iter()

@@ -79,7 +79,8 @@ impl Gateway {
             }
         };
         let request = http::Request::<Body>::from(lambda_request);
-        functions::runtime::respond((route.handler)(&self.app, request).await)
+        let id = functions::runtime::request_id(&request);
+        functions::runtime::answer(id, (route.handler)(&self.app, request)).await
     }
 }
 

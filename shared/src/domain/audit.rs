@@ -95,6 +95,9 @@ pub struct AuditRecord {
     pub recipients: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub erased: Option<Erased>,
+    /// The invocation that made the change (API Gateway's request id for an API call).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
     pub at: DateTime<Utc>,
 }
 
@@ -134,6 +137,7 @@ impl AuditRecord {
             changed,
             recipients: Vec::new(),
             erased: None,
+            request_id: crate::request_id::current(),
             at,
         }
     }

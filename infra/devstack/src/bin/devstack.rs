@@ -404,7 +404,9 @@ async fn up(args: &[String]) -> anyhow::Result<()> {
                     aws_lambda_events::event::eventbridge::EventBridgeEvent::default(),
                     lambda_runtime::Context::default(),
                 );
-                if let Err(error) = functions::sending::schedule_tick(&gateway.app, event).await {
+                let tick = functions::sending::schedule_tick(&gateway.app, event);
+                let id = uuid::Uuid::new_v4().to_string();
+                if let Err(error) = mailing::request_id::scope(id, tick).await {
                     eprintln!("campaign-scheduler failed: {error}");
                 }
             }
