@@ -462,7 +462,21 @@ pub async fn update(
     }
     after.updated_at = Utc::now();
     after.version = before.version + 1;
-    let audit = audit(&after, caller, AuditAction::CampaignUpdated, changed);
+    let audit = audit(&after, caller, AuditAction::CampaignUpdated, changed).with_values(
+        &before,
+        &after,
+        &[
+            "name",
+            "subject",
+            "template_id",
+            "scheduled_at",
+            "utm_campaign",
+            "track_opens",
+            "track_clicks",
+            "cost",
+            "send_at_best_time",
+        ],
+    );
     write(
         app,
         vec![

@@ -226,7 +226,8 @@ pub async fn update(
         id,
         changed,
         now,
-    );
+    )
+    .with_values(&before, &after, &["status"]);
     writes.push(stores::audit::put(app, audit)?);
     for entry in ledger(&before, &after, caller, now) {
         writes.push(stores::consent::append(app, artist, &entry)?);

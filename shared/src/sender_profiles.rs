@@ -83,6 +83,16 @@ pub async fn put(
         format!("sender_profile#{artist}"),
         changed,
         now,
+    )
+    .with_values(
+        &before,
+        &profile,
+        &[
+            "reply_handling",
+            "default_language",
+            "time_zone",
+            "consent_policies",
+        ],
     );
     let writes = vec![
         store::put(app, &profile, before.as_ref().map(|p| p.version))?,

@@ -187,3 +187,84 @@ async fn the_audit_trail_lists_a_days_work_newest_first_by_actor_action_target_a
     assert_eq!(stranger.status, 403);
     assert_eq!(stack.anonymous().get(&trail).await.status, 401);
 }
+
+#[tokio::test]
+async fn records_keep_the_before_and_after_of_fields_that_name_nobody_and_never_a_persons() {
+    let stack = TestStack::new().await;
+    let owner = stack.owner();
+    let contacts = stack.contacts_url();
+    let id = owner
+        .create_contact(
+            &contacts,
+            json!({ "email": "ines@radio.example", "contact_role": "press", "first_name": "Inès" }),
+        )
+        .await;
+    owner
+        .put(
+            &format!("{contacts}/{id}"),
+            &json!({ "first_name": "Agnès", "status": "unsubscribed" }),
+        )
+        .await;
+    let profile = stack.sender_profile().await.body;
+    let mut body = profile.clone();
+    for field in ["artist_id", "updated_by", "updated_at", "version"] {
+        body.as_object_mut().unwrap().remove(field);
+    }
+    body["time_zone"] = json!("America/Montreal");
+    let changed = owner
+        .put(
+            &format!("/api/artists/{}/sender-profile", stack.artist),
+            &body,
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+
+    let campaign = stack
+        .campaign(json!({
+            "contact_role": "press", "name": "Avant", "subject": "Sujet A",
+            "content": "<p>Bonjour</p><p><a href=\"{{ unsubscribe_url }}\">Se désabonner</a></p>",
+            "from_name": "Label Nova", "from_email": "news@label.example",
+        }))
+        .await;
+    let renamed = owner
+        .put(&campaign, &json!({ "name": "Après", "subject": "Sujet B" }))
+        .await;
+    assert_eq!(renamed.status, 200, "{:?}", renamed.body);
+
+    let trail = owner
+        .get(&format!("/api/artists/{}/audit?limit=50", stack.artist))
+        .await;
+    assert_eq!(trail.status, 200, "{:?}", trail.body);
+    let items = trail.body["items"].as_array().unwrap();
+    let of = |action: &str| {
+        items
+            .iter()
+            .find(|r| r["action"] == action)
+            .unwrap_or_else(|| panic!("{action} in {items:?}"))
+            .clone()
+    };
+    let contact = of("contact.updated");
+    assert_eq!(contact["changed"], json!(["first_name", "status"]));
+    assert_eq!(
+        contact["values"],
+        json!([{ "field": "status", "before": "active", "after": "unsubscribed" }]),
+        "the status, not the name"
+    );
+    let text = trail.body.to_string();
+    assert!(
+        !text.contains("Agnès") && !text.contains("Inès") && !text.contains("ines@"),
+        "{text}"
+    );
+    assert_eq!(
+        of("campaign.updated")["values"],
+        json!([
+            { "field": "name", "before": "Avant", "after": "Après" },
+            { "field": "subject", "before": "Sujet A", "after": "Sujet B" },
+        ])
+    );
+    let profile = of("sender_profile.updated");
+    assert_eq!(
+        profile["values"],
+        json!([{ "field": "time_zone", "before": "Europe/Paris", "after": "America/Montreal" }])
+    );
+}

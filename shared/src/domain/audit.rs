@@ -1,8 +1,10 @@
 //! Audit trail: who did what to which record, and when. Records name ids and changed field
-//! names, never the values (an address or a name would be personal data kept forever).
+//! names; they keep values only of fields that name nobody (a status, a campaign's subject),
+//! never a person's (an address or a name would be personal data kept forever).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::{ArtistId, AuditId, ContactId, UserId};
 
@@ -89,6 +91,10 @@ pub struct AuditRecord {
     /// Names of the fields the action changed.
     #[serde(default)]
     pub changed: Vec<String>,
+    /// Before and after of the changed fields that name nobody (a status, a time zone, a
+    /// campaign's name): a person's fields appear in `changed` only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<ValueChange>,
     /// Where a test message went: the team's own mailboxes (see `sending::test_send`), the one
     /// kind of address an audit record names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -99,6 +105,14 @@ pub struct AuditRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
     pub at: DateTime<Utc>,
+}
+
+/// One field's value before and after a change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValueChange {
+    pub field: String,
+    pub before: Value,
+    pub after: Value,
 }
 
 /// What an erasure deleted: the contacts by id, the rest counted.
@@ -136,10 +150,47 @@ impl AuditRecord {
             target,
             changed,
             recipients: Vec::new(),
+            values: Vec::new(),
             erased: None,
             request_id: crate::request_id::current(),
             at,
         }
+    }
+
+    /// Keeps `field`'s value before and after; only for a field that names nobody.
+    pub fn with_change(
+        mut self,
+        field: &str,
+        before: impl Serialize,
+        after: impl Serialize,
+    ) -> Self {
+        let (before, after) = (json(before), json(after));
+        if before != after {
+            self.values.push(ValueChange {
+                field: field.to_owned(),
+                before,
+                after,
+            });
+        }
+        self
+    }
+
+    /// Keeps the before and after of those of `fields` that differ between two versions of a
+    /// record, as the API shows them; `fields` must name nobody.
+    pub fn with_values(
+        self,
+        before: &impl Serialize,
+        after: &impl Serialize,
+        fields: &[&str],
+    ) -> Self {
+        let (before, after) = (json(before), json(after));
+        fields.iter().fold(self, |record, field| {
+            record.with_change(
+                field,
+                before.get(field).cloned().unwrap_or(Value::Null),
+                after.get(field).cloned().unwrap_or(Value::Null),
+            )
+        })
     }
 
     pub fn contact(
@@ -159,6 +210,10 @@ impl AuditRecord {
             at,
         )
     }
+}
+
+fn json(value: impl Serialize) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
 pub fn contact_target(contact: ContactId) -> String {

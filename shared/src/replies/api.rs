@@ -161,6 +161,7 @@ pub async fn update(
                 .is_some_and(|role| caller.can(artist, role))
         })
         .ok_or_else(|| ApiError::not_found("reply"))?;
+    let before = (reply.processed, reply.assigned_to.clone());
     let mut changed = Vec::new();
     if let Some(processed) = change.processed.filter(|p| *p != reply.processed) {
         reply.processed = processed;
@@ -188,7 +189,9 @@ pub async fn update(
                 format!("reply#{id}"),
                 changed,
                 now,
-            ),
+            )
+            .with_change("processed", before.0, reply.processed)
+            .with_change("assigned_to", &before.1, &reply.assigned_to),
         )?;
         if let TransactOutcome::ConditionFailed(_) =
             store::transact(app, vec![write, audit]).await?

@@ -394,6 +394,7 @@ pub async fn move_status(
     audit: crate::domain::AuditRecord,
 ) -> Result<Option<Campaign>, ApiError> {
     let from = campaign.status;
+    let audit = audit.with_change("status", from, to);
     if !from.can_move_to(to) {
         return Err(ApiError::internal(anyhow::anyhow!(
             "campaign {}: {} → {} is not a move a campaign makes",
