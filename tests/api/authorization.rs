@@ -1,4 +1,4 @@
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::TestStack;
 
@@ -259,4 +259,203 @@ async fn every_route_of_an_artist_refuses_strangers_and_other_teams_and_leaks_no
     }
     let read = stack.owner().get(&format!("{url}/{id}")).await;
     assert_eq!(read.body["version"], 1, "nothing changed");
+}
+
+/// The route pattern a concrete call of this artist matches.
+fn pattern_of(method: &str, path: &str) -> (String, String) {
+    let target = path.split('?').next().unwrap();
+    let (route, _) = devstack::gateway::find_route(method, target).expect("a route");
+    (route.method.to_owned(), route.path.to_owned())
+}
+
+#[tokio::test]
+async fn the_right_grant_succeeds_on_every_route_of_an_artist() {
+    use crate::tracking::{link, message_to, sent_campaign};
+    let stack = TestStack::new().await;
+    let owner = stack.owner();
+    let artist = stack.artist;
+    let a = format!("/api/artists/{artist}");
+    let contacts = stack.contacts_url();
+    assert_eq!(stack.sender_profile().await.status, 200);
+    // A press team with a sent campaign, its message clicked, a reply to it.
+    let sent = sent_campaign(&stack, 2).await;
+    stack.drain_queues().await;
+    let (contact, address) = sent.contacts[0].clone();
+    let click = link(&message_to(&address).await, "/api/email/track/click/");
+    crate::replies::deliver(
+        &stack,
+        devstack::inbound::as_reply_to(
+            b"From: <someone@radio.example>\r\nSubject: Re\r\n\r\nMerci\r\n",
+            &devstack::inbound::newest_to(&address).await.unwrap(),
+            "PASS",
+        )
+        .unwrap(),
+    )
+    .await;
+    let reply = owner.get(&format!("{a}/email/replies")).await.body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let draft = |name: &str| {
+        json!({ "contact_role": "press", "name": name, "subject": "Bonjour",
+                "content": "<p>Bonjour</p><p><a href=\"{{ unsubscribe_url }}\">Se désabonner</a></p>",
+                "from_name": "Label Nova", "from_email": format!("presse@{}", sent.domain) })
+    };
+    let new_contact = |email: String| {
+        let owner = stack.owner();
+        let contacts = contacts.clone();
+        async move {
+            owner
+                .create_contact(
+                    &contacts,
+                    json!({ "email": email, "contact_role": "press" }),
+                )
+                .await
+        }
+    };
+    let gone = new_contact(format!("gone@{}", sent.domain)).await;
+    let erased = new_contact(format!("erased@{}", sent.domain)).await;
+    let campaign = stack.campaign(draft("Lifecycle")).await;
+    let scheduled = stack.campaign(draft("Scheduled")).await;
+    let deleted = stack.campaign(draft("Deleted")).await;
+    let import = owner
+        .post(
+            &format!("{contacts}/import"),
+            &crate::imports_flow::press_import("presse.csv"),
+        )
+        .await;
+    assert_eq!(import.status, 201, "{:?}", import.body);
+    let import = import.body["id"].as_str().unwrap().to_owned();
+    let later = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
+
+    // In an order that leaves each call something to act on: reads, writes, then deletions.
+    let calls: Vec<(&str, String, Option<Value>)> = vec![
+        (
+            "GET",
+            format!("{a}/campaigns/{}/analytics", id(&sent.campaign_url)),
+            None,
+        ),
+        ("GET", format!("{a}/email/analytics"), None),
+        ("GET", format!("{a}/email/analytics/heatmap"), None),
+        ("GET", format!("{a}/email/analytics/press"), None),
+        ("GET", format!("{a}/audit"), None),
+        ("GET", format!("{a}/email/replies"), None),
+        (
+            "PUT",
+            format!("{a}/email/replies/{reply}"),
+            Some(json!({ "processed": true })),
+        ),
+        (
+            "POST",
+            format!("{a}/email/conversions"),
+            Some(
+                json!({ "id": "order-1", "kind": "ticket_sale", "value": "10", "currency": "EUR",
+                         "click_token": click.rsplit('/').next().unwrap() }),
+            ),
+        ),
+        (
+            "POST",
+            format!("{contacts}/import"),
+            Some(crate::imports_flow::press_import("autre.csv")),
+        ),
+        ("GET", format!("{contacts}/imports/{import}"), None),
+        ("GET", format!("{contacts}?contact_role=press"), None),
+        (
+            "POST",
+            contacts.clone(),
+            Some(json!({ "email": format!("new@{}", sent.domain), "contact_role": "press" })),
+        ),
+        ("GET", format!("{contacts}/{contact}"), None),
+        (
+            "PUT",
+            format!("{contacts}/{contact}"),
+            Some(json!({ "company": "Radio Nova" })),
+        ),
+        ("GET", format!("{contacts}/{contact}/export"), None),
+        ("GET", format!("{contacts}/export?contact_role=press"), None),
+        ("GET", format!("{contacts}/{contact}/history"), None),
+        (
+            "POST",
+            format!("{contacts}/{contact}/emails"),
+            Some(
+                json!({ "from_name": "Léa", "from_email": format!("lea@{}", sent.domain),
+                         "subject": "Bonjour", "content": "<p>Bonjour</p>" }),
+            ),
+        ),
+        ("GET", format!("{a}/campaigns"), None),
+        ("POST", format!("{a}/campaigns"), Some(draft("Created"))),
+        ("GET", campaign.clone(), None),
+        (
+            "PUT",
+            campaign.clone(),
+            Some(json!({ "subject": "Bonjour !" })),
+        ),
+        (
+            "POST",
+            format!("{campaign}/test"),
+            Some(json!({ "to": [format!("lea@{}", sent.domain)] })),
+        ),
+        ("GET", format!("{campaign}/sends"), None),
+        (
+            "POST",
+            format!("{scheduled}/schedule"),
+            Some(json!({ "at": later })),
+        ),
+        ("POST", format!("{campaign}/send"), Some(json!({}))),
+        ("POST", format!("{campaign}/pause"), Some(json!({}))),
+        ("POST", format!("{campaign}/resume"), Some(json!({}))),
+        ("POST", format!("{campaign}/cancel"), Some(json!({}))),
+        ("GET", format!("{a}/sender-profile"), None),
+        (
+            "PUT",
+            format!("{a}/sender-profile"),
+            Some(
+                json!({ "display_name": "Label Nova", "postal_address": "12 rue des Lilas, 75011 Paris" }),
+            ),
+        ),
+        (
+            "PUT",
+            format!("{a}/signatures/press"),
+            Some(json!({ "html": "<p>Léa, Label Nova</p>" })),
+        ),
+        ("GET", format!("{a}/signatures/press"), None),
+        ("DELETE", deleted.clone(), None),
+        ("DELETE", format!("{contacts}/{gone}"), None),
+        (
+            "POST",
+            format!("{contacts}/{erased}/erase"),
+            Some(json!({})),
+        ),
+        (
+            "POST",
+            format!("{contacts}/erase"),
+            Some(json!({ "email": format!("someone@{}", sent.domain) })),
+        ),
+    ];
+    let mut covered = std::collections::BTreeSet::new();
+    for (method, path, body) in &calls {
+        let body = body.as_ref().map(Value::to_string);
+        let reply = owner.send(method, path, body.as_deref()).await;
+        assert!(
+            (200..300).contains(&reply.status),
+            "{method} {path}: {} {:?}",
+            reply.status,
+            reply.body
+        );
+        covered.insert(pattern_of(method, path));
+    }
+    let every: std::collections::BTreeSet<(String, String)> = functions::routes::ROUTES
+        .iter()
+        .filter(|route| !route.public && route.path.contains("{artistId}"))
+        .map(|route| (route.method.to_owned(), route.path.to_owned()))
+        .collect();
+    let missing: Vec<_> = every.difference(&covered).collect();
+    assert!(
+        missing.is_empty(),
+        "routes never called with the right grant: {missing:?}"
+    );
+}
+
+fn id(url: &str) -> &str {
+    url.rsplit('/').next().unwrap()
 }
