@@ -67,7 +67,7 @@ async fn erase(
     artist: ArtistId,
     email: &EmailAddress,
 ) -> Result<Erasure, ApiError> {
-    store::suppression::erased(app, artist, email).await?;
+    store::suppression::erased(app, &caller.user, artist, email).await?;
     let address_hash = store::suppression::address_hash(app, email);
     let ids = store::contacts::ids_in_every_team(app, artist, email).await?;
     let contacts = store::contacts::get_many(app, artist, &ids).await?;

@@ -107,6 +107,21 @@ async fn every_basis_and_withdrawal_is_appended_to_the_contacts_ledger_by_whoeve
     );
     // The person's unsubscribe replayed (the event's own pass) appends nothing more.
     assert_eq!(history(&stack, &id).await, entries, "never rewritten");
+    // The opt-out went on the suppression list once, with its audit record, by the service.
+    let suppressed = owner
+        .get(&format!(
+            "/api/artists/{}/audit?action=address.suppressed",
+            stack.artist
+        ))
+        .await;
+    let records = suppressed.body["items"].as_array().unwrap();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["actor"], "artisthub-mailing");
+    assert_eq!(
+        records[0]["values"],
+        json!([{ "field": "reason", "before": null, "after": "team_unsubscribe" }])
+    );
+    assert!(!suppressed.body.to_string().contains(&email));
 
     let listed = owner
         .get(&format!(

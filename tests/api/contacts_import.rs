@@ -286,12 +286,17 @@ async fn a_suppressed_address_is_neither_created_nor_touched() {
     use mailing::store::suppression::{SuppressionReason, suppress};
     let stack = TestStack::new().await;
     let complained = EmailAddress::parse("Luc.Moreau@Radio-Bleue.example").unwrap();
-    suppress(stack.app(), &complained, SuppressionReason::Complaint)
+    suppress(stack.app(), None, &complained, SuppressionReason::Complaint)
         .await
         .unwrap();
-    suppress(stack.app(), &complained, SuppressionReason::HardBounce)
-        .await
-        .unwrap();
+    suppress(
+        stack.app(),
+        None,
+        &complained,
+        SuppressionReason::HardBounce,
+    )
+    .await
+    .unwrap();
     let (report, _) = import(
         &stack,
         &target(&stack, ContactRole::Press),

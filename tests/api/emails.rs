@@ -50,6 +50,7 @@ async fn press(stack: &TestStack) -> Press {
         .await;
     mailing::store::suppression::suppress(
         stack.app(),
+        None,
         &mailing::domain::EmailAddress::parse(&bounced).unwrap(),
         mailing::store::suppression::SuppressionReason::Complaint,
     )

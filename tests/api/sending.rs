@@ -79,6 +79,7 @@ async fn scene(stack: &TestStack) -> Scene {
         .await;
     mailing::store::suppression::suppress(
         stack.app(),
+        None,
         &mailing::domain::EmailAddress::parse(&bounced).unwrap(),
         mailing::store::suppression::SuppressionReason::HardBounce,
     )

@@ -388,6 +388,7 @@ async fn test_sends_go_only_to_the_teams_own_mailboxes_skip_suppressed_ones_and_
     let gone = format!("parti@{}", sent.domain);
     mailing::store::suppression::suppress(
         stack.app(),
+        None,
         &mailing::domain::EmailAddress::parse(&gone).unwrap(),
         mailing::store::suppression::SuppressionReason::HardBounce,
     )

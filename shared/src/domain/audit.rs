@@ -16,6 +16,10 @@ pub enum AuditAction {
     ContactUpdated,
     #[serde(rename = "contact.deleted")]
     ContactDeleted,
+    /// An address went on the suppression list: a hard bounce, a complaint, an unsubscribe, an
+    /// erasure (the target is the list's keyed hash, shortened; the value is the reason).
+    #[serde(rename = "address.suppressed")]
+    AddressSuppressed,
     /// Everything held about a person was erased (the target is the erasure, the record says
     /// which contacts and how much, never the address).
     #[serde(rename = "person.erased")]

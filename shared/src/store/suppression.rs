@@ -6,13 +6,15 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::domain::{ArtistId, ContactRole, ContactStatus, EmailAddress};
+use crate::domain::{
+    ArtistId, AuditAction, AuditRecord, ContactRole, ContactStatus, EmailAddress, UserId,
+};
 use crate::{ApiError, App};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,22 +139,40 @@ fn keyed_hash(app: &App, parts: &[&[u8]]) -> String {
         .collect()
 }
 
+/// Who a suppression is recorded for in the audit trail: the artist whose message or request
+/// caused it, and the actor (the service, or the user who erased someone). `None`: a test
+/// message's address, which belongs to no artist's list.
+pub type Recorder<'a> = Option<(ArtistId, &'a UserId)>;
+
 /// Adds the address to the list (idempotent: the first reason stays).
 pub async fn suppress(
     app: &App,
+    recorder: Recorder<'_>,
     email: &EmailAddress,
     reason: SuppressionReason,
 ) -> Result<(), ApiError> {
-    put(app, address_hash(app, email), reason).await
+    put(app, recorder, address_hash(app, email), reason).await
 }
 
 /// Keeps one team (`scope` Team) or every team of the artist from writing to the person again,
 /// by the keys their send carries: the person's contact may be gone, their choice stays.
-pub async fn opt_out(app: &App, keys: &OptOutKeys, artist_wide: bool) -> Result<(), ApiError> {
-    put(app, keys.team.clone(), SuppressionReason::TeamUnsubscribe).await?;
+pub async fn opt_out(
+    app: &App,
+    recorder: Recorder<'_>,
+    keys: &OptOutKeys,
+    artist_wide: bool,
+) -> Result<(), ApiError> {
+    put(
+        app,
+        recorder,
+        keys.team.clone(),
+        SuppressionReason::TeamUnsubscribe,
+    )
+    .await?;
     if artist_wide {
         put(
             app,
+            recorder,
             keys.artist.clone(),
             SuppressionReason::ArtistUnsubscribe,
         )
@@ -163,32 +183,59 @@ pub async fn opt_out(app: &App, keys: &OptOutKeys, artist_wide: bool) -> Result<
 
 /// Keeps every team of the artist from writing to an erased person again: the one trace of
 /// them left is this keyed hash.
-pub async fn erased(app: &App, artist: ArtistId, email: &EmailAddress) -> Result<(), ApiError> {
+pub async fn erased(
+    app: &App,
+    actor: &UserId,
+    artist: ArtistId,
+    email: &EmailAddress,
+) -> Result<(), ApiError> {
     put(
         app,
+        Some((artist, actor)),
         artist_hash(app, artist, email),
         SuppressionReason::Erasure,
     )
     .await
 }
 
-async fn put(app: &App, hash: String, reason: SuppressionReason) -> Result<(), ApiError> {
+/// The item, written once (the first reason stays), with its audit record in the same
+/// transaction when it is recorded for an artist.
+async fn put(
+    app: &App,
+    recorder: Recorder<'_>,
+    hash: String,
+    reason: SuppressionReason,
+) -> Result<(), ApiError> {
+    let now = Utc::now();
+    let audit = recorder.map(|(artist, actor)| {
+        AuditRecord::new(
+            artist,
+            actor,
+            AuditAction::AddressSuppressed,
+            format!("suppression#{}", &hash[..16]),
+            vec!["reason".to_owned()],
+            now,
+        )
+        .with_change("reason", (), reason)
+    });
     let item = SuppressionItem {
         hash,
         reason,
-        at: Utc::now(),
+        at: now,
     };
-    let result = app
-        .aws
-        .dynamodb
-        .put_item()
+    let put = Put::builder()
         .table_name(&app.config.suppression_table)
         .set_item(Some(serde_dynamo::to_item(item)?))
         .condition_expression("attribute_not_exists(#hash)")
         .expression_attribute_names("#hash", "hash")
-        .send()
-        .await;
-    super::done_unless_failed(result)
+        .build()
+        .map_err(ApiError::internal)?;
+    let mut writes = vec![TransactWriteItem::builder().put(put).build()];
+    if let Some(audit) = audit {
+        writes.push(super::audit::put(app, audit)?);
+    }
+    // Its condition failing: suppressed before, nothing changes and nothing is recorded.
+    super::transact(app, writes).await.map(|_| ())
 }
 
 /// Which of `emails` the `role` team of `artist` may not write to, by normalized address:

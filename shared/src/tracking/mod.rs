@@ -66,7 +66,7 @@ async fn suppress_test_address(
     reason: crate::store::suppression::SuppressionReason,
 ) -> Result<(), ApiError> {
     match crate::domain::EmailAddress::parse(address) {
-        Ok(address) => crate::store::suppression::suppress(app, &address, reason).await,
+        Ok(address) => crate::store::suppression::suppress(app, None, &address, reason).await,
         Err(_) => {
             tracing::warn!("a test message's feedback names an address we cannot read");
             Ok(())

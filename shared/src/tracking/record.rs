@@ -274,13 +274,15 @@ async fn apply_effects(app: &App, classified: &[Classified]) -> Result<(), ApiEr
 }
 
 async fn suppress(app: &App, c: &Classified, reason: SuppressionReason) -> Result<(), ApiError> {
+    let service = UserId::new(SERVICE_ACTOR);
+    let recorder = Some((c.row.artist_id, &service));
     let address = c.event.address.as_deref().map(EmailAddress::parse);
     match address {
-        Some(Ok(address)) => suppression::suppress(app, &address, reason).await,
+        Some(Ok(address)) => suppression::suppress(app, recorder, &address, reason).await,
         _ => {
             // The contact's own address: the event did not name a usable one.
             match store::contacts::get(app, c.row.artist_id, c.row.contact_id).await? {
-                Some(contact) => suppression::suppress(app, &contact.email, reason).await,
+                Some(contact) => suppression::suppress(app, recorder, &contact.email, reason).await,
                 None => Ok(()),
             }
         }

@@ -13,7 +13,14 @@ use crate::{ApiError, App};
 /// Idempotent: applying it again finds everything recorded already.
 pub async fn apply(app: &App, send: &Send, scope: UnsubscribeScope) -> Result<(), ApiError> {
     let artist_wide = scope == UnsubscribeScope::Artist;
-    suppression::opt_out(app, &send.opt_out, artist_wide).await?;
+    let service = crate::domain::UserId::new(crate::sending::SERVICE_ACTOR);
+    suppression::opt_out(
+        app,
+        Some((send.artist_id, &service)),
+        &send.opt_out,
+        artist_wide,
+    )
+    .await?;
     let Some(contact) = store::contacts::get(app, send.artist_id, send.contact_id).await? else {
         return Ok(());
     };
