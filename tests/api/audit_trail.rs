@@ -205,11 +205,7 @@ async fn records_keep_the_before_and_after_of_fields_that_name_nobody_and_never_
             &json!({ "first_name": "Agnès", "status": "unsubscribed" }),
         )
         .await;
-    let profile = stack.sender_profile().await.body;
-    let mut body = profile.clone();
-    for field in ["artist_id", "updated_by", "updated_at", "version"] {
-        body.as_object_mut().unwrap().remove(field);
-    }
+    let mut body = crate::support::profile_body(&stack.sender_profile().await.body);
     body["time_zone"] = json!("America/Montreal");
     let changed = owner
         .put(

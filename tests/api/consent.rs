@@ -50,11 +50,7 @@ async fn unsubscribe(stack: &TestStack, address: &str) {
 async fn every_basis_and_withdrawal_is_appended_to_the_contacts_ledger_by_whoever_made_it() {
     let stack = TestStack::new().await;
     let owner = stack.owner();
-    let domain = format!(
-        "consent-{}.example",
-        &uuid::Uuid::new_v4().simple().to_string()[..10]
-    );
-    assert_eq!(stack.sending_domain(&domain).await.status, 201);
+    let domain = stack.new_sending_domain("consent").await;
     let email = format!("camille@radio-{domain}");
     let id = owner
         .create_contact(
@@ -166,11 +162,7 @@ async fn marketing_reaches_only_contacts_who_consented_and_a_team_can_require_a_
     let owner = stack.owner();
     let profile = stack.sender_profile().await;
     assert_eq!(profile.status, 200, "{:?}", profile.body);
-    let domain = format!(
-        "policy-{}.example",
-        &uuid::Uuid::new_v4().simple().to_string()[..10]
-    );
-    assert_eq!(stack.sending_domain(&domain).await.status, 201);
+    let domain = stack.new_sending_domain("policy").await;
     let people = [
         (
             "fan-consent",
@@ -259,10 +251,7 @@ async fn marketing_reaches_only_contacts_who_consented_and_a_team_can_require_a_
     assert_eq!(owner.get(&marketing).await.body["skipped_no_basis"], 3);
 
     // Press needs nothing by default; the artist asks it for a recorded basis of any kind.
-    let mut body = profile.body.clone();
-    for field in ["artist_id", "updated_by", "updated_at", "version"] {
-        body.as_object_mut().unwrap().remove(field);
-    }
+    let mut body = crate::support::profile_body(&profile.body);
     body["consent_policies"] = json!({ "press": "any_basis" });
     let changed = owner
         .put(

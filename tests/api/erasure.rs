@@ -122,11 +122,7 @@ fn at(offset: Duration) -> String {
 async fn an_erased_person_leaves_no_trace_in_any_table_or_bucket_and_never_comes_back() {
     let stack = TestStack::new().await;
     let owner = stack.owner();
-    let domain = format!(
-        "erase-{}.example",
-        &uuid::Uuid::new_v4().simple().to_string()[..10]
-    );
-    assert_eq!(stack.sending_domain(&domain).await.status, 201);
+    let domain = stack.new_sending_domain("erase").await;
     let person = Person::new(&domain);
 
     // Imported into the press team with a colleague and a broken row...
@@ -253,16 +249,7 @@ async fn an_erased_person_leaves_no_trace_in_any_table_or_bucket_and_never_comes
         "StatsTable",
         "SendsTable",
     ] {
-        let items = stack
-            .app()
-            .aws
-            .dynamodb
-            .scan()
-            .table_name(&stack.refs[table])
-            .send()
-            .await
-            .unwrap();
-        for item in items.items() {
+        for item in crate::replies::raw_items(&stack, table).await {
             let text = format!("{item:?}");
             assert!(
                 !text.contains(&press_id) && !text.contains(&label_id),
@@ -312,11 +299,7 @@ async fn an_erased_person_leaves_no_trace_in_any_table_or_bucket_and_never_comes
 async fn erasure_by_address_finds_a_person_whose_contact_was_deleted_and_refuses_bad_requests() {
     let stack = TestStack::new().await;
     let owner = stack.owner();
-    let domain = format!(
-        "erase-{}.example",
-        &uuid::Uuid::new_v4().simple().to_string()[..10]
-    );
-    assert_eq!(stack.sending_domain(&domain).await.status, 201);
+    let domain = stack.new_sending_domain("erase").await;
     let person = Person::new(&domain);
     let id = owner
         .create_contact(

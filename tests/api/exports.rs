@@ -32,11 +32,7 @@ fn rows(csv: &[u8], separator: u8) -> Vec<Vec<String>> {
 async fn a_contacts_export_holds_its_fields_messages_events_and_replies_and_only_its_own() {
     let stack = TestStack::new().await;
     let owner = stack.owner();
-    let domain = format!(
-        "export-{}.example",
-        &uuid::Uuid::new_v4().simple().to_string()[..10]
-    );
-    assert_eq!(stack.sending_domain(&domain).await.status, 201);
+    let domain = stack.new_sending_domain("export").await;
     let email = format!("ines@radio-{domain}");
     let id = owner
         .create_contact(

@@ -652,7 +652,7 @@ async fn a_soft_bounce_report_counts_soft_and_an_oversized_message_keeps_its_hea
 }
 
 /// Every item of a table of the test's stack, as DynamoDB holds it.
-async fn raw_items(
+pub(crate) async fn raw_items(
     stack: &TestStack,
     table: &str,
 ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {

@@ -130,6 +130,17 @@ impl TestStack {
         format!("{campaigns}/{}", created.body["id"].as_str().unwrap())
     }
 
+    /// A new sending domain of the artist, verified: `{prefix}-{random}.example`.
+    pub async fn new_sending_domain(&self, prefix: &str) -> String {
+        let domain = format!(
+            "{prefix}-{}.example",
+            &uuid::Uuid::new_v4().simple().to_string()[..10]
+        );
+        let registered = self.sending_domain(&domain).await;
+        assert_eq!(registered.status, 201, "{:?}", registered.body);
+        domain
+    }
+
     /// The artist's sender profile, with the postal address marketing mail must show.
     pub async fn sender_profile(&self) -> Reply {
         let reply = self
@@ -344,6 +355,15 @@ impl Caller<'_> {
 
 /// A plain HTTP/1.1 request to a presigned URL on the emulator (loopback, no TLS), as a browser
 /// or curl would send it. Returns the status and the body.
+/// A sender profile as `GET` shows it, made a body `PUT` takes (its own fields removed).
+pub fn profile_body(profile: &Value) -> Value {
+    let mut body = profile.clone();
+    for field in ["artist_id", "updated_by", "updated_at", "version"] {
+        body.as_object_mut().unwrap().remove(field);
+    }
+    body
+}
+
 pub async fn presigned(method: &str, url: &str, body: &[u8]) -> (u16, Vec<u8>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url.strip_prefix("http://").expect("a loopback http URL");

@@ -112,44 +112,33 @@ pub async fn dispatch(app: &App, message: &DispatchMessage) -> Result<DispatchOu
             .as_ref()
             .and_then(|(s, _)| s.get(&contact.id).copied())
     };
+    let row = |contact: &Contact| {
+        Send::pending(
+            (campaign.artist_id, campaign.contact_role),
+            campaign.id,
+            contact.id,
+            OptOutKeys::of(
+                app,
+                campaign.artist_id,
+                campaign.contact_role,
+                &contact.email,
+            ),
+            now,
+        )
+    };
     let rows: Vec<Send> = recipients
         .iter()
         .map(|(contact, variant, winner_send)| {
-            Send::pending(
-                (campaign.artist_id, campaign.contact_role),
-                campaign.id,
-                contact.id,
-                OptOutKeys::of(
-                    app,
-                    campaign.artist_id,
-                    campaign.contact_role,
-                    &contact.email,
-                ),
-                now,
-            )
-            .with_variant(*variant, *winner_send)
-            .in_slot(slot_of(contact))
+            row(contact)
+                .with_variant(*variant, *winner_send)
+                .in_slot(slot_of(contact))
         })
         .collect();
     outcome.created = sends::create_many(app, &rows).await?;
     // The left-out get a row too, so each is counted once however often the page is replayed.
     let skipped: Vec<Send> = no_basis
         .iter()
-        .map(|contact| {
-            Send::pending(
-                (campaign.artist_id, campaign.contact_role),
-                campaign.id,
-                contact.id,
-                OptOutKeys::of(
-                    app,
-                    campaign.artist_id,
-                    campaign.contact_role,
-                    &contact.email,
-                ),
-                now,
-            )
-            .skipped()
-        })
+        .map(|contact| row(contact).skipped())
         .collect();
     outcome.skipped = sends::create_many(app, &skipped).await?;
     // Every recipient is queued, new row or not: a replay re-queues rows a crash left unqueued,
