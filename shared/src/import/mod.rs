@@ -9,6 +9,7 @@
 //! they are opened (zip bombs are refused from their central directory).
 
 mod analyze;
+mod cfb;
 mod csv;
 mod detect;
 mod extent;

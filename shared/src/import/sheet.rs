@@ -28,9 +28,12 @@ pub fn open(
         FileKind::Xls
     };
     let unreadable = |e: &dyn std::fmt::Display| FileError::Unreadable(e.to_string());
-    // Opening an ODS workbook builds every sheet: its size is counted first.
-    if kind == FileKind::Ods {
-        extent::ods(&bytes)?.check(limits)?;
+    // Opening an ODS workbook builds every sheet: its size is counted first. An XLS file's
+    // chains must end before calamine follows them.
+    match kind {
+        FileKind::Ods => extent::ods(&bytes)?.check(limits)?,
+        FileKind::Xls => super::cfb::check(&bytes)?,
+        _ => {}
     }
     let names = match kind {
         FileKind::Xlsx => Xlsx::new(Cursor::new(&bytes))
