@@ -266,8 +266,14 @@ fn clean_address(raw: &str) -> &str {
         value = &value[open + 1..close];
     }
     value = trim(value.trim_matches(['"', '\'', '`']));
-    if value.len() >= 7 && value[..7].eq_ignore_ascii_case("mailto:") {
-        value = &value[7..];
+    // `get`: the seventh byte may fall inside a character (`abcdé©…`); `mailto:` is ASCII, so
+    // when it matches, the cut is on a boundary.
+    if let Some(rest) = value
+        .get(..7)
+        .filter(|prefix| prefix.eq_ignore_ascii_case("mailto:"))
+        .and_then(|_| value.get(7..))
+    {
+        value = rest;
         value = value.split('?').next().unwrap_or(value);
     }
     trim(value)
@@ -364,6 +370,20 @@ mod tests {
                 "zoe@radio.example",
                 "{pasted:?}"
             );
+        }
+    }
+
+    #[test]
+    fn a_character_across_the_seventh_byte_is_read_not_cut() {
+        // Found by `infra/dev fuzz`: the `mailto:` check sliced inside `©` and panicked.
+        for (pasted, accepted) in [
+            ("abcdef©@radio.example", false),
+            ("mailtoé:zoe@radio.example", false),
+            ("«zoé» <zoe@radio.example>", true),
+            ("Zoé©©©©", false),
+        ] {
+            let contact = row(&[pasted], &[Target::Email]);
+            assert_eq!(contact.is_ok(), accepted, "{pasted:?}: {contact:?}");
         }
     }
 
