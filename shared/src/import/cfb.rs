@@ -116,18 +116,18 @@ fn ends(table: &[u32], name: &str) -> Result<(), FileError> {
 mod tests {
     use super::*;
 
-    fn fixture(name: &str) -> Vec<u8> {
+    fn fixture(path: &str) -> Vec<u8> {
         std::fs::read(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../tests/fixtures/import")
-                .join(name),
+                .join("../tests/fixtures")
+                .join(path),
         )
         .unwrap()
     }
 
     #[test]
     fn a_real_workbook_passes_and_one_whose_chains_loop_is_refused() {
-        assert!(check(&fixture("equipe-presse.xls")).is_ok());
+        assert!(check(&fixture("import/equipe-presse.xls")).is_ok());
         // The file the fuzzer found: its directory chain loops.
         let error = check(&fixture("fuzz/xls-looping-directory-chain.xls")).unwrap_err();
         assert!(error.to_string().contains("loops"), "{error}");
