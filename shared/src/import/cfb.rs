@@ -64,16 +64,38 @@ pub fn check(bytes: &[u8]) -> Result<(), FileError> {
     }
     ends(&fat, "its allocation table")?;
 
-    // The mini table, itself a chain of the FAT (which now ends).
-    let mut mini = Vec::new();
-    let mut id = u32_at(bytes, 0x3C);
-    while id <= MAX_REGULAR {
-        mini.extend(ids(sector(id)?));
-        id = *fat
-            .get(id as usize)
-            .ok_or_else(|| broken("its mini allocation table starts past the allocation table"))?;
+    // The mini table and the directory, chains of the FAT (which now ends).
+    let chain = |start: u32, what: &str| -> Result<Vec<u8>, FileError> {
+        let mut data = Vec::new();
+        let mut id = start;
+        while id <= MAX_REGULAR {
+            let next = fat
+                .get(id as usize)
+                .ok_or_else(|| broken(&format!("{what} starts past the allocation table")))?;
+            data.extend_from_slice(sector(id)?);
+            id = *next;
+        }
+        Ok(data)
+    };
+    let mini = ids(&chain(u32_at(bytes, 0x3C), "its mini allocation table")?);
+    ends(&mini, "its mini allocation table")?;
+    // Every stream starts in the table that holds it: the root's (the mini stream) and large
+    // ones in the FAT, small ones in the mini table.
+    let cutoff = u64::from(u32_at(bytes, 0x38));
+    for entry in chain(u32_at(bytes, 0x30), "its directory")?.chunks_exact(128) {
+        let (kind, start) = (entry[0x42], u32_at(entry, 0x74));
+        let size = u64::from_le_bytes(entry[0x78..0x80].try_into().expect("8 bytes"));
+        let table = match kind {
+            5 => &fat,
+            2 if size >= cutoff => &fat,
+            2 => &mini,
+            _ => continue,
+        };
+        if start <= MAX_REGULAR && start as usize >= table.len() {
+            return Err(broken("a stream starts past its allocation table"));
+        }
     }
-    ends(&mini, "its mini allocation table")
+    Ok(())
 }
 
 /// Every chain of `table` ends: each entry is a marker or the index of another entry, and
@@ -126,11 +148,14 @@ mod tests {
     }
 
     #[test]
-    fn a_real_workbook_passes_and_one_whose_chains_loop_is_refused() {
+    fn a_real_workbook_passes_and_the_broken_ones_the_fuzzer_found_are_refused() {
         assert!(check(&fixture("import/equipe-presse.xls")).is_ok());
-        // The file the fuzzer found: its directory chain loops.
+        // Its directory chain loops: calamine grew a buffer to 2 GB.
         let error = check(&fixture("fuzz/xls-looping-directory-chain.xls")).unwrap_err();
         assert!(error.to_string().contains("loops"), "{error}");
+        // Its directory starts past the allocation table: calamine indexed out of bounds.
+        let error = check(&fixture("fuzz/xls-chain-past-the-table.xls")).unwrap_err();
+        assert!(error.to_string().contains("past"), "{error}");
     }
 
     #[test]
