@@ -106,13 +106,17 @@ where
     ) -> Fut,
     Fut: Future<
             Output = Result<aws_lambda_events::event::sqs::SqsBatchResponse, lambda_runtime::Error>,
-        > + Send,
+        > + Send
+        + 'static,
 {
     init_tracing();
     let app = app().await?;
     lambda_runtime::run(lambda_runtime::service_fn(
         |event: lambda_runtime::LambdaEvent<_>| {
-            mailing::request_id::scope(event.context.request_id.clone(), handler(app, event))
+            boxed(mailing::request_id::scope(
+                event.context.request_id.clone(),
+                handler(app, event),
+            ))
         },
     ))
     .await
@@ -123,16 +127,28 @@ pub async fn serve_event<E, F, Fut>(handler: F) -> Result<(), lambda_runtime::Er
 where
     E: serde::de::DeserializeOwned,
     F: Fn(&'static App, lambda_runtime::LambdaEvent<E>) -> Fut,
-    Fut: Future<Output = Result<(), lambda_runtime::Error>> + Send,
+    Fut: Future<Output = Result<(), lambda_runtime::Error>> + Send + 'static,
 {
     init_tracing();
     let app = app().await?;
     lambda_runtime::run(lambda_runtime::service_fn(
         |event: lambda_runtime::LambdaEvent<E>| {
-            mailing::request_id::scope(event.context.request_id.clone(), handler(app, event))
+            boxed(mailing::request_id::scope(
+                event.context.request_id.clone(),
+                handler(app, event),
+            ))
         },
     ))
     .await
+}
+
+/// The invocation's future behind one allocation: a consumer's future nests every service it
+/// awaits, and laying that type out inside `main`'s own future overflows rustc's query depth
+/// (seen on `ses-events` built from scratch). Erasing it here costs one box per invocation.
+fn boxed<T>(
+    future: impl Future<Output = T> + Send + 'static,
+) -> std::pin::Pin<Box<dyn Future<Output = T> + Send>> {
+    Box::pin(future)
 }
 
 /// A queue batch as consumers that read bodies take it: (message id, body) pairs.
