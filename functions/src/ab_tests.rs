@@ -9,6 +9,11 @@ use crate::campaigns::{PREHEADER_MAX, optional_source};
 use crate::http::Fields;
 
 #[derive(Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "AbTestInput")
+)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AbTestBody {
     mode: String,
@@ -24,6 +29,11 @@ pub(crate) struct AbTestBody {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "VariantInput")
+)]
 #[serde(deny_unknown_fields)]
 struct VariantBody {
     #[serde(default)]

@@ -147,3 +147,61 @@ pub async fn heatmap(app: &App, request: Request) -> HttpResult {
     let range = heatmap::range(from, to).map_err(invalid_range)?;
     http::json(200, &heatmap::of(app, &caller, artist, role, range).await?)
 }
+
+#[cfg(feature = "openapi")]
+pub(crate) fn describe(api: &mut crate::contract::Api) {
+    use crate::contract::{CSV, schema};
+    let csv = "`?format=csv` or `Accept: text/csv`: the same figures as a CSV download.";
+    let format = || schema::one_of(&["json", "csv"]);
+    let locale = || schema::one_of(&["en", "fr"]);
+    api.operation(
+        "GET",
+        "/api/artists/{artistId}/campaigns/{campaignId}/analytics",
+    )
+    .summary("A campaign's analytics")
+    .description("Volumes and rates (people only: machine opens and clicks are counted apart), a time series, links, A/B variants with their decision, conversions and return on cost.")
+    .query_schema("format", "json (default) or csv.", format())
+    .query_schema("locale", "CSV for an English (`en`, default) or French (`fr`) spreadsheet.", locale())
+    .answers::<campaign::CampaignAnalytics>(200, "The analytics.")
+    .media(200, CSV, csv);
+    for (path, summary) in [
+        (
+            "/api/artists/{artistId}/email/analytics",
+            "Every team's analytics over a period",
+        ),
+        (
+            "/api/artists/{artistId}/email/analytics/{role}",
+            "One team's analytics over a period",
+        ),
+    ] {
+        api.operation("GET", path)
+            .summary(summary)
+            .query_schema("from", "First day (YYYY-MM-DD).", schema::date())
+            .query_schema("to", "Last day (YYYY-MM-DD).", schema::date())
+            .query_schema(
+                "granularity",
+                "Period of each point.",
+                schema::one_of(&["day", "week", "month"]),
+            )
+            .query_schema("format", "json (default) or csv.", format())
+            .query_schema(
+                "locale",
+                "CSV for an English (`en`, default) or French (`fr`) spreadsheet.",
+                locale(),
+            )
+            .answers::<team::ArtistAnalytics>(200, "The analytics per team and period.")
+            .media(200, CSV, csv);
+    }
+    api.operation("GET", "/api/artists/{artistId}/email/analytics/heatmap")
+        .summary("When people open and click, by hour of week")
+        .query::<ContactRole>(
+            "role",
+            "One team; every team of the caller's grant when absent.",
+        )
+        .query_schema("from", "First day (YYYY-MM-DD).", schema::date())
+        .query_schema("to", "Last day (YYYY-MM-DD).", schema::date())
+        .answers::<heatmap::Heatmap>(
+            200,
+            "Human opens and clicks per hour of week in the artist's time zone.",
+        );
+}

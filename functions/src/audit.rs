@@ -51,3 +51,19 @@ pub async fn list(app: &App, request: Request) -> HttpResult {
     .await?;
     http::json(200, &page)
 }
+
+#[cfg(feature = "openapi")]
+pub(crate) fn describe(api: &mut crate::contract::Api) {
+    use crate::contract::schema;
+    api.operation("GET", "/api/artists/{artistId}/audit")
+        .summary("The artist's audit trail, newest first")
+        .description("Who changed what and when, with the request id and each changed field's value before and after (personal data left out). For a grant on the whole artist.")
+        .query_schema("actor", "Only this user (the token's `sub`).", schema::text())
+        .query::<AuditAction>("action", "Only this action.")
+        .query_schema("target", "Only this target id.", schema::text())
+        .query_schema("from", "Not before this time (RFC 3339).", schema::date_time())
+        .query_schema("to", "Not after this time (RFC 3339).", schema::date_time())
+        .paged(MAX_PAGE)
+        .answers::<mailing::cursor::Page<mailing::domain::AuditRecord>>(200, "A page of records.")
+        .errors(&[422]);
+}

@@ -68,12 +68,6 @@ pub async fn get(app: &App, request: Request) -> HttpResult {
     let id: CampaignId = http::path_id(&request, "campaignId", "campaign")?;
     let mut campaign = campaigns::get(app, &caller, artist, id).await?;
     let engagement = mailing::tracking::engagement::of(app, &mut campaign).await?;
-    #[derive(Serialize)]
-    struct WithEngagement {
-        #[serde(flatten)]
-        campaign: Campaign,
-        engagement: mailing::tracking::engagement::CampaignEngagement,
-    }
     http::json(
         200,
         &WithEngagement {
@@ -81,6 +75,16 @@ pub async fn get(app: &App, request: Request) -> HttpResult {
             engagement,
         },
     )
+}
+
+/// A campaign as `GET` answers it: with how its recipients engaged.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "CampaignWithEngagement"))]
+struct WithEngagement {
+    #[serde(flatten)]
+    campaign: Campaign,
+    engagement: mailing::tracking::engagement::CampaignEngagement,
 }
 
 /// `GET /api/artists/{artistId}/campaigns/{campaignId}/sends?limit=&cursor=`
@@ -117,6 +121,8 @@ pub async fn delete(app: &App, request: Request) -> HttpResult {
 }
 
 #[derive(Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "RecipientFilter"))]
 #[serde(deny_unknown_fields)]
 struct RecipientsBody {
     #[serde(default)]
@@ -130,6 +136,8 @@ struct RecipientsBody {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "ConditionInput"))]
 #[serde(deny_unknown_fields)]
 struct ConditionBody {
     field: String,
@@ -229,8 +237,11 @@ pub(crate) fn optional_source(
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "NewCampaign"))]
 #[serde(deny_unknown_fields)]
 struct CreateBody {
+    #[cfg_attr(feature = "openapi", schemars(with = "ContactRole"))]
     contact_role: String,
     name: String,
     #[serde(default)]
@@ -266,6 +277,8 @@ struct CreateBody {
 /// `{ "window_hours": 1–168 }`: each recipient at their best hour within that many hours of
 /// the start.
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "BestTimeInput"))]
 #[serde(deny_unknown_fields)]
 struct BestTimeBody {
     window_hours: u64,
@@ -282,6 +295,8 @@ impl BestTimeBody {
 
 /// What a campaign cost: `{ "amount": 1500 | "1500.00", "currency": "EUR" }`.
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "CostInput"))]
 #[serde(deny_unknown_fields)]
 struct CostBody {
     amount: Value,
@@ -343,6 +358,8 @@ impl CreateBody {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "CampaignChanges"))]
 #[serde(deny_unknown_fields)]
 struct UpdateBody {
     #[serde(default)]
@@ -379,6 +396,7 @@ struct UpdateBody {
     send_at_best_time: Option<Option<BestTimeBody>>,
     /// Not settable: named so that sending one says how to move a campaign instead.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schemars(skip))]
     status: Option<Value>,
 }
 
@@ -501,6 +519,8 @@ pub async fn schedule(app: &App, request: Request) -> HttpResult {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "Schedule"))]
 #[serde(deny_unknown_fields)]
 struct ScheduleBody {
     at: String,
@@ -529,13 +549,17 @@ pub async fn cancel(app: &App, request: Request) -> HttpResult {
     let artist: ArtistId = http::path_id(&request, "artistId", "artist")?;
     let id: CampaignId = http::path_id(&request, "campaignId", "campaign")?;
     let (campaign, unsent) = sending::cancel(app, &caller, artist, id).await?;
-    #[derive(Serialize)]
-    struct Cancelled {
-        #[serde(flatten)]
-        campaign: mailing::domain::Campaign,
-        unsent: u64,
-    }
     http::json(200, &Cancelled { campaign, unsent })
+}
+
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "CancelledCampaign"))]
+struct Cancelled {
+    #[serde(flatten)]
+    campaign: Campaign,
+    /// How many recipients will not be sent to.
+    unsent: u64,
 }
 
 /// `POST /api/artists/{artistId}/campaigns/{campaignId}/test` with `{ "to": [addresses],
@@ -577,15 +601,21 @@ pub async fn test(app: &App, request: Request) -> HttpResult {
         contact,
         variant,
     })?;
-    #[derive(Serialize)]
-    struct Tested {
-        items: Vec<sending::TestResult>,
-    }
     let items = sending::send_test(app, &caller, artist, id, request).await?;
     http::json(200, &Tested { items })
 }
 
+/// One result per address of a test send.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "TestSendResults"))]
+struct Tested {
+    items: Vec<sending::TestResult>,
+}
+
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "TestSend"))]
 #[serde(deny_unknown_fields)]
 struct TestBody {
     to: Vec<String>,
@@ -594,4 +624,76 @@ struct TestBody {
     /// The A/B variant to send (the first when absent).
     #[serde(default)]
     variant: Option<String>,
+}
+
+#[cfg(feature = "openapi")]
+pub(crate) fn describe(api: &mut crate::contract::Api) {
+    let list = "/api/artists/{artistId}/campaigns";
+    let one = "/api/artists/{artistId}/campaigns/{campaignId}";
+    api.operation("GET", list)
+        .summary("The team's campaigns, newest first")
+        .query::<ContactRole>(
+            "contact_role",
+            "One team; every team of the caller's grant when absent.",
+        )
+        .query::<CampaignStatus>("status", "Only campaigns in this state.")
+        .paged(MAX_PAGE)
+        .answers::<mailing::cursor::Page<Campaign>>(200, "A page of campaigns.");
+    api.operation("POST", list)
+        .summary("Create a draft campaign")
+        .description("A template or the campaign's own subject and HTML, recipients by tags, conditions and engagement score, a sender on a verified domain, optional A/B variants, cost and best-time window. Checked at once; nothing is sent until `send` or `schedule`.")
+        .body::<CreateBody>()
+        .answers::<Campaign>(201, "The draft.")
+        .errors(&[404]);
+    api.operation("GET", one)
+        .summary("A campaign, with how its recipients engaged")
+        .answers::<WithEngagement>(200, "The campaign.");
+    api.operation("PUT", one)
+        .summary("Edit a draft or scheduled campaign")
+        .description("Fields present are changed, `null` clears an optional one, absent fields stay. The status moves only through send, schedule, pause, resume and cancel.")
+        .body::<UpdateBody>()
+        .answers::<Campaign>(200, "The campaign as changed.")
+        .errors(&[409]);
+    api.operation("DELETE", one)
+        .summary("Delete a draft campaign")
+        .empty(204, "Deleted.")
+        .errors(&[409]);
+    api.operation(
+        "GET",
+        "/api/artists/{artistId}/campaigns/{campaignId}/sends",
+    )
+    .summary("Each recipient of a campaign and what became of their message")
+    .paged(recipients::MAX_PAGE)
+    .answers::<mailing::cursor::Page<recipients::Recipient>>(200, "A page of recipients.");
+    fn action<'a>(
+        api: &'a mut crate::contract::Api,
+        verb: &str,
+        summary: &str,
+    ) -> crate::contract::Describe<'a> {
+        let path = format!("/api/artists/{{artistId}}/campaigns/{{campaignId}}/{verb}");
+        api.operation("POST", &path)
+            .summary(summary)
+            .errors(&[409, 422])
+    }
+    action(api, "send", "Check the campaign and start sending now")
+        .description("The readiness gate checks content, sender domain, consent and recipients; a refusal names every reason. The content is frozen as it goes.")
+        .answers::<Campaign>(202, "The campaign, now sending.");
+    action(api, "schedule", "Check the campaign and send it at a time")
+        .body::<ScheduleBody>()
+        .answers::<Campaign>(200, "The campaign, scheduled.");
+    action(api, "pause", "Stop sending; what is queued waits")
+        .answers::<Campaign>(200, "The campaign, paused.");
+    action(api, "resume", "Go on sending a paused campaign")
+        .answers::<Campaign>(202, "The campaign, sending again.");
+    action(api, "cancel", "Stop a campaign for good").answers::<Cancelled>(
+        200,
+        "The campaign, cancelled, and how many recipients will not get it.",
+    );
+    action(
+        api,
+        "test",
+        "Send the campaign (or one variant) to up to five addresses, marked as a test",
+    )
+    .body::<TestBody>()
+    .answers::<Tested>(200, "One result per address.");
 }

@@ -87,12 +87,6 @@ pub async fn get(app: &App, request: Request) -> HttpResult {
         }
         None => None,
     };
-    #[derive(serde::Serialize)]
-    struct WithBestTime {
-        #[serde(flatten)]
-        contact: mailing::domain::Contact,
-        best_send_time: Option<send_time::BestSendTime>,
-    }
     http::json(
         200,
         &WithBestTime {
@@ -100,6 +94,19 @@ pub async fn get(app: &App, request: Request) -> HttpResult {
             best_send_time,
         },
     )
+}
+
+/// A contact as `GET` answers it: with the hour to send it mail.
+#[derive(serde::Serialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "ContactWithBestTime")
+)]
+struct WithBestTime {
+    #[serde(flatten)]
+    contact: mailing::domain::Contact,
+    best_send_time: Option<send_time::BestSendTime>,
 }
 
 /// `PUT /api/artists/{artistId}/contacts/{contactId}`: fields present are changed, `null`
@@ -124,9 +131,15 @@ pub async fn delete(app: &App, request: Request) -> HttpResult {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "NewContact")
+)]
 #[serde(deny_unknown_fields)]
 struct CreateBody {
     email: String,
+    #[cfg_attr(feature = "openapi", schemars(with = "ContactRole"))]
     contact_role: String,
     #[serde(default)]
     first_name: Option<String>,
@@ -149,11 +162,17 @@ struct CreateBody {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "ContactChanges")
+)]
 #[serde(deny_unknown_fields)]
 struct UpdateBody {
     #[serde(default)]
     email: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<ContactRole>"))]
     contact_role: Option<String>,
     #[serde(default, deserialize_with = "http::nullable")]
     first_name: Option<Option<String>>,
@@ -264,4 +283,47 @@ impl UpdateBody {
         };
         f.finish(|| changes)
     }
+}
+
+#[cfg(feature = "openapi")]
+pub(crate) fn describe(api: &mut crate::contract::Api) {
+    use crate::contract::schema;
+    let list = "/api/artists/{artistId}/contacts";
+    let one = "/api/artists/{artistId}/contacts/{contactId}";
+    api.operation("GET", list)
+        .summary("The team's contacts")
+        .query::<ContactRole>(
+            "contact_role",
+            "One team; every team of the caller's grant when absent.",
+        )
+        .query::<ContactStatus>("status", "Only contacts in this state.")
+        .query_schema("tag", "Only contacts with this tag.", schema::text())
+        .query_schema(
+            "min_score",
+            "Only contacts whose engagement score is at least this.",
+            serde_json::json!({ "type": "integer", "minimum": 0, "maximum": 100 }),
+        )
+        .paged(contacts::MAX_PAGE)
+        .answers::<mailing::cursor::Page<mailing::domain::Contact>>(
+            200,
+            "A page of contacts, each with its engagement.",
+        );
+    api.operation("POST", list)
+        .summary("Create a contact")
+        .description("The address is checked and normalized; a person who unsubscribed, bounced or was erased stays out (suppression is by address across the artist). Consent, when given, starts the contact's consent ledger.")
+        .body::<CreateBody>()
+        .answers::<mailing::domain::Contact>(201, "The contact.")
+        .errors(&[409]);
+    api.operation("GET", one)
+        .summary("A contact, with its engagement and best send time")
+        .answers::<WithBestTime>(200, "The contact.");
+    api.operation("PUT", one)
+        .summary("Edit a contact")
+        .description("Fields present are changed, `null` clears an optional field, absent fields stay. `status: unsubscribed` records the person's withdrawal; nobody can resubscribe them.")
+        .body::<UpdateBody>()
+        .answers::<mailing::domain::Contact>(200, "The contact as changed.")
+        .errors(&[409]);
+    api.operation("DELETE", one)
+        .summary("Delete a contact (its suppression stays)")
+        .empty(204, "Deleted.");
 }

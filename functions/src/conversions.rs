@@ -48,6 +48,11 @@ pub(crate) fn money(
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "NewConversion")
+)]
 #[serde(deny_unknown_fields)]
 struct ConversionBody {
     id: String,
@@ -112,4 +117,14 @@ impl ConversionBody {
             via: via.expect("checked"),
         })
     }
+}
+
+#[cfg(feature = "openapi")]
+pub(crate) fn describe(api: &mut crate::contract::Api) {
+    api.operation("POST", "/api/artists/{artistId}/email/conversions")
+        .summary("Record a conversion (a sale, a pre-save, a booking…) idempotently")
+        .description("From the CRM's server, with a grant on the whole artist. `id` is the caller's own: posting it again changes nothing. Attributed through the click token of the link the person came through, or the UTM campaign and content our links carry, within the attribution window.")
+        .body::<ConversionBody>()
+        .answers::<mailing::domain::Conversion>(201, "Recorded, with what it is attributed to.")
+        .answers::<mailing::domain::Conversion>(200, "Already recorded: the conversion unchanged.");
 }

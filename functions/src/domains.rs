@@ -3,7 +3,7 @@
 use lambda_http::Request;
 use mailing::domain::{ArtistId, DomainName};
 use mailing::{App, sender_domains};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::http::{self, Fields, HttpResult};
 
@@ -14,13 +14,9 @@ pub async fn list(app: &App, request: Request) -> HttpResult {
         raw.parse::<ArtistId>().map_err(|e| e.to_string())
     })?
     .ok_or_else(|| mailing::ApiError::bad_request("invalid_query", "artist_id is required"))?;
-    #[derive(Serialize)]
-    struct Items<T> {
-        items: Vec<T>,
-    }
     http::json(
         200,
-        &Items {
+        &http::Items {
             items: sender_domains::list(app, &caller, artist).await?,
         },
     )
@@ -60,6 +56,11 @@ pub async fn verify(app: &App, request: Request) -> HttpResult {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "DomainVerification")
+)]
 #[serde(deny_unknown_fields)]
 struct VerifyBody {
     artist_id: String,
@@ -68,8 +69,33 @@ struct VerifyBody {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "NewDomain")
+)]
 #[serde(deny_unknown_fields)]
 struct CreateBody {
     artist_id: String,
     domain: String,
+}
+
+#[cfg(feature = "openapi")]
+pub(crate) fn describe(api: &mut crate::contract::Api) {
+    api.operation("GET", "/api/email/domains")
+        .summary("An artist's sending domains and their state at SES")
+        .required_query_schema("artist_id", "The artist.", crate::contract::schema::uuid())
+        .answers::<http::Items<sender_domains::SenderDomain>>(200, "The domains.");
+    api.operation("POST", "/api/email/domains")
+        .summary("Claim a sending domain for an artist")
+        .description("Registers the domain with SES (Easy DKIM) and answers the DNS records to publish, with the TXT record that proves the artist owns it. A domain claimed by another artist is refused.")
+        .body::<CreateBody>()
+        .answers::<sender_domains::SenderDomain>(201, "The domain and its DNS records.")
+        .errors(&[409]);
+    api.operation("POST", "/api/email/domains/{domain}/verify")
+        .summary("Check a domain's ownership proof in DNS")
+        .description("`approve: true` (the `mailing:admin` scope only) approves without the proof.")
+        .body::<VerifyBody>()
+        .answers::<sender_domains::SenderDomain>(200, "The domain and its state.")
+        .errors(&[409]);
 }

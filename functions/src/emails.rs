@@ -21,6 +21,11 @@ pub async fn send(app: &App, request: Request) -> HttpResult {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "NewEmail")
+)]
 #[serde(deny_unknown_fields)]
 struct EmailBody {
     /// What it is about: `{{ campaign.name }}` in its template.
@@ -74,4 +79,14 @@ impl EmailBody {
             track_clicks: self.track_clicks.unwrap_or(true),
         })
     }
+}
+
+#[cfg(feature = "openapi")]
+pub(crate) fn describe(api: &mut crate::contract::Api) {
+    api.operation("POST", "/api/artists/{artistId}/contacts/{contactId}/emails")
+        .summary("Send one email to a contact")
+        .description("A template or its own subject and HTML, personalized for the contact, tracked, from a verified domain of the artist; through the same checks and queues as a campaign.")
+        .body::<EmailBody>()
+        .answers::<mailing::domain::Campaign>(202, "The email's record (`kind: individual`), readable as a campaign.")
+        .errors(&[409]);
 }

@@ -18,6 +18,11 @@ pub async fn contact(app: &App, request: Request) -> HttpResult {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "ErasureByAddress")
+)]
 #[serde(deny_unknown_fields)]
 struct AddressBody {
     email: String,
@@ -33,4 +38,18 @@ pub async fn address(app: &App, request: Request) -> HttpResult {
     let email = f.finish(|| email.expect("checked"))?;
     let erasure = mailing::erasure::address(app, &caller, artist, &email).await?;
     http::json(200, &erasure)
+}
+
+#[cfg(feature = "openapi")]
+pub(crate) fn describe(api: &mut crate::contract::Api) {
+    let description = "Removes the person from every team of the artist: contacts, consent ledger, sends, interactions, replies and their raw mail. Only a keyed hash stays, in the suppression list, so the address is never mailed or imported again. For a grant on the whole artist.";
+    api.operation("POST", "/api/artists/{artistId}/contacts/{contactId}/erase")
+        .summary("Erase a person, named by one of their contacts")
+        .description(description)
+        .answers::<mailing::erasure::Erasure>(200, "What was erased, counted.");
+    api.operation("POST", "/api/artists/{artistId}/contacts/erase")
+        .summary("Erase a person by address")
+        .description(description)
+        .body::<AddressBody>()
+        .answers::<mailing::erasure::Erasure>(200, "What was erased, counted.");
 }

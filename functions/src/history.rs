@@ -17,3 +17,12 @@ pub async fn get(app: &App, request: Request) -> HttpResult {
         history::contact_history(app, &caller, artist, contact, cursor.as_deref(), limit).await?;
     json(200, &page)
 }
+
+#[cfg(feature = "openapi")]
+pub(crate) fn describe(api: &mut crate::contract::Api) {
+    api.operation("GET", "/api/artists/{artistId}/contacts/{contactId}/history")
+        .summary("A contact's timeline, newest first")
+        .description("Every message sent to the contact and what became of it: delivered, opened, clicked, replied, bounced, complained, unsubscribed.")
+        .paged(200)
+        .answers::<mailing::cursor::Page<mailing::domain::Interaction>>(200, "A page of the timeline.");
+}

@@ -10,10 +10,9 @@ use lambda_http::Request;
 use lambda_runtime::LambdaEvent;
 use mailing::domain::{ArtistId, ContactRole, ImportId};
 use mailing::import::Target;
-use mailing::import_jobs::{self, ImportMessage, NewImport};
+use mailing::import_jobs::{self, ImportMessage, ImportView, NewImport};
 use mailing::{ApiError, App};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::http::{self, ConsentBody, Fields, HttpResult};
 
@@ -23,9 +22,11 @@ pub async fn create(app: &App, request: Request) -> HttpResult {
     let artist: ArtistId = http::path_id(&request, "artistId", "artist")?;
     let new = http::json_body::<CreateBody>(&request, http::JSON_LIMIT)?.parse()?;
     let (job, upload) = import_jobs::create(app, &caller, artist, new).await?;
-    let mut body = import_jobs::view(&job, None);
-    body["upload"] = json!(upload);
-    http::json(201, &body)
+    let view = ImportView {
+        upload: Some(upload),
+        ..ImportView::of(&job, None)
+    };
+    http::json(201, &view)
 }
 
 /// `GET /api/artists/{artistId}/contacts/imports/{importId}`
@@ -34,7 +35,7 @@ pub async fn get(app: &App, request: Request) -> HttpResult {
     let artist: ArtistId = http::path_id(&request, "artistId", "artist")?;
     let id: ImportId = http::path_id(&request, "importId", "import")?;
     let (job, link) = import_jobs::get(app, &caller, artist, id).await?;
-    http::json(200, &import_jobs::view(&job, link))
+    http::json(200, &ImportView::of(&job, link))
 }
 
 /// Time kept in hand before the invocation's deadline to save the checkpoint.
@@ -101,8 +102,14 @@ fn delivery(record: &aws_lambda_events::event::sqs::SqsMessage) -> u32 {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "NewImport")
+)]
 #[serde(deny_unknown_fields)]
 struct CreateBody {
+    #[cfg_attr(feature = "openapi", schemars(with = "ContactRole"))]
     contact_role: String,
     file_name: String,
     consent: ConsentBody,
@@ -146,4 +153,16 @@ impl CreateBody {
             dry_run: self.dry_run,
         })
     }
+}
+
+#[cfg(feature = "openapi")]
+pub(crate) fn describe(api: &mut crate::contract::Api) {
+    api.operation("POST", "/api/artists/{artistId}/contacts/import")
+        .summary("Start an import: answers where to upload the file")
+        .description("CSV (any encoding and separator), XLSX, XLS or ODS. The consent stated covers every row; columns are recognized by their names in English and French, or mapped. Uploading the file starts the import; `dry_run` reports without writing.")
+        .body::<CreateBody>()
+        .answers::<ImportView>(201, "The job, awaiting its upload, and the upload link.");
+    api.operation("GET", "/api/artists/{artistId}/contacts/imports/{importId}")
+        .summary("An import and its report")
+        .answers::<ImportView>(200, "The job, its counts and per-row errors.");
 }

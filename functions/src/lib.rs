@@ -9,6 +9,8 @@ pub mod analytics;
 pub mod audit;
 pub mod campaigns;
 pub mod contacts;
+#[cfg(feature = "openapi")]
+pub mod contract;
 pub mod conversions;
 pub mod custom_resource;
 pub mod domains;

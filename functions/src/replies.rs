@@ -73,6 +73,11 @@ pub async fn unassigned(app: &App, request: Request) -> HttpResult {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "ReplyChanges")
+)]
 #[serde(deny_unknown_fields)]
 struct UpdateBody {
     #[serde(default)]
@@ -126,4 +131,45 @@ pub async fn inbound(
     Ok(crate::runtime::failures(
         mailing::replies::consume(app, &messages).await,
     ))
+}
+
+#[cfg(feature = "openapi")]
+pub(crate) fn describe(api: &mut crate::contract::Api) {
+    use crate::contract::schema;
+    api.operation("GET", "/api/artists/{artistId}/email/replies")
+        .summary("Replies to the artist's messages, newest first")
+        .query_schema(
+            "processed",
+            "Only replies handled (`true`) or not (`false`).",
+            schema::boolean(),
+        )
+        .query::<ContactRole>(
+            "contact_role",
+            "One team; every team of the caller's grant when absent.",
+        )
+        .query_schema(
+            "campaign_id",
+            "Only replies to this campaign.",
+            schema::uuid(),
+        )
+        .query_schema(
+            "assigned_to",
+            "Only replies assigned to this user.",
+            schema::text(),
+        )
+        .query_schema(
+            "kind",
+            "Only replies of this kind.",
+            schema::one_of(&["human", "auto"]),
+        )
+        .paged(MAX_PAGE)
+        .answers::<mailing::cursor::Page<api::ReplyView>>(200, "A page of replies.");
+    api.operation("GET", "/api/email/replies/unassigned")
+        .summary("Replies no artist could be found for (administrators)")
+        .paged(MAX_PAGE)
+        .answers::<mailing::cursor::Page<api::ReplyView>>(200, "A page of replies.");
+    api.operation("PUT", "/api/artists/{artistId}/email/replies/{replyId}")
+        .summary("Mark a reply processed, assign it, note it")
+        .body::<UpdateBody>()
+        .answers::<api::ReplyView>(200, "The reply as changed.");
 }

@@ -33,6 +33,11 @@ pub async fn update(app: &App, request: Request) -> HttpResult {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "SenderProfileInput")
+)]
 #[serde(deny_unknown_fields)]
 struct ProfileBody {
     display_name: String,
@@ -115,4 +120,20 @@ impl ProfileBody {
             consent_policies,
         })
     }
+}
+
+#[cfg(feature = "openapi")]
+pub(crate) fn describe(api: &mut crate::contract::Api) {
+    let path = "/api/artists/{artistId}/sender-profile";
+    api.operation("GET", path)
+        .summary("The artist's sender profile")
+        .answers::<mailing::domain::SenderProfile>(
+            200,
+            "The profile (defaults until one is saved).",
+        );
+    api.operation("PUT", path)
+        .summary("Replace the artist's sender profile")
+        .description("The name and postal address every message carries, default sender, reply handling, language, time zone, and each team's consent policy.")
+        .body::<ProfileBody>()
+        .answers::<mailing::domain::SenderProfile>(200, "The profile as saved.");
 }

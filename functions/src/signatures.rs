@@ -38,7 +38,25 @@ pub async fn put(app: &App, request: Request) -> HttpResult {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "SignatureInput")
+)]
 #[serde(deny_unknown_fields)]
 struct SignatureBody {
     html: String,
+}
+
+#[cfg(feature = "openapi")]
+pub(crate) fn describe(api: &mut crate::contract::Api) {
+    let path = "/api/artists/{artistId}/signatures/{role}";
+    api.operation("GET", path)
+        .summary("The caller's own signature for a team")
+        .answers::<mailing::domain::Signature>(200, "The signature.");
+    api.operation("PUT", path)
+        .summary("Set the caller's signature for a team")
+        .description("Stored sanitized: the answer shows what was kept.")
+        .body::<SignatureBody>()
+        .answers::<mailing::domain::Signature>(200, "The signature as stored.");
 }

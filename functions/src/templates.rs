@@ -11,7 +11,7 @@ use mailing::templates::{
     SUBJECT_MAX, TEXT_MAX, TemplateChanges,
 };
 use mailing::{ApiError, App};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::custom_resource;
@@ -40,11 +40,7 @@ pub async fn list(app: &App, request: Request) -> HttpResult {
         },
     )
     .await?;
-    #[derive(Serialize)]
-    struct Items<T> {
-        items: Vec<T>,
-    }
-    http::json(200, &Items { items })
+    http::json(200, &http::Items { items })
 }
 
 /// `POST /api/templates/email`
@@ -90,11 +86,18 @@ pub async fn preview(app: &App, request: Request) -> HttpResult {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "NewTemplate")
+)]
 #[serde(deny_unknown_fields)]
 struct CreateBody {
     artist_id: String,
+    #[cfg_attr(feature = "openapi", schemars(with = "ContactRole"))]
     contact_role: String,
     name: String,
+    #[cfg_attr(feature = "openapi", schemars(with = "Language"))]
     language: String,
     subject_template: String,
     content_template: String,
@@ -147,6 +150,11 @@ impl CreateBody {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "TemplateChanges")
+)]
 #[serde(deny_unknown_fields)]
 struct UpdateBody {
     #[serde(default)]
@@ -196,6 +204,11 @@ impl UpdateBody {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "PreviewRequest")
+)]
 #[serde(deny_unknown_fields)]
 struct PreviewBody {
     artist_id: String,
@@ -214,6 +227,11 @@ struct PreviewBody {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "PreviewArtist")
+)]
 #[serde(deny_unknown_fields)]
 struct NameAndAddress {
     #[serde(default)]
@@ -223,6 +241,11 @@ struct NameAndAddress {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "PreviewCampaign")
+)]
 #[serde(deny_unknown_fields)]
 struct CampaignBody {
     #[serde(default)]
@@ -232,6 +255,11 @@ struct CampaignBody {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "PreviewSender")
+)]
 #[serde(deny_unknown_fields)]
 struct SenderBody {
     #[serde(default)]
@@ -335,4 +363,43 @@ pub async fn install(
     };
     custom_resource::answer(&request, BUILT_INS_RESOURCE, outcome).await?;
     Ok(())
+}
+
+#[cfg(feature = "openapi")]
+pub(crate) fn describe(api: &mut crate::contract::Api) {
+    use crate::contract::schema;
+    let list = "/api/templates/email";
+    let one = "/api/templates/email/{templateId}";
+    api.operation("GET", list)
+        .summary("Templates: the built-ins and an artist's own")
+        .description("Each team's default first (an artist's own default replacing the built-in one of its language), then by name.")
+        .query_schema("artist_id", "The artist whose templates to add to the built-ins.", schema::uuid())
+        .query::<ContactRole>("contact_role", "Only this team's.")
+        .query::<Language>("language", "Only this language's.")
+        .answers::<http::Items<mailing::domain::TemplateSummary>>(200, "The templates.");
+    api.operation("POST", list)
+        .summary("Create a template for an artist's team")
+        .description("MiniJinja subject, HTML and text; compiled and checked (unknown variables, unsafe markup, a missing unsubscribe link) before it is saved.")
+        .body::<CreateBody>()
+        .answers::<mailing::domain::EmailTemplate>(201, "The template.")
+        .errors(&[409]);
+    api.operation("GET", one)
+        .summary("A template")
+        .answers::<mailing::domain::EmailTemplate>(200, "The template.");
+    api.operation("PUT", one)
+        .summary("Edit an artist's template")
+        .body::<UpdateBody>()
+        .answers::<mailing::domain::EmailTemplate>(200, "The template as changed.")
+        .errors(&[409]);
+    api.operation("DELETE", one)
+        .summary("Delete an artist's template")
+        .empty(204, "Deleted.")
+        .errors(&[409]);
+    api.operation("POST", "/api/templates/email/{templateId}/preview")
+        .summary("Render a template for a sample or one of the artist's contacts")
+        .body::<PreviewBody>()
+        .answers::<mailing::render::Preview>(
+            200,
+            "The subject, HTML and text as the contact would get them, and what the checks found.",
+        );
 }

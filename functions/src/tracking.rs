@@ -7,7 +7,6 @@ use mailing::ApiError;
 use mailing::App;
 use mailing::tracking::pages::{self, PageLanguage};
 use mailing::tracking::{UnsubscribeScope, public};
-use serde_json::json;
 
 use crate::http::{HttpResult, empty, header, json, path_text};
 
@@ -126,9 +125,16 @@ pub async fn click(app: &App, request: Request) -> HttpResult {
 /// `POST /api/email/track/click/{trackingId}`: records the click and answers where it leads.
 pub async fn click_post(app: &App, request: Request) -> HttpResult {
     match public::click(app, token(&request), user_agent(&request)).await? {
-        Some(url) => json(200, &json!({ "url": url })),
+        Some(url) => json(200, &ClickTarget { url }),
         None => Err(ApiError::not_found("tracking link")),
     }
+}
+
+/// Where a recorded click leads.
+#[derive(serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+struct ClickTarget {
+    url: String,
 }
 
 /// `GET /api/email/unsubscribe/{trackingId}`: the choice, this team or the whole artist.
@@ -206,7 +212,13 @@ pub async fn unsubscribe(app: &App, request: Request) -> HttpResult {
     };
     let applied = public::unsubscribe(app, token(&request), scope).await?;
     match (submission, applied) {
-        (Submission::Json(_), true) => json(200, &json!({ "unsubscribed": true, "scope": scope })),
+        (Submission::Json(_), true) => json(
+            200,
+            &Unsubscribed {
+                unsubscribed: true,
+                scope,
+            },
+        ),
         (Submission::Json(_), false) => Err(ApiError::not_found("unsubscribe link")),
         (Submission::OneClick, true) => Response::builder()
             .status(200)
@@ -225,6 +237,14 @@ pub async fn unsubscribe(app: &App, request: Request) -> HttpResult {
     }
 }
 
+/// What an API client's unsubscribe did.
+#[derive(serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+struct Unsubscribed {
+    unsubscribed: bool,
+    scope: UnsubscribeScope,
+}
+
 /// `ses-events` (EventsQueue): SES's events and our endpoints', recorded once per batch.
 pub async fn events(
     app: &App,
@@ -234,4 +254,62 @@ pub async fn events(
     Ok(crate::runtime::failures(
         mailing::tracking::consume(app, &messages).await,
     ))
+}
+
+#[cfg(feature = "openapi")]
+pub(crate) fn describe(api: &mut crate::contract::Api) {
+    use serde_json::json;
+    const HTML: &str = "text/html";
+    let invalid = "An invalid or expired link: a page saying so, in the reader's language.";
+    let open = "/api/email/track/open/{trackingId}";
+    api.operation("GET", open)
+        .summary("The open pixel of a message")
+        .description("Answers the pixel whatever the token: a broken image helps nobody and tells a prober nothing.")
+        .media(200, "image/gif", "A 1×1 transparent GIF.");
+    api.head_of_get(open);
+    api.operation("POST", open)
+        .summary("Record an open (API clients)")
+        .empty(204, "Recorded.");
+    let click = "/api/email/track/click/{trackingId}";
+    api.operation("GET", click)
+        .summary("Follow a message's link")
+        .description("Redirects to the link the message held under that token, never to a URL the request names.")
+        .redirect(302, "The link's target.")
+        .media(404, HTML, invalid);
+    api.head_of_get(click);
+    api.operation("POST", click)
+        .summary("Record a click and answer where it leads (API clients)")
+        .answers::<ClickTarget>(200, "The link's target.");
+    let view = "/api/email/view/{trackingId}";
+    api.operation("GET", view)
+        .summary("A message in a browser, sandboxed")
+        .media(200, HTML, "The message as its recipient got it.")
+        .media(404, HTML, invalid);
+    api.head_of_get(view);
+    let unsubscribe = "/api/email/unsubscribe/{trackingId}";
+    api.operation("GET", unsubscribe)
+        .summary("The unsubscribe page: this team or the whole artist")
+        .description("Showing it changes nothing: link scanners fetch every URL of a message.")
+        .media(200, HTML, "The choice.")
+        .media(404, HTML, invalid);
+    api.head_of_get(unsubscribe);
+    let scope = json!({ "type": "string", "enum": ["team", "artist"] });
+    api.operation("POST", unsubscribe)
+        .summary("Unsubscribe, at once and idempotently")
+        .description("RFC 8058 one-click (`List-Unsubscribe=One-Click`, or an empty body) unsubscribes from the team; the page's form and API clients choose `team` or `artist`.")
+        .body_schema(false, json!({
+            "application/x-www-form-urlencoded": { "schema": {
+                "type": "object",
+                "properties": { "List-Unsubscribe": { "const": "One-Click" }, "scope": scope },
+            } },
+            "application/json": { "schema": {
+                "type": "object",
+                "properties": { "scope": scope },
+            } },
+        }))
+        .answers::<Unsubscribed>(200, "Unsubscribed (API clients).")
+        .media(200, HTML, "Unsubscribed: the page saying so (the form).")
+        .media(200, "text/plain", "Unsubscribed (one-click).")
+        .media(404, HTML, invalid)
+        .errors(&[400, 413]);
 }

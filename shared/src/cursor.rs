@@ -61,6 +61,11 @@ fn open(key: &SigningKey, listing: &str, cursor: &str) -> Result<Position, ApiEr
 
 /// A page as the API answers it: `{ "items": [...], "next_cursor": "…" | null }`.
 #[derive(Debug, Serialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "PageOf{T}")
+)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,

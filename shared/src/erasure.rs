@@ -27,6 +27,7 @@ use crate::{ApiError, App};
 
 /// What an erasure did, as its audit record keeps it.
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Erasure {
     /// The audit record's id.
     pub id: crate::domain::AuditId,

@@ -19,6 +19,18 @@ impl FieldError {
     }
 }
 
+/// What the caller learns of a refusal.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct ErrorDetail {
+    /// Stable and machine-readable: `validation_failed`, `not_found`, `forbidden`…
+    pub code: &'static str,
+    /// For a person: what is wrong and how to put it right.
+    pub message: String,
+    /// Anything more the code documents (`fields` of a 422, the `parameter` of a 400), or null.
+    pub details: Value,
+}
+
 /// Everything that can go wrong in a request. Expected failures carry a machine-readable code
 /// and a message for the caller; `Internal` carries the cause chain, which is logged and never
 /// returned.
@@ -120,6 +132,10 @@ impl ApiError {
     /// The JSON body `{ "error": { "code", "message", "details" } }`. Internal causes are not
     /// part of it.
     pub fn body(&self) -> Value {
+        json!({ "error": self.detail() })
+    }
+
+    pub fn detail(&self) -> ErrorDetail {
         let details = match self {
             Self::BadRequest { details, .. }
             | Self::Conflict { details, .. }
@@ -127,7 +143,11 @@ impl ApiError {
             Self::PayloadTooLarge { limit } => json!({ "limit_bytes": limit }),
             _ => Value::Null,
         };
-        json!({ "error": { "code": self.code(), "message": self.to_string(), "details": details } })
+        ErrorDetail {
+            code: self.code(),
+            message: self.to_string(),
+            details,
+        }
     }
 }
 

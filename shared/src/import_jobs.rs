@@ -9,14 +9,13 @@ use std::time::Duration;
 use aws_sdk_s3::presigning::PresigningConfig;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::auth::Caller;
 use crate::contacts::ConsentInput;
 use crate::contacts_import::{self, ImportTarget, Progress, RunEnd, RunError};
 use crate::domain::{
     ArtistId, AuditAction, AuditRecord, Consent, ContactRole, ImportConsent, ImportFailure,
-    ImportId, ImportJob, ImportStatus,
+    ImportId, ImportJob, ImportStatus, UserId,
 };
 use crate::import::{ImportOptions, ImportReport, RowError, Target, csv_safe};
 use crate::store::{self, imports as job_store};
@@ -51,6 +50,7 @@ pub struct NewImport {
 
 /// Where to PUT the file.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct UploadTicket {
     pub method: &'static str,
     pub url: String,
@@ -585,21 +585,47 @@ async fn assemble_error_report(app: &App, job: &ImportJob) -> Result<Option<Stri
     Ok(Some(key))
 }
 
-/// The job as the API shows it.
-pub fn view(job: &ImportJob, error_report_url: Option<String>) -> serde_json::Value {
-    json!({
-        "id": job.id,
-        "artist_id": job.artist_id,
-        "contact_role": job.contact_role,
-        "file_name": job.file_name,
-        "dry_run": job.dry_run,
-        "status": job.status,
-        "consent": job.consent,
-        "report": job.report,
-        "failure": job.failure,
-        "error_report_url": error_report_url,
-        "created_by": job.created_by,
-        "created_at": job.created_at,
-        "updated_at": job.updated_at,
-    })
+/// The job as the API shows it: what the team asked and where it stands, not the run's
+/// checkpoint and lease.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct ImportView<'a> {
+    pub id: ImportId,
+    pub artist_id: ArtistId,
+    pub contact_role: ContactRole,
+    pub file_name: &'a str,
+    pub dry_run: bool,
+    pub status: ImportStatus,
+    pub consent: &'a ImportConsent,
+    pub report: &'a ImportReport,
+    pub failure: Option<&'a ImportFailure>,
+    /// A short-lived link to the CSV of rejected rows, once there are any.
+    pub error_report_url: Option<String>,
+    pub created_by: &'a UserId,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Where to `PUT` the file: on creation only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload: Option<UploadTicket>,
+}
+
+impl<'a> ImportView<'a> {
+    pub fn of(job: &'a ImportJob, error_report_url: Option<String>) -> Self {
+        Self {
+            id: job.id,
+            artist_id: job.artist_id,
+            contact_role: job.contact_role,
+            file_name: &job.file_name,
+            dry_run: job.dry_run,
+            status: job.status,
+            consent: &job.consent,
+            report: &job.report,
+            failure: job.failure.as_ref(),
+            error_report_url,
+            created_by: &job.created_by,
+            created_at: job.created_at,
+            updated_at: job.updated_at,
+            upload: None,
+        }
+    }
 }

@@ -22,6 +22,7 @@ use crate::{ApiError, App};
 
 /// One message sent to the contact, as its send row holds it (the keyed hashes left out).
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct MessageExport {
     pub send_id: Uuid,
     pub campaign_id: CampaignId,
@@ -50,6 +51,7 @@ impl From<Send> for MessageExport {
 
 /// Everything held about one contact.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct ContactExport {
     pub exported_at: DateTime<Utc>,
     pub contact: Contact,

@@ -113,6 +113,7 @@ impl Histogram {
 
 /// Where a best hour comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TimeSource {
     Contact,
@@ -245,6 +246,7 @@ pub fn slot(best: Option<HourOfWeek>, start: DateTime<Utc>, window_hours: u16) -
 
 /// A best hour as a person reads it: its day and hour in the artist's time zone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct BestSendTime {
     pub source: TimeSource,
     /// The opens and clicks it rests on (the contact's, its team's or the artist's).

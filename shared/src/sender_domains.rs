@@ -27,6 +27,7 @@ pub const PROOF_LABEL: &str = "_artisthub-challenge";
 const PROOF_PREFIX: &str = "artisthub-domain-verification=";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DomainStatus {
     /// The artist has not proven the domain is theirs: publish the TXT record, then verify.
@@ -53,6 +54,7 @@ impl DomainStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct DnsRecord {
     #[serde(rename = "type")]
     pub kind: &'static str,
@@ -64,6 +66,7 @@ pub struct DnsRecord {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct SenderDomain {
     pub domain: DomainName,
     pub artist_id: ArtistId,

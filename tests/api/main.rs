@@ -17,6 +17,7 @@ mod contacts_create;
 mod contacts_get_update_delete;
 mod contacts_import;
 mod contacts_list;
+mod contract;
 mod conversions;
 mod domains;
 mod emails;

@@ -180,7 +180,7 @@ impl TestStack {
             })
             .await;
         let status = response.status().as_u16();
-        let headers = response
+        let response_headers: Vec<(String, String)> = response
             .headers()
             .iter()
             .map(|(n, v)| {
@@ -190,15 +190,24 @@ impl TestStack {
                 )
             })
             .collect();
-        let body = match response.into_body() {
+        let response_body = match response.into_body() {
             Body::Text(text) => text.into_bytes(),
             Body::Binary(bytes) => bytes,
             _ => Vec::new(),
         };
+        crate::contract::check(&crate::contract::Exchange {
+            method,
+            target,
+            request_headers: headers,
+            request_body: body,
+            status,
+            headers: &response_headers,
+            body: &response_body,
+        });
         RawReply {
             status,
-            headers,
-            body,
+            headers: response_headers.into_iter().collect(),
+            body: response_body,
         }
     }
 
@@ -290,33 +299,31 @@ impl Reply {
 
 impl Caller<'_> {
     pub async fn send(&self, method: &str, target: &str, body: Option<&str>) -> Reply {
-        let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
-        if let Some(token) = &self.token {
-            headers.push(("authorization".to_owned(), format!("Bearer {token}")));
+        let authorization = self.token.as_ref().map(|token| format!("Bearer {token}"));
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(authorization) = &authorization {
+            headers.push(("authorization", authorization));
         }
         let response = self
             .stack
-            .gateway
-            .handle(HttpRequest {
+            .raw(
                 method,
                 target,
-                headers,
-                body: body.unwrap_or_default().as_bytes().to_vec(),
-            })
+                &headers,
+                body.unwrap_or_default().as_bytes(),
+            )
             .await;
-        let status = response.status().as_u16();
         // A download (CSV) comes as its text, so a leak in it is seen as in JSON.
-        let text = match response.into_body() {
-            Body::Text(text) => text,
-            Body::Binary(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            _ => String::new(),
-        };
+        let text = String::from_utf8_lossy(&response.body).into_owned();
         let body = if text.is_empty() {
             Value::Null
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
-        Reply { status, body }
+        Reply {
+            status: response.status,
+            body,
+        }
     }
 
     pub async fn get(&self, target: &str) -> Reply {

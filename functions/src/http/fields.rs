@@ -76,6 +76,11 @@ impl Fields {
 
 /// `consent` in a body: the lawful basis, where it was collected, and any proof.
 #[derive(Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "ConsentInput")
+)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentBody {
     basis: ConsentBasis,
@@ -106,6 +111,11 @@ impl ConsentBody {
 
 /// A contact's own fields in a body (everything but address, team and status).
 #[derive(Deserialize, Default)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "ContactFieldsInput")
+)]
 #[serde(deny_unknown_fields)]
 pub struct ContactFieldsBody {
     #[serde(default)]

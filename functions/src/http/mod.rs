@@ -9,4 +9,4 @@ pub use request::{
     JSON_LIMIT, caller, csv_locale, header, json_body, nested, nullable, path_id, path_text,
     query_limit, query_param,
 };
-pub use response::{HttpResult, csv, empty, error_response, found, json};
+pub use response::{HttpResult, Items, csv, empty, error_response, found, json};

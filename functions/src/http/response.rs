@@ -7,6 +7,17 @@ use serde::Serialize;
 /// What every HTTP handler returns; [`error_response`] turns the error side into a response.
 pub type HttpResult = Result<Response<Body>, ApiError>;
 
+/// A whole list, answered at once: `{ "items": [...] }`.
+#[derive(Serialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "ListOf{T}")
+)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
+
 pub fn json(status: u16, value: &impl Serialize) -> HttpResult {
     let body = serde_json::to_string(value).map_err(ApiError::internal)?;
     Response::builder()

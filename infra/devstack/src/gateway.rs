@@ -43,6 +43,20 @@ impl Gateway {
             let (status, body) = crate::outbox::respond(query).await;
             return json_response(status, body);
         }
+        // The API's contract, as shipped in openapi/, and as a page.
+        if request.method == "GET" && path == "/_local/openapi.json" {
+            return json_response(200, contract(&request.headers));
+        }
+        if request.method == "GET" && path == "/_local/api" {
+            let mut response = Response::new(Body::Text(crate::api_page::render(&contract(
+                &request.headers,
+            ))));
+            response.headers_mut().insert(
+                "content-type",
+                http::HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            return response;
+        }
         // The DNS stub, for the walkthrough: publish a domain's ownership proof.
         if request.method == "POST" && path == "/_local/dns" {
             return match publish_dns(&request.body).await {
@@ -82,6 +96,19 @@ impl Gateway {
         let id = functions::runtime::request_id(&request);
         functions::runtime::answer(id, (route.handler)(&self.app, request)).await
     }
+}
+
+/// The contract, its server the one this request reached.
+fn contract(headers: &[(String, String)]) -> Value {
+    let mut document = functions::contract::document();
+    if let Some((_, host)) = headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("host"))
+    {
+        document["servers"] =
+            json!([{ "url": format!("http://{host}"), "description": "infra/dev up" }]);
+    }
+    document
 }
 
 /// `{"name", "value"}`: a TXT record for the emulator's resolver stub.

@@ -2,6 +2,7 @@
 //! a gateway that serves every route of the route table by calling the same handler fns the
 //! Lambda binaries call, behind an emulation of the API Gateway JWT authorizer.
 
+pub mod api_page;
 pub mod auth;
 pub mod bench_events;
 pub mod bench_render;

@@ -38,6 +38,7 @@ pub fn minimum_audience(test: &AbTest) -> Option<u64> {
 /// What a test's counts say: the variant whose choice loses least, and whether that loss is
 /// under the threshold. A split reports it; a test-then-winner test decides by it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Assessment {
     pub leader: VariantIndex,
     pub conclusive: bool,

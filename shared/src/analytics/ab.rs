@@ -13,6 +13,7 @@ use crate::sending::arms;
 use crate::store::stats::Counters;
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AbState {
     /// A test-then-winner test before its decision.
@@ -24,6 +25,7 @@ pub enum AbState {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct VariantAnalytics {
     pub variant: VariantIndex,
     /// The variant's subject and sender name as frozen at the start (template syntax shown).
@@ -39,6 +41,7 @@ pub struct VariantAnalytics {
 
 /// The chosen variant's send to the contacts held for it, counted apart from its test.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct WinnerSend {
     pub variant: VariantIndex,
     pub volumes: Volumes,
@@ -46,6 +49,7 @@ pub struct WinnerSend {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct AbAnalytics {
     #[serde(flatten)]
     pub test: AbTest,

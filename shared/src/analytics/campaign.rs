@@ -17,6 +17,7 @@ use crate::tracking::engagement::{self, LinkEngagement};
 use crate::{ApiError, App, campaigns};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Granularity {
     Hour,
@@ -27,6 +28,7 @@ pub enum Granularity {
 
 /// One period of a time series: when it starts (UTC), how long it is, what it counted.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Point {
     pub start: DateTime<Utc>,
     pub granularity: Granularity,
@@ -36,12 +38,14 @@ pub struct Point {
 
 /// A team's share of the campaign (a campaign is one team's: one entry).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct TeamShare {
     pub contact_role: ContactRole,
     pub volumes: Volumes,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct CampaignAnalytics {
     pub campaign_id: CampaignId,
     pub name: String,
@@ -64,6 +68,7 @@ pub struct CampaignAnalytics {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Roi {
     pub cost: Money,
     pub revenue: Money,

@@ -20,6 +20,7 @@ pub const DEFAULT_DAYS: i64 = 90;
 
 /// One hour of the week.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Cell {
     /// The person's opens and clicks in that hour.
     pub opens: u64,
@@ -31,6 +32,7 @@ pub struct Cell {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Heatmap {
     pub time_zone: String,
     pub from: NaiveDate,

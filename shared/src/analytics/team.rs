@@ -83,6 +83,7 @@ impl Range {
 
 /// One period of a team: what it counted, and its list's growth.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Period {
     pub start: NaiveDate,
     #[serde(flatten)]
@@ -92,6 +93,7 @@ pub struct Period {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct TeamAnalytics {
     pub contact_role: ContactRole,
     pub volumes: Volumes,
@@ -104,6 +106,7 @@ pub struct TeamAnalytics {
 
 /// Contacts whose score today is in `from..=to`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct ScoreBand {
     pub from: u8,
     pub to: u8,
@@ -128,6 +131,7 @@ pub fn score_bands(buckets: &[(i64, u64)], now: chrono::DateTime<Utc>) -> Vec<Sc
 
 /// One campaign of the range, ranked.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct CampaignRate {
     pub campaign_id: CampaignId,
     pub name: String,
@@ -138,6 +142,7 @@ pub struct CampaignRate {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct ArtistAnalytics {
     pub from: NaiveDate,
     pub to: NaiveDate,

@@ -10,6 +10,7 @@ use crate::store::stats::Counters;
 /// person, `replies` their replies, `auto_replies` out-of-office answers; conversions are the
 /// CRM's, attributed to their email (`conversions`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Volumes {
     pub sent: u64,
     pub delivered: u64,
@@ -125,6 +126,7 @@ impl Volumes {
 /// A share, with what it is a share of: `value` is `numerator / denominator` (absent when
 /// nothing was there to divide by).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Rate {
     pub value: Option<f64>,
     pub numerator: u64,
@@ -150,6 +152,7 @@ impl Rate {
 /// Unique human opens, clicks and replies over deliveries; clicks over opens (click-to-open);
 /// hard and soft bounces over messages sent.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Rates {
     pub open_rate: Rate,
     pub click_rate: Rate,
@@ -165,6 +168,7 @@ pub struct Rates {
 
 /// Revenue in one currency per 1,000 delivered messages (absent when none were delivered).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct RevenueRate {
     pub currency: Currency,
     pub amount: Option<f64>,

@@ -50,6 +50,22 @@ impl Serialize for VariantIndex {
     }
 }
 
+/// Variants are lettered A to E.
+#[cfg(feature = "openapi")]
+impl schemars::JsonSchema for VariantIndex {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "VariantIndex".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "enum": ["A", "B", "C", "D", "E"] })
+    }
+}
+
 impl<'de> Deserialize<'de> for VariantIndex {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(deserializer)?;
@@ -60,6 +76,7 @@ impl<'de> Deserialize<'de> for VariantIndex {
 /// What one variant changes from the campaign: any of its subject, preheader, content (HTML and
 /// text) and sender name. A field left out is the campaign's.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Variant {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
@@ -76,6 +93,7 @@ pub struct Variant {
 /// What decides which variant is best: a share of the delivered messages, counting people only
 /// (machine opens and clicks never count).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AbMetric {
     UniqueOpens,
@@ -106,6 +124,7 @@ impl AbMetric {
 
 /// How the variants are sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum AbMode {
     /// Every recipient gets one variant; the result is reported, nothing is forced.
@@ -120,6 +139,7 @@ pub enum AbMode {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct AbTest {
     #[serde(flatten)]
     pub mode: AbMode,
@@ -189,6 +209,7 @@ impl AbTest {
 
 /// How a test-then-winner test ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AbOutcome {
     /// One variant's expected loss was under the threshold.
@@ -199,6 +220,7 @@ pub enum AbOutcome {
 
 /// One variant's evidence when the decision was taken.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct VariantEvidence {
     pub variant: VariantIndex,
     /// Delivered messages of the test.
@@ -211,6 +233,7 @@ pub struct VariantEvidence {
 
 /// The decision of a test-then-winner test, taken once by the scheduler when the test ends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct AbDecision {
     pub outcome: AbOutcome,
     /// What goes to the rest: the winner, or the fallback.

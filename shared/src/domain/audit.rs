@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::{ArtistId, AuditId, ContactId, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub enum AuditAction {
     #[serde(rename = "contact.created")]
     ContactCreated,
@@ -85,6 +86,7 @@ pub enum AuditAction {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct AuditRecord {
     pub id: AuditId,
     pub artist_id: ArtistId,
@@ -113,6 +115,7 @@ pub struct AuditRecord {
 
 /// One field's value before and after a change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct ValueChange {
     pub field: String,
     pub before: Value,
@@ -121,6 +124,7 @@ pub struct ValueChange {
 
 /// What an erasure deleted: the contacts by id, the rest counted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Erased {
     pub contacts: Vec<ContactId>,
     pub sends: u64,

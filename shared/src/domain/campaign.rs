@@ -13,6 +13,7 @@ use super::{
 /// The seed's `campaign_status_enum`. Moves only along [`CampaignStatus::can_move_to`], with a
 /// conditional write on the status read, so two callers can never both make the same move.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CampaignStatus {
     #[default]
@@ -67,6 +68,7 @@ impl CampaignStatus {
 
 /// A comparison on one contact field, for choosing recipients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConditionOp {
     /// Equal, ignoring case and surrounding blanks.
@@ -84,6 +86,7 @@ pub enum ConditionOp {
 
 /// `field` is `company`, `position`, `first_name`, `last_name`, `phone` or `metadata.<key>`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Condition {
     pub field: String,
     pub op: ConditionOp,
@@ -178,6 +181,7 @@ fn scalar_text(value: &Value) -> Option<String> {
 /// `tags_any` (when given), all of `tags_all`, meet every condition, and (when given) have an
 /// engagement score of at least `min_score` when the dispatch reaches them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Recipients {
     #[serde(default)]
     pub tags_any: Vec<String>,
@@ -204,6 +208,7 @@ impl Recipients {
 
 /// Who a campaign is from. The address must be on a verified sending domain when it is sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Sender {
     pub from_name: String,
     pub from_email: EmailAddress,
@@ -214,6 +219,7 @@ pub struct Sender {
 
 /// What a campaign says: a template, or its own subject and content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct CampaignContent {
     #[serde(default)]
     pub template_id: Option<TemplateId>,
@@ -233,6 +239,7 @@ pub struct CampaignContent {
 /// The sources one message is rendered from: subject, HTML and text templates, and the
 /// signature appended to them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct MessageSources {
     pub subject: String,
     pub html: String,
@@ -244,6 +251,7 @@ pub struct MessageSources {
 
 /// Who the artist is as a sender, as the footer of a message says it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct ArtistIdentity {
     pub name: String,
     #[serde(default)]
@@ -254,6 +262,7 @@ pub struct ArtistIdentity {
 /// view and test of a started campaign renders from it, so editing or deleting its template,
 /// signature or the artist's profile afterwards changes nothing that goes out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct FrozenContent {
     #[serde(flatten)]
     pub sources: MessageSources,
@@ -275,6 +284,7 @@ pub struct FrozenContent {
 
 /// One variant of an A/B test as it is sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct FrozenVariant {
     #[serde(flatten)]
     pub sources: MessageSources,
@@ -293,6 +303,7 @@ impl FrozenContent {
 
 /// The seed's counters, and the ones sending adds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct CampaignCounters {
     pub recipient_count: u64,
     pub success_count: u64,
@@ -311,6 +322,7 @@ pub struct CampaignCounters {
 /// A campaign proper, or one email to one contact (`POST …/contacts/{id}/emails`), which
 /// travels the same pipeline as a campaign of one and stays out of campaign lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CampaignKind {
     #[default]
@@ -328,6 +340,7 @@ impl CampaignKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Campaign {
     pub id: CampaignId,
     pub artist_id: ArtistId,
@@ -388,6 +401,7 @@ pub struct Campaign {
 
 /// How long after its start a best-time campaign may take: up to a week.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct BestTimeWindow {
     pub window_hours: u16,
 }

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::{Consent, ConsentBasis, ContactId, ContactRole};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConsentChange {
     /// A basis was recorded (or replaced by a newer one).
@@ -26,6 +27,7 @@ pub const RECIPIENT: &str = "recipient";
 
 /// One line of a contact's ledger.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct ConsentEntry {
     /// UUID v7: the ledger reads in time order.
     pub id: Uuid,
@@ -83,6 +85,7 @@ impl ConsentEntry {
 
 /// Which contacts a team's campaigns may go to, by the basis recorded for them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConsentPolicy {
     /// Professional relations written to as such (press, tour, label, finance by default): a

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use super::{ArtistId, ContactId, ContactRole, EmailAddress, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ContactStatus {
     #[default]
@@ -60,6 +61,7 @@ impl ContactStatus {
 
 /// Where a contact came from (seed: imported, manual, api).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ContactSource {
     Imported,
@@ -70,6 +72,7 @@ pub enum ContactSource {
 
 /// The lawful basis for writing to a person (GDPR art. 6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConsentBasis {
     Consent,
@@ -80,6 +83,7 @@ pub enum ConsentBasis {
 
 /// What we hold as proof that we may write to this person.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Consent {
     pub basis: ConsentBasis,
     /// Where the consent was collected: a form, an import id, a meeting.
@@ -95,6 +99,7 @@ pub struct Consent {
 
 /// Engagement counters; delivery and tracking events fill them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct EngagementSummary {
     pub sent: u64,
     pub opened: u64,
@@ -121,6 +126,7 @@ fn has_control(value: &str) -> bool {
 
 /// Tags for segmentation: trimmed, lowercase, unique, in the order first given.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct Tags(Vec<String>);
 
@@ -192,6 +198,7 @@ impl Tags {
 
 /// The fields a team edits, validated. Lengths are the seed schema's.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct ContactFields {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -256,6 +263,7 @@ impl ContactFields {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Contact {
     pub id: ContactId,
     pub artist_id: ArtistId,

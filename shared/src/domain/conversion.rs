@@ -11,6 +11,7 @@ use super::{ArtistId, CampaignId, ContactId, ContactRole, VariantIndex};
 
 /// The CRM's own id for the conversion: what makes posting it twice harmless.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct ConversionId(String);
 
@@ -40,6 +41,7 @@ impl ConversionId {
 /// What was converted: `ticket_sale`, `pre_save`, `stream`, `purchase`, `booking`, or any
 /// other name of the CRM's, in lowercase words joined by `_`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct ConversionKind(String);
 
@@ -68,6 +70,7 @@ impl ConversionKind {
 
 /// An ISO 4217 currency code, with the number of decimals its amounts have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct Currency([u8; 3]);
 
@@ -149,6 +152,7 @@ impl From<Currency> for String {
 /// An amount in one currency, in minor units. Shown with its decimal `amount` too (which
 /// reading ignores: `minor` is the amount).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Money {
     pub minor: u64,
     pub currency: Currency,
@@ -167,6 +171,7 @@ impl Serialize for Money {
 
 /// How a conversion found its email.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AttributedBy {
     /// The click token of the link the person followed: the send, so the contact too.
@@ -177,6 +182,7 @@ pub enum AttributedBy {
 
 /// What a conversion is attributed to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Attribution {
     pub by: AttributedBy,
     pub campaign_id: CampaignId,
@@ -193,6 +199,7 @@ pub struct Attribution {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Conversion {
     pub id: ConversionId,
     pub artist_id: ArtistId,

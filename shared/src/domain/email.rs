@@ -192,6 +192,7 @@ fn is_atext(c: char) -> bool {
 /// A domain name (a sending domain, the inbound domain): an address's domain rules, kept in
 /// lowercase ASCII (punycode for internationalized names).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct DomainName(String);
 
@@ -295,6 +296,22 @@ impl fmt::Debug for EmailAddress {
 impl Serialize for EmailAddress {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.display)
+    }
+}
+
+/// An address as it is shown (Unicode domain), so IDN mail form.
+#[cfg(feature = "openapi")]
+impl schemars::JsonSchema for EmailAddress {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "EmailAddress".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "format": "idn-email", "maxLength": 254 })
     }
 }
 

@@ -10,6 +10,7 @@ use super::{ArtistId, ConsentBasis, ContactRole, ImportId, UserId};
 use crate::import::{ImportReport, Target};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ImportStatus {
     AwaitingUpload,
@@ -25,6 +26,7 @@ impl ImportStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct ImportFailure {
     pub code: String,
     pub message: String,
@@ -32,6 +34,7 @@ pub struct ImportFailure {
 
 /// The consent the team states for the whole file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct ImportConsent {
     pub basis: ConsentBasis,
     pub source: String,

@@ -9,6 +9,7 @@ use super::{ArtistId, CampaignId, ContactId, ContactRole};
 
 /// The seed's interaction types, and the delivery events it did not name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum InteractionType {
     EmailSent,
@@ -30,6 +31,7 @@ pub enum InteractionType {
 /// Why an open or a click is taken for a machine's rather than the person's (the rules are in
 /// `tracking::machine`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MachineReason {
     /// A user agent of a privacy proxy or security scanner.
@@ -41,6 +43,7 @@ pub enum MachineReason {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Interaction {
     /// Derived from the event it records, so recording it twice is one write.
     pub id: Uuid,

@@ -8,6 +8,7 @@ use super::{ArtistId, CampaignId, ContactId, ContactRole, ReplyId, UserId};
 
 /// Who wrote it: a person, or a machine answering for them (out of office, vacation notices).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReplyKind {
     Human,
@@ -26,6 +27,7 @@ impl ReplyKind {
 
 /// How the reply was tied to the message it answers, surest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MatchedBy {
     /// The signed token of the address it was sent to (`r-{token}@`).
@@ -38,6 +40,7 @@ pub enum MatchedBy {
 
 /// One of SES's receipt verdicts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Pass,
@@ -51,6 +54,7 @@ pub enum Verdict {
 
 /// What SES's receipt checks said of the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Verdicts {
     pub spam: Verdict,
     pub virus: Verdict,
@@ -61,6 +65,7 @@ pub struct Verdicts {
 
 /// Why the message was taken for what it is (`kind` plus the sign that decided it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Classification {
     pub kind: ReplyKind,
     /// The header or subject that marked an automatic reply, e.g. `Auto-Submitted: auto-replied`.
@@ -70,6 +75,7 @@ pub struct Classification {
 
 /// An attachment, described: its bytes stay in the raw message in S3, never copied or opened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Attachment {
     pub filename: Option<String>,
     pub content_type: String,
@@ -79,6 +85,7 @@ pub struct Attachment {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct ReplyMetadata {
     pub verdicts: Verdicts,
     pub classification: Classification,
@@ -98,6 +105,7 @@ pub struct ReplyMetadata {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Reply {
     pub id: ReplyId,
     /// Unset while the reply is unassigned (it matched nothing we sent).

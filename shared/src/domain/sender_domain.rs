@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::{ArtistId, DomainName, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ProofMethod {
     /// The artist's TXT record was found in the domain's DNS.
@@ -18,6 +19,7 @@ pub enum ProofMethod {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct DomainProof {
     pub method: ProofMethod,
     pub by: UserId,

@@ -15,6 +15,7 @@ pub const POSTAL_ADDRESS_MAX: usize = 500;
 
 /// What happens to a reply: it is always kept in the CRM; it may also be forwarded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReplyHandling {
     /// Kept in the CRM only.
@@ -25,6 +26,7 @@ pub enum ReplyHandling {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct SenderProfile {
     pub artist_id: ArtistId,
     pub display_name: String,

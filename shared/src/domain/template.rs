@@ -10,6 +10,7 @@ use super::{ArtistId, ContactRole, TemplateId, UserId};
 
 /// The language a template is written in: built-in defaults exist in each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Language {
     Fr,
@@ -45,6 +46,7 @@ impl fmt::Display for Language {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct EmailTemplate {
     pub id: TemplateId,
     /// `None` for a built-in default, shared by every artist and read-only.
@@ -76,6 +78,7 @@ pub struct EmailTemplate {
 
 /// A template in a list: everything but the content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct TemplateSummary {
     pub id: TemplateId,
     pub artist_id: Option<ArtistId>,
@@ -114,6 +117,7 @@ impl From<&EmailTemplate> for TemplateSummary {
 
 /// One user's signature for one team of one artist: sanitized HTML, safe to place in a template.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Signature {
     pub artist_id: ArtistId,
     pub contact_role: ContactRole,

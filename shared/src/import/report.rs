@@ -6,6 +6,7 @@ use super::detect::FileKind;
 use super::headers::Target;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct RowError {
     pub row: u64,
     pub code: String,
@@ -25,6 +26,7 @@ impl RowError {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct DetectedFormat {
     pub format: FileKind,
     pub encoding: Option<String>,
@@ -35,6 +37,7 @@ pub struct DetectedFormat {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct MappedColumn {
     pub column: usize,
     pub header: String,
@@ -44,6 +47,7 @@ pub struct MappedColumn {
 /// `valid + invalid == rows`; `duplicates` are valid rows whose address appeared earlier in the
 /// file; `created + updated + unchanged + skipped_suppressed` is what happened to the unique ones.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct ImportReport {
     pub rows: u64,
     pub valid: u64,

@@ -32,12 +32,14 @@ pub struct PreviewInput<'a> {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Header {
     pub name: &'static str,
     pub value: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Preview {
     pub subject: String,
     pub html: String,

@@ -20,6 +20,7 @@ pub struct MessageIds {
 
 /// An SES message tag: name and value of ASCII letters, digits, `_` and `-`, at most 256 each.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct MessageTag {
     pub name: &'static str,
     pub value: String,

@@ -28,6 +28,7 @@ pub const MAX_PAGE: usize = 100;
 pub const NOTE_MAX: usize = 2000;
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct ContactSummary {
     pub id: ContactId,
     pub email: EmailAddress,
@@ -37,6 +38,7 @@ pub struct ContactSummary {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct CampaignSummary {
     pub id: CampaignId,
     pub name: String,
@@ -45,6 +47,7 @@ pub struct CampaignSummary {
 
 /// A reply as the API shows it: its HTML sanitized, with its contact and campaign.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct ReplyView {
     #[serde(flatten)]
     pub reply: Reply,

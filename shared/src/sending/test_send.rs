@@ -37,6 +37,7 @@ pub struct TestRequest {
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct TestResult {
     pub to: String,
     /// `sent`, `failed` or `suppressed`.

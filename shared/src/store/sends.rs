@@ -25,6 +25,7 @@ use crate::domain::{ArtistId, CampaignId, ContactId, ContactRole, VariantIndex};
 use crate::{ApiError, App};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SendStatus {
     /// Created by the dispatcher; no SES call made.
@@ -92,6 +93,7 @@ pub struct Send {
 /// When each thing first happened to a sent message. Each is set once (`if_not_exists`), so a
 /// late or replayed event never moves one back; the seed's send status is the furthest reached.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct SendEngagement {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivered_at: Option<DateTime<Utc>>,

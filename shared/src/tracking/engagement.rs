@@ -13,6 +13,7 @@ use crate::{ApiError, App};
 /// A campaign's counts as `campaigns-get` shows them: the analytics' volumes, SES's delays and
 /// rendering failures, and the clicks of each link.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct CampaignEngagement {
     #[serde(flatten)]
     pub volumes: Volumes,
@@ -23,6 +24,7 @@ pub struct CampaignEngagement {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct LinkEngagement {
     /// The link's place in the message (0 for the first tracked link).
     pub link_id: u16,

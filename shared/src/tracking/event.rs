@@ -37,6 +37,7 @@ pub enum BounceType {
 
 /// Whose list an unsubscribe leaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UnsubscribeScope {
     /// The artist's team that sent the message (the contact's list): the RFC 8058 one-click

@@ -25,6 +25,7 @@ pub const MAX_PAGE: usize = 200;
 /// own before SES (`sending`: claimed, its SES call made or about to be; `failed`: never to be
 /// sent) and `complained` after `unsubscribed`, the strongest thing a reader can do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Progress {
     Pending,
@@ -70,6 +71,7 @@ impl Progress {
 
 /// One recipient of a campaign. The contact's fields are absent once the contact is erased.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Recipient {
     pub send_id: Uuid,
     pub contact_id: ContactId,

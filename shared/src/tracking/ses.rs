@@ -82,6 +82,7 @@ struct Bounce {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 struct Recipient {
     email_address: String,

@@ -30,8 +30,13 @@ async fn main() -> anyhow::Result<()> {
         Some("event") => event(&args[1..]).await,
         Some("reply") => reply(&args[1..]).await,
         Some("end-test") => end_test(&args[1..]).await,
+        Some("openapi") => {
+            let document = functions::contract::document();
+            println!("{}", serde_json::to_string_pretty(&document)?);
+            Ok(())
+        }
         _ => bail!(
-            "usage: devstack up [--port N] | devstack token --scope SCOPE... [--sub USER] [--hours H] | devstack env --prefix P | devstack import --dry-run --artist ID --role ROLE [--sheet NAME] FILE | devstack bench-render [--messages N] | devstack bench-send [--recipients N] | devstack bench-events [--events N] | devstack event KIND --to ADDRESS... [--link URL] [--machine] [--minutes-after N] | devstack end-test --artist ID --campaign ID | devstack reply --to-newest ADDRESS (FILE.eml | --text TEXT)"
+            "usage: devstack up [--port N] | devstack token --scope SCOPE... [--sub USER] [--hours H] | devstack env --prefix P | devstack import --dry-run --artist ID --role ROLE [--sheet NAME] FILE | devstack bench-render [--messages N] | devstack bench-send [--recipients N] | devstack bench-events [--events N] | devstack event KIND --to ADDRESS... [--link URL] [--machine] [--minutes-after N] | devstack end-test --artist ID --campaign ID | devstack reply --to-newest ADDRESS (FILE.eml | --text TEXT) | devstack openapi"
         ),
     }
 }
