@@ -14,22 +14,21 @@ use mailing::{ApiError, App};
 
 use crate::http::{self, HttpResult};
 
-/// The CSV locale asked for, if CSV is.
+/// The CSV locale asked for, if CSV is. The locale is checked either way: a parameter the
+/// answer ignores is still the caller's mistake to hear about.
 fn csv_wanted(request: &Request) -> Result<Option<Locale>, ApiError> {
     let format = http::query_param(request, "format", |raw| match raw {
         "csv" | "json" => Ok(raw.to_owned()),
         _ => Err("must be csv or json".into()),
     })?;
+    let locale = http::csv_locale(request)?;
     let accept_csv = http::header(request, "accept").is_some_and(|a| a.contains("text/csv"));
     let wanted = match format.as_deref() {
         Some("csv") => true,
         Some(_) => false,
         None => accept_csv,
     };
-    if !wanted {
-        return Ok(None);
-    }
-    http::csv_locale(request).map(Some)
+    Ok(wanted.then_some(locale))
 }
 
 /// `GET /api/artists/{artistId}/campaigns/{campaignId}/analytics[?format=csv&locale=fr]`

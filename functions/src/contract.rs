@@ -423,7 +423,7 @@ pub fn document() -> Value {
                     "type": "http",
                     "scheme": "bearer",
                     "bearerFormat": "JWT",
-                    "description": "A JWT of the CRM's identity provider, validated by API Gateway. Its `scope` claim grants artists and teams: `artist:{artistId}` for every team of an artist, `artist:{artistId}:role:{role}` for one team (`infra/dev token` prints one for the local stack).",
+                    "description": "A JWT of the CRM's identity provider, validated by API Gateway. Its `scope` claim grants artists and teams: `artist:{artistId}:{role}` one team of one artist, `artist:{artistId}:*` every team of it, `mailing:admin` everything (`infra/dev token` prints one for the local stack).",
                 },
             },
         },
@@ -589,6 +589,28 @@ mod tests {
         }
         walk(&document, schemas, &mut missing);
         assert_eq!(missing, Vec::<String>::new());
+    }
+
+    /// Two fields of one name in an object (a flattened type repeating a field of its holder)
+    /// would be written twice in one JSON object.
+    #[test]
+    fn no_schema_names_a_required_field_twice() {
+        let document = document();
+        for (name, schema) in document["components"]["schemas"]
+            .as_object()
+            .expect("schemas")
+        {
+            let required: Vec<&str> = schema["required"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            let mut unique = required.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            assert_eq!(unique.len(), required.len(), "{name} requires {required:?}");
+        }
     }
 
     #[test]

@@ -126,5 +126,6 @@ pub(crate) fn describe(api: &mut crate::contract::Api) {
         .description("From the CRM's server, with a grant on the whole artist. `id` is the caller's own: posting it again changes nothing. Attributed through the click token of the link the person came through, or the UTM campaign and content our links carry, within the attribution window.")
         .body::<ConversionBody>()
         .answers::<mailing::domain::Conversion>(201, "Recorded, with what it is attributed to.")
-        .answers::<mailing::domain::Conversion>(200, "Already recorded: the conversion unchanged.");
+        .answers::<mailing::domain::Conversion>(200, "Already recorded: the conversion unchanged.")
+        .errors(&[409]);
 }

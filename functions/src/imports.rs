@@ -105,7 +105,7 @@ fn delivery(record: &aws_lambda_events::event::sqs::SqsMessage) -> u32 {
 #[cfg_attr(
     feature = "openapi",
     derive(schemars::JsonSchema),
-    schemars(rename = "NewImport")
+    schemars(rename = "NewImport", transform = dry_run_alias)
 )]
 #[serde(deny_unknown_fields)]
 struct CreateBody {
@@ -119,6 +119,20 @@ struct CreateBody {
     sheet: Option<String>,
     #[serde(default, alias = "dryRun")]
     dry_run: bool,
+}
+
+/// `dryRun` is read as `dry_run`: a serde alias, which schemars leaves out.
+#[cfg(feature = "openapi")]
+fn dry_run_alias(schema: &mut schemars::Schema) {
+    if let Some(properties) = schema
+        .get_mut("properties")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        properties.insert(
+            "dryRun".to_owned(),
+            serde_json::json!({ "type": "boolean", "deprecated": true, "description": "The same as `dry_run`." }),
+        );
+    }
 }
 
 impl CreateBody {

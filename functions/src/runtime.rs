@@ -11,6 +11,14 @@ use crate::http::{HttpResult, error_response};
 
 /// JSON logs for CloudWatch; `RUST_LOG` filters (default `info`).
 pub fn init_tracing() {
+    tracing_subscriber::util::SubscriberInitExt::init(log_subscriber(std::io::stdout));
+}
+
+/// The functions' logs as Lambda writes them, to `writer` (a test reads them back).
+pub fn log_subscriber<W>(writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
@@ -18,7 +26,8 @@ pub fn init_tracing() {
         .with_env_filter(filter)
         .with_current_span(false)
         .with_target(false)
-        .init();
+        .with_writer(writer)
+        .finish()
 }
 
 /// Builds the app from the environment, failing the cold start with the missing variable's name.

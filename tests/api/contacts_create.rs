@@ -128,6 +128,10 @@ async fn bad_bodies_are_refused_with_a_clear_4xx() {
         ("imported source", r#"{"email":"a@b.example","contact_role":"press","source":"imported"}"#.into(), 422, "validation_failed", Some("source")),
         ("unknown consent basis", r#"{"email":"a@b.example","contact_role":"press","consent":{"basis":"vibes"}}"#.into(), 422, "validation_failed", Some("consent.basis")),
         ("too large", format!(r#"{{"email":"a@b.example","contact_role":"press","metadata":{{"x":"{}"}}}}"#, "y".repeat(70_000)), 413, "payload_too_large", None),
+        // Found by infra/dev fuzz api: numbers and nesting DynamoDB cannot store were a 500.
+        ("a proof number DynamoDB cannot store", r#"{"email":"a@b.example","contact_role":"press","consent":{"basis":"consent","proof":{"n":2.44e161}}}"#.into(), 422, "validation_failed", Some("consent.proof")),
+        ("a metadata number DynamoDB cannot store", r#"{"email":"a@b.example","contact_role":"press","metadata":{"n":[1e-200]}}"#.into(), 422, "validation_failed", Some("metadata")),
+        ("metadata nested past DynamoDB's depth", format!(r#"{{"email":"a@b.example","contact_role":"press","metadata":{{"n":{}1{}}}}}"#, "[".repeat(40), "]".repeat(40)), 422, "validation_failed", Some("metadata")),
     ];
     for (case, body, status, code, field) in cases {
         let reply = owner.send("POST", &url, Some(&body)).await;

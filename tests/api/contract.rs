@@ -6,16 +6,30 @@
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
-use serde_json::{Value, json};
+use serde_json::Value;
+
+/// Where the schemas of the contract resolve from.
+const BASE: &str = "urn:artisthub:contract";
 
 struct Contract {
-    document: Value,
+    document: &'static Value,
+    /// The document, indexed once per test process: each schema compiled against it reads only
+    /// what it names.
+    registry: jsonschema::Registry<'static>,
     validators: Mutex<HashMap<String, Arc<jsonschema::Validator>>>,
 }
 
-static CONTRACT: LazyLock<Contract> = LazyLock::new(|| Contract {
-    document: functions::contract::document(),
-    validators: Mutex::default(),
+static CONTRACT: LazyLock<Contract> = LazyLock::new(|| {
+    let document: &'static Value = Box::leak(Box::new(functions::contract::document()));
+    let registry = jsonschema::Registry::new()
+        .add(BASE, document)
+        .and_then(|registry| registry.prepare())
+        .expect("the contract is a schema resource");
+    Contract {
+        document,
+        registry,
+        validators: Mutex::default(),
+    }
 });
 
 /// One exchange with the gateway, as the test made it and the service answered it.
@@ -138,7 +152,15 @@ fn validate(schema: &Value, instance: &Value, context: &str) {
     let errors: Vec<String> = validator
         .iter_errors(instance)
         .take(5)
-        .map(|error| format!("at {}: {error}", error.instance_path()))
+        .map(|error| {
+            let mut message = error.to_string();
+            message.truncate(200);
+            format!(
+                "at {} (rule {}): {message}",
+                error.instance_path(),
+                error.evaluation_path()
+            )
+        })
         .collect();
     assert!(
         errors.is_empty(),
@@ -154,17 +176,18 @@ fn validator(schema: &Value) -> Arc<jsonschema::Validator> {
     if let Some(validator) = validators.get(&key) {
         return validator.clone();
     }
-    // The components travel with the schema so that its references resolve.
-    let root = json!({
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "components": CONTRACT.document["components"],
-        "allOf": [schema],
-    });
+    // The schema's references are the document's own: made absolute, they resolve there.
+    let absolute: Value = serde_json::from_str(&key.replace(
+        "\"$ref\":\"#/components/",
+        &format!("\"$ref\":\"{BASE}#/components/"),
+    ))
+    .expect("was JSON");
     let validator = Arc::new(
         jsonschema::options()
             .with_draft(jsonschema::Draft::Draft202012)
+            .with_registry(&CONTRACT.registry)
             .should_validate_formats(true)
-            .build(&root)
+            .build(&absolute)
             .unwrap_or_else(|error| panic!("contract: {schema} does not compile: {error}")),
     );
     validators.insert(key, validator.clone());

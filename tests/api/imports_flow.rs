@@ -409,6 +409,12 @@ async fn bad_import_requests_are_refused_with_the_field() {
             "file_name",
         ),
         (
+            // Found by infra/dev fuzz api: a proof DynamoDB cannot store was a 500.
+            "a proof number DynamoDB cannot store",
+            json!({ "contact_role": "press", "file_name": "a.csv", "consent": { "basis": "consent", "proof": { "at": 2.44e161 } } }),
+            "consent.proof",
+        ),
+        (
             "unknown target",
             json!({ "contact_role": "press", "file_name": "a.csv", "consent": { "basis": "consent" }, "mapping": { "Mél": "telepathy" } }),
             "mapping.Mél",

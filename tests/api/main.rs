@@ -25,6 +25,7 @@ mod erasure;
 mod exports;
 mod import_files;
 mod imports_flow;
+mod logs;
 mod replies;
 mod sending;
 mod template_consistency;

@@ -21,6 +21,8 @@ pub struct TestStack {
     pub consumers: Vec<devstack::consumers::LocalConsumer>,
     /// Logical id → local physical name (a table's name, a queue's URL, a topic's ARN).
     pub refs: std::collections::BTreeMap<String, String>,
+    /// The functions' environment, as the template gives it (keys included).
+    pub environment: std::collections::BTreeMap<String, String>,
 }
 
 impl TestStack {
@@ -43,6 +45,7 @@ impl TestStack {
             requests: stack.requests,
             consumers: stack.consumers,
             refs: stack.provisioned.refs,
+            environment: stack.environment,
         }
     }
 

@@ -1,7 +1,7 @@
 //! Field-level validation of request bodies: every bad field reported at once.
 
 use mailing::contacts::ConsentInput;
-use mailing::domain::{ConsentBasis, ContactFields, Tags};
+use mailing::domain::{Consent, ConsentBasis, ContactFields, Tags};
 use mailing::{ApiError, FieldError};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -100,10 +100,13 @@ impl ConsentBody {
             self.wording_version.as_deref(),
             100,
         );
+        let proof = self
+            .proof
+            .and_then(|proof| fields.check("consent.proof", Consent::proof(proof)));
         ConsentInput {
             basis: self.basis,
             source,
-            proof: self.proof,
+            proof,
             wording_version,
         }
     }

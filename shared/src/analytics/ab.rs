@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::volumes::{Rates, Volumes};
 use crate::ab::decide::{Assessment, assess};
-use crate::domain::{AbDecision, AbMode, AbTest, Campaign, VariantIndex};
+use crate::domain::{AbDecision, AbMetric, AbMode, Campaign, VariantIndex};
 use crate::sending::arms;
 use crate::store::stats::Counters;
 
@@ -51,8 +51,11 @@ pub struct WinnerSend {
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct AbAnalytics {
+    /// The test's mode and metric; its variants are `variants` below, with their figures (the
+    /// whole `AbTest` flattened here wrote `variants` twice in one object).
     #[serde(flatten)]
-    pub test: AbTest,
+    pub mode: AbMode,
+    pub metric: AbMetric,
     pub state: AbState,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test_ends_at: Option<DateTime<Utc>>,
@@ -115,7 +118,8 @@ pub fn of(
         (AbMode::TestThenWinner { .. }, Some(_)) => AbState::Decided,
     };
     Some(AbAnalytics {
-        test: test.clone(),
+        mode: test.mode.clone(),
+        metric: test.metric,
         state,
         test_ends_at: campaign.test_ends_at,
         variants,

@@ -97,6 +97,24 @@ pub struct Consent {
     pub wording_version: Option<String>,
 }
 
+impl Consent {
+    /// A proof is a record's worth: an opt-in time and address, a form's reference.
+    pub const MAX_PROOF_BYTES: usize = 4 * 1024;
+
+    /// `proof`, when it is small enough to keep with every consent entry and storable.
+    pub fn proof(proof: Value) -> Result<Value, String> {
+        let size = serde_json::to_vec(&proof).map_or(usize::MAX, |bytes| bytes.len());
+        if size > Self::MAX_PROOF_BYTES {
+            return Err(format!(
+                "must be at most {} bytes of JSON",
+                Self::MAX_PROOF_BYTES
+            ));
+        }
+        super::storable(&proof)?;
+        Ok(proof)
+    }
+}
+
 /// Engagement counters; delivery and tracking events fill them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
@@ -258,6 +276,7 @@ impl ContactFields {
         {
             return Err("keys must be 1 to 100 characters".into());
         }
+        super::storable(&Value::Object(value.clone()))?;
         Ok(value)
     }
 }

@@ -16,6 +16,7 @@ mod reply;
 mod role;
 mod sender_domain;
 mod sender_profile;
+mod stored_json;
 mod template;
 
 pub use ab_test::{
@@ -52,4 +53,5 @@ pub use sender_profile::{
     DEFAULT_TIME_ZONE, DISPLAY_NAME_MAX, POSTAL_ADDRESS_MAX, ReplyHandling, SenderProfile,
     profile_text, time_zone,
 };
+pub use stored_json::storable;
 pub use template::{EmailTemplate, Language, Signature, TemplateSummary};
