@@ -5,8 +5,8 @@ use serde_json::Value;
 
 /// DynamoDB's limit on nested maps and lists.
 const MAX_DEPTH: usize = 32;
-/// DynamoDB numbers: magnitudes from 1E-130 to 9.9999…E+125.
-const MAX_MAGNITUDE: f64 = 9.999_999_999_999_999e125;
+/// DynamoDB numbers: magnitudes from 1E-130 up to, not including, 1E+126.
+const MAX_MAGNITUDE: f64 = 1e126;
 const MIN_MAGNITUDE: f64 = 1e-130;
 
 /// `Ok` when DynamoDB can store `value` as it is.
@@ -18,7 +18,7 @@ fn check(value: &Value, depth: usize) -> Result<(), String> {
     match value {
         Value::Number(number) => {
             let magnitude = number.as_f64().map_or(f64::INFINITY, f64::abs);
-            if magnitude > MAX_MAGNITUDE || (magnitude != 0.0 && magnitude < MIN_MAGNITUDE) {
+            if magnitude >= MAX_MAGNITUDE || (magnitude != 0.0 && magnitude < MIN_MAGNITUDE) {
                 return Err(format!(
                     "holds the number {number}: numbers must be between 1e-130 and 1e126 in size"
                 ));
