@@ -151,10 +151,15 @@ impl CreateBody {
                 "must be a file name of 1 to 255 characters, without a path",
             );
         }
-        if self.mapping.len() > 1000 || self.mapping.keys().any(|k| k.chars().count() > 200) {
+        let header_ok = |header: &str| {
+            !header.trim().is_empty()
+                && header.chars().count() <= 200
+                && !header.chars().any(char::is_control)
+        };
+        if self.mapping.len() > 1000 || !self.mapping.keys().all(|k| header_ok(k)) {
             f.push(
                 "mapping",
-                "at most 1000 columns, headers of at most 200 characters",
+                "at most 1000 columns, each header 1 to 200 characters without control characters",
             );
         }
         let consent = self.consent.parse(&mut f);

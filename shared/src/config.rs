@@ -50,6 +50,9 @@ pub struct Config {
     /// Suppressed addresses, by keyed hash (see `store::suppression`).
     pub suppression_table: String,
     pub signing_key: SigningKey,
+    /// The key before the last rotation: tokens it signed (links in messages already sent)
+    /// still verify until the next rotation.
+    pub previous_signing_key: Option<SigningKey>,
     /// Keys the hashes of the suppression list; separate from `signing_key` so rotating that one
     /// never forgets who must not be written to.
     pub email_hash_key: SigningKey,
@@ -124,6 +127,15 @@ impl Config {
                 problem,
             }
         })?;
+        let previous_signing_key = lookup("SIGNING_KEY_PREVIOUS")
+            .filter(|value| !value.trim().is_empty())
+            .map(|value| {
+                SigningKey::new(value.into_bytes()).map_err(|problem| ConfigError::Invalid {
+                    name: "SIGNING_KEY_PREVIOUS",
+                    problem,
+                })
+            })
+            .transpose()?;
         let email_hash_key =
             SigningKey::new(get("EMAIL_HASH_KEY")?.into_bytes()).map_err(|problem| {
                 ConfigError::Invalid {
@@ -185,6 +197,7 @@ impl Config {
             imports_queue_url: get("IMPORTS_QUEUE_URL")?,
             suppression_table: get("SUPPRESSION_TABLE")?,
             signing_key,
+            previous_signing_key,
             email_hash_key,
             public_base_url: public_base_url.trim_end_matches('/').to_owned(),
             templates_table: get("TEMPLATES_TABLE")?,

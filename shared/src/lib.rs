@@ -26,6 +26,7 @@ pub mod portability;
 pub mod render;
 pub mod replies;
 pub mod request_id;
+pub mod secrets;
 pub mod send_time;
 pub mod sender_domains;
 pub mod sender_profiles;

@@ -415,6 +415,17 @@ async fn bad_import_requests_are_refused_with_the_field() {
             "consent.proof",
         ),
         (
+            // Found by infra/dev fuzz api: a blank header was stored, then its import was a 500.
+            "a blank header",
+            json!({ "contact_role": "press", "file_name": "a.csv", "consent": { "basis": "consent" }, "mapping": { "": "email" } }),
+            "mapping",
+        ),
+        (
+            "a header with control characters",
+            json!({ "contact_role": "press", "file_name": "a.csv", "consent": { "basis": "consent" }, "mapping": { "E\u{7}mail": "email" } }),
+            "mapping",
+        ),
+        (
             "unknown target",
             json!({ "contact_role": "press", "file_name": "a.csv", "consent": { "basis": "consent" }, "mapping": { "Mél": "telepathy" } }),
             "mapping.Mél",

@@ -63,10 +63,12 @@ async fn a_whole_run_logs_no_address_token_or_key() {
         .await;
     assert_eq!(refused.status, 422);
     let sent = sent_campaign(&stack, 3).await;
+    let key = |bytes: &[u8]| String::from_utf8(bytes.to_vec()).unwrap();
+    let config = &stack.app().config;
     let mut secrets: Vec<String> = vec![
         "refused.person".to_owned(),
-        stack.environment["SIGNING_KEY"].clone(),
-        stack.environment["EMAIL_HASH_KEY"].clone(),
+        key(config.signing_key.as_bytes()),
+        key(config.email_hash_key.as_bytes()),
     ];
     let [(_, reader), (_, bouncing), (_, leaving)] =
         <[(String, String); 3]>::try_from(sent.contacts.clone()).unwrap();

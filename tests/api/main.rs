@@ -27,6 +27,7 @@ mod import_files;
 mod imports_flow;
 mod logs;
 mod replies;
+mod secrets;
 mod sending;
 mod template_consistency;
 mod templates;

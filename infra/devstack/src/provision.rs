@@ -15,7 +15,6 @@ use aws_sdk_s3::types::{
 use aws_sdk_sqs::types::QueueAttributeName;
 use mailing::App;
 use mailing::aws::Clients;
-use mailing::config::Config;
 use serde_yaml::Value;
 
 use crate::template::{EnvValue, Template};
@@ -178,10 +177,69 @@ pub fn environment(
         .collect()
 }
 
-/// The app as a function sees it, from the local environment.
-pub fn app(environment: &BTreeMap<String, String>, clients: Clients) -> anyhow::Result<App> {
-    let config = Config::from_lookup(|name| environment.get(name).cloned())?;
+/// A cold start of a function with `environment`: its keys read from the secrets it names.
+pub async fn cold_start(
+    environment: &BTreeMap<String, String>,
+    clients: Clients,
+) -> anyhow::Result<App> {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    app(&sdk, environment, clients).await
+}
+
+/// The app as a function sees it on a cold start, from the local environment: its keys read
+/// from the secrets it names.
+pub async fn app(
+    sdk: &aws_config::SdkConfig,
+    environment: &BTreeMap<String, String>,
+    clients: Clients,
+) -> anyhow::Result<App> {
+    let config = App::configure(sdk, |name| environment.get(name).cloned()).await?;
     Ok(App::new(config, clients))
+}
+
+/// The secrets a deployment creates before the stack (the template names them), created in
+/// the emulator under `prefix` with fresh random keys; the environment names them so.
+pub async fn create_secrets(
+    sdk: &aws_config::SdkConfig,
+    prefix: &str,
+    environment: &mut BTreeMap<String, String>,
+) -> anyhow::Result<()> {
+    let client = aws_sdk_secretsmanager::Client::new(sdk);
+    for variable in ["SIGNING_KEY_SECRET", "EMAIL_HASH_KEY_SECRET"] {
+        let name = environment
+            .get(variable)
+            .ok_or_else(|| anyhow!("the template names no {variable}"))?;
+        let local = format!("{prefix}/{name}");
+        let key = String::from_utf8(crate::auth::random_secret()).expect("hex is UTF-8");
+        client
+            .create_secret()
+            .name(&local)
+            .secret_string(key)
+            .send()
+            .await
+            .with_context(|| format!("creating the secret {local}"))?;
+        environment.insert(variable.to_owned(), local);
+    }
+    Ok(())
+}
+
+/// What a rotation does (`aws secretsmanager put-secret-value`): a new current value, the
+/// old one kept as `AWSPREVIOUS`.
+pub async fn rotate_secret(secret: &str) -> anyhow::Result<()> {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let key = String::from_utf8(crate::auth::random_secret()).expect("hex is UTF-8");
+    aws_sdk_secretsmanager::Client::new(&sdk)
+        .put_secret_value()
+        .secret_id(secret)
+        .secret_string(key)
+        .send()
+        .await
+        .with_context(|| format!("rotating the secret {secret}"))?;
+    Ok(())
 }
 
 async fn create_table(

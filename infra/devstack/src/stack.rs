@@ -19,13 +19,9 @@ pub struct LocalStack {
     pub requests: RequestCounter,
 }
 
-/// What the template computes from deployment secrets and parameters, made up locally: fresh
-/// random keys, and where the public endpoints answer.
+/// What a deployment's parameters say, made up locally: where the public endpoints answer.
 pub fn local_overrides(public_base_url: &str) -> BTreeMap<String, String> {
-    let secret = || String::from_utf8(crate::auth::random_secret()).expect("hex is UTF-8");
     BTreeMap::from([
-        ("SIGNING_KEY".to_owned(), secret()),
-        ("EMAIL_HASH_KEY".to_owned(), secret()),
         ("PUBLIC_BASE_URL".to_owned(), public_base_url.to_owned()),
         (
             "REPLY_DOMAIN".to_owned(),
@@ -74,8 +70,12 @@ impl LocalStack {
                 .await,
         );
         let provisioned = provision::provision(&template, prefix, &clients, &sns).await?;
-        let environment = provision::environment(&template, &provisioned, &overrides)?;
-        let app = provision::app(&environment, clients)?;
+        let mut environment = provision::environment(&template, &provisioned, &overrides)?;
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        provision::create_secrets(&sdk, prefix, &mut environment).await?;
+        let app = provision::app(&sdk, &environment, clients).await?;
         // What the `BuiltInTemplates` custom resource does on deploy.
         mailing::templates::install_builtins(&app)
             .await

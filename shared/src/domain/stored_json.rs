@@ -29,6 +29,10 @@ fn check(value: &Value, depth: usize) -> Result<(), String> {
             "nests more than {MAX_DEPTH} levels of objects and arrays"
         )),
         Value::Array(items) => items.iter().try_for_each(|item| check(item, depth + 1)),
+        // DynamoDB names every member of a map: none may be empty.
+        Value::Object(map) if map.contains_key("") => {
+            Err("holds an object with an empty key".into())
+        }
         Value::Object(map) => map.values().try_for_each(|item| check(item, depth + 1)),
         _ => Ok(()),
     }
@@ -53,6 +57,7 @@ mod tests {
             (json!(u64::MAX), true),
             (json!(2.44e161), false),
             (json!({ "a": [1e-200] }), false),
+            (json!({ "a": { "": 1 } }), false),
             (deep, false),
         ];
         for (value, ok) in cases {

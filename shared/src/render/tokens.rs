@@ -64,6 +64,8 @@ pub struct Token {
 #[derive(Clone)]
 pub struct TokenSigner {
     keyed: Hmac<Sha256>,
+    /// The key before the last rotation, verifying only.
+    previous: Option<Hmac<Sha256>>,
 }
 
 impl std::fmt::Debug for TokenSigner {
@@ -74,10 +76,25 @@ impl std::fmt::Debug for TokenSigner {
 
 impl TokenSigner {
     pub fn new(key: &SigningKey) -> Self {
+        Self {
+            keyed: Self::keyed(key),
+            previous: None,
+        }
+    }
+
+    /// The same signer, accepting tokens `previous` signed too (after a rotation).
+    pub fn also_verifying(self, previous: &SigningKey) -> Self {
+        Self {
+            previous: Some(Self::keyed(previous)),
+            ..self
+        }
+    }
+
+    fn keyed(key: &SigningKey) -> Hmac<Sha256> {
         let mut keyed =
             Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes keys of any length");
         keyed.update(DOMAIN);
-        Self { keyed }
+        keyed
     }
 
     pub fn sign(&self, token: Token) -> String {
@@ -101,9 +118,14 @@ impl TokenSigner {
         let upper = text.to_ascii_uppercase();
         let bytes = BASE32_NOPAD.decode(upper.as_bytes()).ok()?;
         let (body, tag) = bytes.split_at(BODY);
-        let mut mac = self.keyed.clone();
-        mac.update(body);
-        mac.verify_truncated_left(tag).ok()?;
+        let signed_by = |keyed: &Hmac<Sha256>| {
+            let mut mac = keyed.clone();
+            mac.update(body);
+            mac.verify_truncated_left(tag).is_ok()
+        };
+        if !signed_by(&self.keyed) && !self.previous.as_ref().is_some_and(signed_by) {
+            return None;
+        }
         Some(Token {
             kind: TokenKind::from_byte(body[0])?,
             send: Uuid::from_slice(&body[1..17]).ok()?,
@@ -137,6 +159,25 @@ mod tests {
         assert_eq!(signer(1).verify(&text), Some(token));
         assert_eq!(signer(1).verify(&text.to_ascii_uppercase()), Some(token));
         assert_eq!(signer(2).verify(&text), None);
+    }
+
+    #[test]
+    fn after_a_rotation_the_previous_key_verifies_and_signs_nothing() {
+        let token = Token {
+            kind: TokenKind::Open,
+            send: Uuid::now_v7(),
+            link: 0,
+        };
+        let key = |byte: u8| SigningKey::new(vec![byte; 32]).unwrap();
+        let before = signer(1).sign(token);
+        let rotated = TokenSigner::new(&key(2)).also_verifying(&key(1));
+        assert_eq!(rotated.verify(&before), Some(token));
+        let after = rotated.sign(token);
+        assert_eq!(after, signer(2).sign(token), "signed with the new key");
+        assert_eq!(signer(1).verify(&after), None);
+        let twice = TokenSigner::new(&key(3)).also_verifying(&key(2));
+        assert_eq!(twice.verify(&after), Some(token));
+        assert_eq!(twice.verify(&before), None, "two rotations later");
     }
 
     #[test]

@@ -236,7 +236,11 @@ async fn import(args: &[String]) -> anyhow::Result<()> {
     }
     let basis = consent.context("a real import records consent: give --consent consent|contract|legal_obligation|legitimate_interest")?;
     devstack::stack::require_local_endpoint()?;
-    let config = mailing::config::Config::from_env()
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let config = mailing::App::configure(&sdk, |name| std::env::var(name).ok())
+        .await
         .context("no running local stack: start infra/dev up")?;
     let (clients, requests) = devstack::counting::clients().await;
     let app = mailing::App::new(config, clients);

@@ -1,0 +1,84 @@
+//! The keys, read from Secrets Manager once per cold start. A function's environment names the
+//! secrets (`SIGNING_KEY_SECRET`, `EMAIL_HASH_KEY_SECRET`), never their values: a value in an
+//! environment variable is shown to anyone who may read the function's configuration.
+//!
+//! Rotation: `aws secretsmanager put-secret-value` makes the new value `AWSCURRENT` and the old
+//! one `AWSPREVIOUS`. Functions started after it sign with the new key and still accept tokens
+//! signed with the previous one (links in messages already sent) until the next rotation. The
+//! email-hash key is never rotated: the suppression list is keyed by it.
+
+use aws_config::SdkConfig;
+use aws_sdk_secretsmanager::Client;
+
+use crate::config::ConfigError;
+
+/// The key names configuration reads, each with the variable naming its secret.
+const SECRETS: [(&str, &str); 2] = [
+    ("SIGNING_KEY", "SIGNING_KEY_SECRET"),
+    ("EMAIL_HASH_KEY", "EMAIL_HASH_KEY_SECRET"),
+];
+
+/// The configuration names only a secret may give.
+pub const KEYS: [&str; 3] = ["SIGNING_KEY", "SIGNING_KEY_PREVIOUS", "EMAIL_HASH_KEY"];
+
+/// What rotation leaves readable beside the current value.
+const PREVIOUS: &str = "AWSPREVIOUS";
+
+/// The keys the environment names, as `(name, value)` pairs configuration reads: `SIGNING_KEY`
+/// and `SIGNING_KEY_PREVIOUS` (after a rotation), `EMAIL_HASH_KEY`.
+pub async fn resolve(
+    sdk: &SdkConfig,
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Vec<(String, String)>, ConfigError> {
+    let client = Client::new(sdk);
+    let mut values = Vec::new();
+    for (key, variable) in SECRETS {
+        let Some(secret) = lookup(variable).filter(|name| !name.trim().is_empty()) else {
+            continue;
+        };
+        let unreadable = |error: String| ConfigError::Invalid {
+            name: variable,
+            problem: format!("names a secret that cannot be read: {error}"),
+        };
+        let current = read(&client, &secret, None)
+            .await
+            .map_err(unreadable)?
+            .ok_or_else(|| unreadable("it has no current value".into()))?;
+        values.push((key.to_owned(), current));
+        if key == "SIGNING_KEY"
+            && let Some(previous) = read(&client, &secret, Some(PREVIOUS))
+                .await
+                .map_err(unreadable)?
+        {
+            values.push(("SIGNING_KEY_PREVIOUS".to_owned(), previous));
+        }
+    }
+    Ok(values)
+}
+
+/// The secret's string at `stage` (the current one by default); `None` when no version has it.
+async fn read(
+    client: &Client,
+    secret: &str,
+    stage: Option<&str>,
+) -> Result<Option<String>, String> {
+    match client
+        .get_secret_value()
+        .secret_id(secret)
+        .set_version_stage(stage.map(str::to_owned))
+        .send()
+        .await
+    {
+        Ok(output) => Ok(output.secret_string),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception())
+                && stage.is_some() =>
+        {
+            Ok(None)
+        }
+        // The SDK's message names the secret and the cause, never the value.
+        Err(error) => Err(aws_sdk_secretsmanager::error::DisplayErrorContext(error).to_string()),
+    }
+}
