@@ -153,3 +153,38 @@ fn schema_html(schema: &Value) -> String {
     out.push_str(rest);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Everything a reader needs is on the page, and every schema a link names is there to
+    /// follow.
+    #[test]
+    fn the_page_shows_every_operation_and_every_linked_schema_is_on_it() {
+        let document = functions::contract::document();
+        let page = render(&document);
+        for (path, methods) in document["paths"].as_object().unwrap() {
+            for method in methods.as_object().unwrap().keys() {
+                assert!(
+                    page.contains(&format!(
+                        "<span class=\"method {method}\">{method}</span> <code>{}</code>",
+                        text(path)
+                    )),
+                    "{method} {path}"
+                );
+            }
+        }
+        let mut rest = page.as_str();
+        let mut links = 0;
+        while let Some(start) = rest.find("href=\"#schema-") {
+            let after = &rest[start + "href=\"#".len()..];
+            let anchor = &after[..after.find('"').unwrap()];
+            assert!(page.contains(&format!("id=\"{anchor}\"")), "{anchor}");
+            links += 1;
+            rest = after;
+        }
+        assert!(links > 100, "schemas are linked ({links})");
+        assert!(!page.contains("<script"), "nothing runs");
+    }
+}
