@@ -49,13 +49,6 @@ pub mod schema {
     }
 }
 
-/// The error body every refused request gets (`ApiError::body`).
-#[derive(Serialize, JsonSchema)]
-#[schemars(rename = "Error")]
-struct ErrorBody {
-    error: mailing::error::ErrorDetail,
-}
-
 /// What API Gateway's JWT authorizer answers, before any function runs.
 #[derive(Serialize, JsonSchema)]
 #[schemars(rename = "GatewayError")]
@@ -334,7 +327,10 @@ fn described() -> Api {
 /// The OpenAPI 3.1 document of every described route.
 pub fn document() -> Value {
     let mut api = described();
-    let error = api.output.subschema_for::<ErrorBody>().to_value();
+    let error = api
+        .output
+        .subschema_for::<mailing::error::ErrorBody>()
+        .to_value();
     let gateway = api.output.subschema_for::<GatewayError>().to_value();
     let role = api
         .input

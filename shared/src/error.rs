@@ -19,6 +19,17 @@ impl FieldError {
     }
 }
 
+/// The body of every refusal.
+#[derive(Debug, Serialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(schemars::JsonSchema),
+    schemars(rename = "Error")
+)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
 /// What the caller learns of a refusal.
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
@@ -132,7 +143,10 @@ impl ApiError {
     /// The JSON body `{ "error": { "code", "message", "details" } }`. Internal causes are not
     /// part of it.
     pub fn body(&self) -> Value {
-        json!({ "error": self.detail() })
+        serde_json::to_value(ErrorBody {
+            error: self.detail(),
+        })
+        .unwrap_or(Value::Null)
     }
 
     pub fn detail(&self) -> ErrorDetail {
