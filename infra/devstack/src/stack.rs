@@ -64,16 +64,13 @@ impl LocalStack {
         require_local_endpoint()?;
         let template = Template::load(template_path)?;
         let (clients, requests) = counting::clients().await;
-        let sns = aws_sdk_sns::Client::new(
-            &aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .load()
-                .await,
-        );
-        let provisioned = provision::provision(&template, prefix, &clients, &sns).await?;
-        let mut environment = provision::environment(&template, &provisioned, &overrides)?;
+        // One SDK configuration for what only the local stack calls: topics and secrets.
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .load()
             .await;
+        let sns = aws_sdk_sns::Client::new(&sdk);
+        let provisioned = provision::provision(&template, prefix, &clients, &sns).await?;
+        let mut environment = provision::environment(&template, &provisioned, &overrides)?;
         provision::create_secrets(&sdk, prefix, &mut environment).await?;
         let app = provision::app(&sdk, &environment, clients).await?;
         // What the `BuiltInTemplates` custom resource does on deploy.
