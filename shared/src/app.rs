@@ -2,11 +2,12 @@
 
 use aws_config::SdkConfig;
 
+use crate::ApiError;
 use crate::aws::Clients;
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, SigningKey};
 use crate::dns::Resolver;
 use crate::render::TokenSigner;
-use crate::secrets;
+use crate::secrets::{self, Key, NotGiven};
 use crate::sending::CompiledTemplates;
 
 #[derive(Debug, Clone)]
@@ -17,16 +18,19 @@ pub struct App {
     pub compiled: CompiledTemplates,
     /// Domain ownership proofs; its HTTPS client is built on first use.
     pub dns: Resolver,
-    /// Signs and checks every token of our messages, keyed once.
-    pub signer: TokenSigner,
+    /// Signs and checks every token of our messages, keyed once (read through `signer`).
+    signer: Option<TokenSigner>,
 }
 
 impl App {
     pub fn new(config: Config, aws: Clients) -> Self {
-        let mut signer = TokenSigner::new(&config.signing_key);
-        if let Some(previous) = &config.previous_signing_key {
-            signer = signer.also_verifying(previous);
-        }
+        let signer = config.signing_key.as_ref().map(|key| {
+            let signer = TokenSigner::new(key);
+            match &config.previous_signing_key {
+                Some(previous) => signer.also_verifying(previous),
+                None => signer,
+            }
+        });
         Self {
             signer,
             config,
@@ -42,6 +46,44 @@ impl App {
             .await;
         let config = Self::configure(&sdk, |name| std::env::var(name).ok()).await?;
         Ok(Self::new(config, Clients::new(&sdk)))
+    }
+
+    /// The key that signs cursors, if this function is given it.
+    pub fn signing_key(&self) -> Result<&SigningKey, ApiError> {
+        self.config
+            .signing_key
+            .as_ref()
+            .ok_or_else(|| ApiError::internal(NotGiven(Key::Signing)))
+    }
+
+    /// The key of the suppression list's hashes and the ownership proofs, if given.
+    pub fn email_hash_key(&self) -> Result<&SigningKey, ApiError> {
+        self.config
+            .email_hash_key
+            .as_ref()
+            .ok_or_else(|| ApiError::internal(NotGiven(Key::EmailHash)))
+    }
+
+    /// Signs and checks the tokens of our messages, if this function is given the signing key.
+    pub fn signer(&self) -> Result<&TokenSigner, ApiError> {
+        self.signer
+            .as_ref()
+            .ok_or_else(|| ApiError::internal(NotGiven(Key::Signing)))
+    }
+
+    /// This app as a function given only `keys` sees it: what the local stack runs each
+    /// function with, so a key a function uses but is not given fails its tests.
+    pub fn given_only(&self, keys: &[Key]) -> Self {
+        let mut app = self.clone();
+        if !keys.contains(&Key::Signing) {
+            app.config.signing_key = None;
+            app.config.previous_signing_key = None;
+            app.signer = None;
+        }
+        if !keys.contains(&Key::EmailHash) {
+            app.config.email_hash_key = None;
+        }
+        app
     }
 
     /// The configuration `lookup` describes, its keys read from the secrets it names: a key

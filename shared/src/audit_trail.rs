@@ -49,7 +49,7 @@ pub async fn list(
         .transpose()?;
     let action = action.as_ref().and_then(|value| value.as_str());
     let listing = Listing::new(
-        &app.config.signing_key,
+        app.signing_key()?,
         json!([
             "audit",
             request.artist,

@@ -348,7 +348,7 @@ pub async fn list(
         (None, RoleAccess::Only(roles)) => Teams::Several(roles.into_iter().collect()),
     };
     let listing = Listing::new(
-        &app.config.signing_key,
+        app.signing_key()?,
         json!([
             "campaigns",
             request.artist,

@@ -49,13 +49,16 @@ pub struct Config {
     pub imports_queue_url: String,
     /// Suppressed addresses, by keyed hash (see `store::suppression`).
     pub suppression_table: String,
-    pub signing_key: SigningKey,
+    /// Signs tokens and cursors; only functions whose environment names its secret have it
+    /// (read it through `App::signing_key`).
+    pub signing_key: Option<SigningKey>,
     /// The key before the last rotation: tokens it signed (links in messages already sent)
     /// still verify until the next rotation.
     pub previous_signing_key: Option<SigningKey>,
-    /// Keys the hashes of the suppression list; separate from `signing_key` so rotating that one
-    /// never forgets who must not be written to.
-    pub email_hash_key: SigningKey,
+    /// Keys the hashes of the suppression list and the domains' ownership proofs; separate from
+    /// `signing_key` so rotating that one never forgets who must not be written to, nor changes
+    /// a proof already published. Only functions whose environment names its secret have it.
+    pub email_hash_key: Option<SigningKey>,
     /// Where the public endpoints (tracking, unsubscribe) are reachable, without trailing slash.
     pub public_base_url: String,
     /// Campaigns (see `store::campaigns`).
@@ -121,28 +124,19 @@ impl Config {
                 .filter(|value| !value.trim().is_empty())
                 .ok_or(ConfigError::Missing(name))
         };
-        let signing_key = SigningKey::new(get("SIGNING_KEY")?.into_bytes()).map_err(|problem| {
-            ConfigError::Invalid {
-                name: "SIGNING_KEY",
-                problem,
-            }
-        })?;
-        let previous_signing_key = lookup("SIGNING_KEY_PREVIOUS")
-            .filter(|value| !value.trim().is_empty())
-            .map(|value| {
-                SigningKey::new(value.into_bytes()).map_err(|problem| ConfigError::Invalid {
-                    name: "SIGNING_KEY_PREVIOUS",
-                    problem,
+        // A key is optional: a function is given only the keys it uses.
+        let key = |name: &'static str| {
+            lookup(name)
+                .filter(|value| !value.trim().is_empty())
+                .map(|value| {
+                    SigningKey::new(value.into_bytes())
+                        .map_err(|problem| ConfigError::Invalid { name, problem })
                 })
-            })
-            .transpose()?;
-        let email_hash_key =
-            SigningKey::new(get("EMAIL_HASH_KEY")?.into_bytes()).map_err(|problem| {
-                ConfigError::Invalid {
-                    name: "EMAIL_HASH_KEY",
-                    problem,
-                }
-            })?;
+                .transpose()
+        };
+        let signing_key = key("SIGNING_KEY")?;
+        let previous_signing_key = key("SIGNING_KEY_PREVIOUS")?;
+        let email_hash_key = key("EMAIL_HASH_KEY")?;
         let public_base_url = get("PUBLIC_BASE_URL")?;
         if !(public_base_url.starts_with("https://") || public_base_url.starts_with("http://")) {
             return Err(ConfigError::Invalid {
@@ -276,11 +270,21 @@ mod tests {
     }
 
     #[test]
+    fn a_function_given_no_keys_has_none() {
+        let mut env = complete();
+        env.remove("SIGNING_KEY");
+        env.remove("EMAIL_HASH_KEY");
+        let config = Config::from_lookup(|name| env.get(name).cloned()).unwrap();
+        assert!(config.signing_key.is_none());
+        assert!(config.email_hash_key.is_none());
+        assert!(config.previous_signing_key.is_none());
+    }
+
+    #[test]
     fn each_missing_or_bad_variable_is_named() {
         for name in [
             "CONTACTS_TABLE",
             "AUDIT_TABLE",
-            "SIGNING_KEY",
             "PUBLIC_BASE_URL",
             "TEMPLATES_TABLE",
             "CAMPAIGNS_TABLE",

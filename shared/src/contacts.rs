@@ -404,7 +404,7 @@ pub async fn list(
     };
     // The listing a cursor belongs to: replayed against any other, it is refused.
     let listing = Listing::new(
-        &app.config.signing_key,
+        app.signing_key()?,
         json!([
             "contacts",
             request.artist,

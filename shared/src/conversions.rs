@@ -192,7 +192,7 @@ async fn by_click(
         )])
     };
     let token = app
-        .signer
+        .signer()?
         .verify(token)
         .filter(|token| token.kind == TokenKind::Click)
         .ok_or_else(invalid)?;

@@ -69,7 +69,7 @@ async fn erase(
     email: &EmailAddress,
 ) -> Result<Erasure, ApiError> {
     store::suppression::erased(app, &caller.user, artist, email).await?;
-    let address_hash = store::suppression::address_hash(app, email);
+    let address_hash = store::suppression::address_hash(app, email)?;
     let ids = store::contacts::ids_in_every_team(app, artist, email).await?;
     let contacts = store::contacts::get_many(app, artist, &ids).await?;
     let mut sends = store::sends::all_to(app, artist, &address_hash).await?;

@@ -74,7 +74,7 @@ pub async fn contact(
 ) -> Result<ContactExport, ApiError> {
     let mut contact = crate::contacts::get(app, caller, artist, id).await?;
     crate::tracking::engagement::of_contacts(app, std::slice::from_mut(&mut contact)).await?;
-    let address_hash = store::suppression::address_hash(app, &contact.email);
+    let address_hash = store::suppression::address_hash(app, &contact.email)?;
     let mut interactions = store::interactions::all_of(app, id).await?;
     interactions.sort_by_key(|i| std::cmp::Reverse(i.created_at));
     // Messages sent at the address today, and those its timeline names (an earlier address).

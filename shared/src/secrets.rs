@@ -12,11 +12,42 @@ use aws_sdk_secretsmanager::Client;
 
 use crate::config::ConfigError;
 
-/// The key names configuration reads, each with the variable naming its secret.
-const SECRETS: [(&str, &str); 2] = [
-    ("SIGNING_KEY", "SIGNING_KEY_SECRET"),
-    ("EMAIL_HASH_KEY", "EMAIL_HASH_KEY_SECRET"),
-];
+/// A key a function may be given. Each function's environment in `template.yaml` names the
+/// secrets of the keys it uses, and its policy allows reading exactly those: a function that
+/// cannot use a key cannot leak it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Key {
+    /// Signs and checks tokens (links in messages) and cursors.
+    Signing,
+    /// Keys the suppression list's hashes and the domains' ownership proofs.
+    EmailHash,
+}
+
+impl Key {
+    pub const ALL: [Key; 2] = [Key::Signing, Key::EmailHash];
+
+    /// The configuration name of the key's value.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Key::Signing => "SIGNING_KEY",
+            Key::EmailHash => "EMAIL_HASH_KEY",
+        }
+    }
+
+    /// The environment variable naming the key's secret.
+    pub const fn variable(self) -> &'static str {
+        match self {
+            Key::Signing => "SIGNING_KEY_SECRET",
+            Key::EmailHash => "EMAIL_HASH_KEY_SECRET",
+        }
+    }
+}
+
+/// A function used a key its environment does not name: a mistake in `template.yaml`, made
+/// visible as the request's internal error rather than a key read by every function.
+#[derive(Debug, thiserror::Error)]
+#[error("this function is not given the {} key: name its secret ({}) in its environment in template.yaml", .0.name(), .0.variable())]
+pub struct NotGiven(pub Key);
 
 /// The configuration names only a secret may give.
 pub const KEYS: [&str; 3] = ["SIGNING_KEY", "SIGNING_KEY_PREVIOUS", "EMAIL_HASH_KEY"];
@@ -32,7 +63,8 @@ pub async fn resolve(
 ) -> Result<Vec<(String, String)>, ConfigError> {
     let client = Client::new(sdk);
     let mut values = Vec::new();
-    for (key, variable) in SECRETS {
+    for key in Key::ALL {
+        let (variable, key) = (key.variable(), key.name());
         let Some(secret) = lookup(variable).filter(|name| !name.trim().is_empty()) else {
             continue;
         };

@@ -81,8 +81,13 @@ pub struct SenderDomain {
 
 /// The TXT record that proves `artist` owns `domain`: keyed by the deployment's secret, so
 /// nobody can publish another artist's proof without being told it.
-pub fn proof_record(app: &App, artist: ArtistId, domain: &DomainName) -> DnsRecord {
-    let mut mac = Hmac::<Sha256>::new_from_slice(app.config.signing_key.as_bytes())
+pub fn proof_record(
+    app: &App,
+    artist: ArtistId,
+    domain: &DomainName,
+) -> Result<DnsRecord, ApiError> {
+    // The never-rotated key: rotating the signing key must not change a published proof.
+    let mut mac = Hmac::<Sha256>::new_from_slice(app.email_hash_key()?.as_bytes())
         .expect("HMAC accepts any key length");
     for part in [
         b"domain-claim".as_slice(),
@@ -93,12 +98,12 @@ pub fn proof_record(app: &App, artist: ArtistId, domain: &DomainName) -> DnsReco
         mac.update(b"\0");
     }
     let token = data_encoding::BASE32_NOPAD.encode(&mac.finalize().into_bytes()[..20]);
-    DnsRecord {
+    Ok(DnsRecord {
         kind: "TXT",
         name: format!("{PROOF_LABEL}.{domain}"),
         value: format!("{PROOF_PREFIX}{}", token.to_ascii_lowercase()),
         required: true,
-    }
+    })
 }
 
 fn require_whole_artist(caller: &Caller, artist: ArtistId) -> Result<(), ApiError> {
@@ -194,7 +199,7 @@ pub async fn verify(
         (None, false) => {
             let proven = prove_by_dns(app, &caller.user, claim).await?;
             if proven.proof.is_none() {
-                let record = proof_record(app, artist, &domain);
+                let record = proof_record(app, artist, &domain)?;
                 return Err(ApiError::Unprocessable {
                     code: "domain_proof_missing",
                     message: format!(
@@ -217,7 +222,7 @@ async fn prove_by_dns(
     actor: &UserId,
     claim: DomainClaim,
 ) -> Result<DomainClaim, ApiError> {
-    let expected = proof_record(app, claim.artist_id, &claim.domain);
+    let expected = proof_record(app, claim.artist_id, &claim.domain)?;
     let found = match app.dns.txt(&app.config.dns_query_url, &expected.name).await {
         Ok(values) => values.iter().any(|value| value.trim() == expected.value),
         Err(error) => {
@@ -298,7 +303,7 @@ async fn describe(app: &App, claim: DomainClaim) -> Result<SenderDomain, ApiErro
         None => DomainStatus::PendingVerification,
         Some(_) => ses_status(&identity),
     };
-    let mut dns_records = vec![proof_record(app, claim.artist_id, &claim.domain)];
+    let mut dns_records = vec![proof_record(app, claim.artist_id, &claim.domain)?];
     dns_records.extend(ses_records(&claim.domain, &identity));
     Ok(SenderDomain {
         status,

@@ -153,7 +153,7 @@ async fn the_scheduler_fixture_runs_through_its_handler() {
     let event: aws_lambda_events::event::eventbridge::EventBridgeEvent =
         serde_json::from_str(&text).unwrap();
     functions::sending::schedule_tick(
-        stack.app(),
+        stack.function("campaign-scheduler"),
         lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default()),
     )
     .await

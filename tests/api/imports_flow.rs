@@ -185,7 +185,7 @@ async fn duplicate_events_change_nothing_and_poison_messages_are_failed_for_the_
         ("foreign", json!({ "Records": [{ "eventName": "ObjectCreated:Put", "s3": { "object": { "key": "elsewhere/x" } } }] }).to_string()),
         ("shapeless", json!({ "hello": "world" }).to_string()),
     ]);
-    let response = functions::imports::upload(stack.app(), event)
+    let response = functions::imports::upload(stack.function("import-upload"), event)
         .await
         .unwrap();
     let failed: Vec<&str> = response
@@ -265,7 +265,7 @@ async fn a_storage_failure_on_the_last_delivery_fails_the_import_instead_of_dead
     let stack = TestStack::new().await;
     let (id, continuation) = uploaded(&stack).await;
     // The bucket cannot be read: a storage failure, retried by SQS until its last delivery.
-    let mut broken = stack.app().clone();
+    let mut broken = stack.function("import-upload").clone();
     broken.config.imports_bucket = format!("missing-{}", uuid::Uuid::new_v4().simple());
     let delivered = |count: u32| {
         let mut event = sqs_event(&[("run", continuation.clone())]);

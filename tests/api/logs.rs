@@ -64,11 +64,11 @@ async fn a_whole_run_logs_no_address_token_or_key() {
     assert_eq!(refused.status, 422);
     let sent = sent_campaign(&stack, 3).await;
     let key = |bytes: &[u8]| String::from_utf8(bytes.to_vec()).unwrap();
-    let config = &stack.app().config;
+    let app = stack.app();
     let mut secrets: Vec<String> = vec![
         "refused.person".to_owned(),
-        key(config.signing_key.as_bytes()),
-        key(config.email_hash_key.as_bytes()),
+        key(app.signing_key().unwrap().as_bytes()),
+        key(app.email_hash_key().unwrap().as_bytes()),
     ];
     let [(_, reader), (_, bouncing), (_, leaving)] =
         <[(String, String); 3]>::try_from(sent.contacts.clone()).unwrap();

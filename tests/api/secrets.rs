@@ -1,6 +1,7 @@
 //! The keys come from Secrets Manager at each cold start; a rotation leaves the links already
 //! sent working until the next one.
 
+use mailing::sender_domains::proof_record;
 use mailing::tracking::public::click_target;
 
 use crate::support::TestStack;
@@ -20,9 +21,15 @@ async fn after_a_rotation_links_already_sent_still_open_until_the_next_rotation(
     devstack::provision::rotate_secret(secret).await.unwrap();
     let rotated = cold_start().await.unwrap();
     assert_ne!(
-        rotated.config.signing_key.as_bytes(),
-        stack.app().config.signing_key.as_bytes(),
+        rotated.signing_key().unwrap().as_bytes(),
+        stack.app().signing_key().unwrap().as_bytes(),
         "the new key signs"
+    );
+    let domain = mailing::domain::DomainName::parse("label.example").unwrap();
+    assert_eq!(
+        proof_record(&rotated, stack.artist, &domain).unwrap(),
+        proof_record(stack.app(), stack.artist, &domain).unwrap(),
+        "a domain's published ownership proof stays valid"
     );
     assert_eq!(
         click_target(&rotated, token).await.unwrap().as_deref(),
@@ -56,9 +63,13 @@ async fn a_function_whose_secret_cannot_be_read_fails_its_cold_start_naming_it()
     let mut with_value = stack.environment.clone();
     with_value.remove("SIGNING_KEY_SECRET");
     with_value.insert("SIGNING_KEY".to_owned(), "k".repeat(64));
-    let error = devstack::provision::cold_start(&with_value, stack.app().aws.clone())
+    let app = devstack::provision::cold_start(&with_value, stack.app().aws.clone())
         .await
-        .unwrap_err()
-        .to_string();
-    assert!(error.contains("SIGNING_KEY"), "{error}");
+        .unwrap();
+    let error = app.signing_key().unwrap_err();
+    assert_eq!(error.status(), 500);
+    assert!(
+        format!("{error:?}").contains("SIGNING_KEY_SECRET"),
+        "the log names what the template must give"
+    );
 }

@@ -38,7 +38,7 @@ impl TestStack {
             .expect("the local stack starts");
         Self {
             gateway: Gateway {
-                app: stack.app,
+                apps: stack.apps,
                 issuer: LocalIssuer::new(random_secret()),
             },
             artist: ArtistId::new(),
@@ -51,14 +51,20 @@ impl TestStack {
 
     /// Lets every SQS event source run until its queue is empty, as Lambda would.
     pub async fn drain_queues(&self) -> usize {
-        self.drain_queues_with(self.app()).await
+        self.drain_queues_of(&self.gateway.apps).await
     }
 
-    /// [`Self::drain_queues`] with the functions seeing `app` (another configuration).
+    /// [`Self::drain_queues`] with the functions seeing `app`'s configuration (each with its
+    /// own keys still).
     pub async fn drain_queues_with(&self, app: &mailing::App) -> usize {
+        self.drain_queues_of(&self.gateway.apps.with(app.clone()))
+            .await
+    }
+
+    async fn drain_queues_of(&self, apps: &devstack::apps::FunctionApps) -> usize {
         let mut total = 0;
         for local in &self.consumers {
-            total += devstack::consumers::drain(app, local)
+            total += devstack::consumers::drain(apps, local)
                 .await
                 .expect("the consumer runs");
         }
@@ -73,7 +79,7 @@ impl TestStack {
             .iter()
             .filter(|c| c.consumer.function != "ses-events")
         {
-            total += devstack::consumers::drain(self.app(), local)
+            total += devstack::consumers::drain(&self.gateway.apps, local)
                 .await
                 .expect("the consumer runs");
         }
@@ -87,7 +93,7 @@ impl TestStack {
             .iter()
             .find(|c| c.consumer.function == function)
             .expect("a consumer of the route table");
-        devstack::consumers::poll_once(self.app(), local, 0)
+        devstack::consumers::poll_once(&self.gateway.apps, local, 0)
             .await
             .expect("the consumer runs")
     }
@@ -99,7 +105,7 @@ impl TestStack {
             .iter()
             .find(|c| c.consumer.function == function)
             .expect("a consumer of the route table");
-        devstack::consumers::drain(self.app(), local)
+        devstack::consumers::drain(&self.gateway.apps, local)
             .await
             .expect("the consumer runs")
     }
@@ -214,8 +220,18 @@ impl TestStack {
         }
     }
 
+    /// The stack's app, with every key: what a test's own checks read and write with.
     pub fn app(&self) -> &mailing::App {
-        &self.gateway.app
+        self.gateway.apps.all()
+    }
+
+    /// The app `function` runs with (only the keys its environment names), for a test that
+    /// calls a handler itself.
+    pub fn function(&self, function: &str) -> &mailing::App {
+        self.gateway
+            .apps
+            .of(function)
+            .unwrap_or_else(|| panic!("{function} is not in template.yaml"))
     }
 
     /// A caller holding exactly `scopes`.

@@ -2,6 +2,7 @@ use std::collections::BTreeSet;
 
 use devstack::template::Template;
 use functions::routes::ROUTES;
+use mailing::secrets::Key;
 
 use crate::support::repo_root;
 
@@ -167,4 +168,62 @@ fn the_import_worker_knows_which_delivery_is_the_imports_queues_last() {
         receives.as_u64(),
         Some(u64::from(mailing::import_jobs::LAST_DELIVERY))
     );
+}
+
+/// The parameter naming each key's secret in `template.yaml`.
+fn secret_parameter(key: Key) -> &'static str {
+    match key {
+        Key::Signing => "SigningKeySecretName",
+        Key::EmailHash => "EmailHashKeySecretName",
+    }
+}
+
+#[test]
+fn each_function_may_read_exactly_the_secrets_its_environment_names() {
+    let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    let yaml: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let globals = template().global_environment();
+    for key in Key::ALL {
+        assert!(
+            !globals.contains_key(key.variable()),
+            "{} is in the globals: every function would read it",
+            key.variable()
+        );
+    }
+    for function in template().functions() {
+        let resource = &yaml["Resources"][function.logical_id.as_str()];
+        let readable: BTreeSet<Key> = resource["Properties"]["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .filter_map(|policy| {
+                policy["AWSSecretsManagerGetSecretValuePolicy"]["SecretArn"].as_str()
+            })
+            .map(|arn| {
+                *Key::ALL
+                    .iter()
+                    .find(|key| arn.contains(&format!("${{{}}}-??????", secret_parameter(**key))))
+                    .unwrap_or_else(|| panic!("{}: a secret of no key: {arn}", function.binary))
+            })
+            .collect();
+        let named: BTreeSet<Key> = function.keys().into_iter().collect();
+        assert_eq!(readable, named, "{}", function.binary);
+        for key in named {
+            assert_eq!(
+                function.environment[key.variable()],
+                devstack::template::EnvValue::Ref(secret_parameter(key).to_owned()),
+                "{}",
+                function.binary
+            );
+        }
+    }
+}
+
+#[test]
+fn the_public_functions_hold_only_the_signing_key() {
+    for function in template().functions() {
+        if !function.public_routes.is_empty() {
+            assert_eq!(function.keys(), [Key::Signing], "{}", function.binary);
+        }
+    }
 }

@@ -31,7 +31,7 @@ async fn run_custom_resource(app: &App, request_type: &str) -> (String, Value) {
 async fn the_custom_resource_installs_the_built_ins_idempotently_and_answers_cloudformation() {
     let stack = TestStack::new().await;
     // The stack installed them when it started: the deploy's run writes nothing new.
-    let (head, answer) = run_custom_resource(stack.app(), "Create").await;
+    let (head, answer) = run_custom_resource(stack.function("templates-install"), "Create").await;
     assert!(
         head.starts_with("PUT /response?X-Amz-Signature=abc HTTP/1.1"),
         "{head}"
@@ -71,7 +71,7 @@ async fn the_custom_resource_installs_the_built_ins_idempotently_and_answers_clo
         .send()
         .await
         .unwrap();
-    let (_, answer) = run_custom_resource(stack.app(), "Update").await;
+    let (_, answer) = run_custom_resource(stack.function("templates-install"), "Update").await;
     assert_eq!(
         answer["Data"],
         json!({ "Written": "1", "Unchanged": "9", "Removed": "0" })
@@ -82,7 +82,7 @@ async fn the_custom_resource_installs_the_built_ins_idempotently_and_answers_clo
         .await;
     assert_eq!(builtin.body["name"], "Communiqué de presse");
 
-    let (_, answer) = run_custom_resource(stack.app(), "Delete").await;
+    let (_, answer) = run_custom_resource(stack.function("templates-install"), "Delete").await;
     assert_eq!(answer["Status"], "SUCCESS");
     assert_eq!(
         stack.owner().get("/api/templates/email").await.body["items"]

@@ -654,7 +654,7 @@ async fn the_events_consumer_reports_only_poison_messages_and_counts_duplicates_
     let event: aws_lambda_events::event::sqs::SqsEvent =
         serde_json::from_value(json!({ "Records": records })).unwrap();
     let response = functions::tracking::events(
-        stack.app(),
+        stack.function("ses-events"),
         lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default()),
     )
     .await

@@ -516,10 +516,12 @@ async fn a_campaign_throttled_for_more_than_ten_attempts_finishes_without_using_
         record.body = Some(serde_json::to_string(&batch).unwrap());
         let mut event = SqsEvent::default();
         event.records = vec![record];
-        let response =
-            functions::sending::send(stack.app(), LambdaEvent::new(event, Context::default()))
-                .await
-                .unwrap();
+        let response = functions::sending::send(
+            stack.function("email-send"),
+            LambdaEvent::new(event, Context::default()),
+        )
+        .await
+        .unwrap();
         assert!(
             response.batch_item_failures.is_empty(),
             "attempt {attempt}: the message is acknowledged, its retry queued anew"

@@ -40,7 +40,10 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
         local_overrides("http://127.0.0.1:9"),
     )
     .await?;
-    let app = &stack.app;
+    let app = stack
+        .apps
+        .of("ses-events")
+        .context("template.yaml declares ses-events")?;
     let artist = ArtistId::new();
     let campaign = CampaignId::new();
     let started = Utc::now() - Duration::days(1);

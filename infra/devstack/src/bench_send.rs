@@ -37,7 +37,7 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
     let artist = ArtistId::new();
     let domain = format!("{prefix}.example");
     crate::seed::contacts(
-        &stack.app,
+        stack.apps.all(),
         artist,
         ContactRole::Marketing,
         SendBatch::RECIPIENTS,
@@ -53,7 +53,7 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
     };
     let (dispatch, sender) = (consumer("campaign-dispatch")?, consumer("email-send")?);
     let gateway = Gateway {
-        app: stack.app.clone(),
+        apps: stack.apps.clone(),
         issuer: LocalIssuer::new(random_secret()),
     };
     let token = gateway.issuer.mint(
@@ -84,7 +84,7 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
             Ok(body)
         }
     };
-    crate::dns::publish_proof(&stack.app, artist, &domain).await?;
+    crate::dns::publish_proof(stack.apps.all(), artist, &domain).await?;
     call(
         "POST",
         "/api/email/domains".into(),
@@ -116,8 +116,8 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
         json!({}),
     )
     .await?;
-    crate::consumers::drain(&stack.app, dispatch).await?;
-    let batch = queued_batch(&stack.app, &sender.queue_url).await?;
+    crate::consumers::drain(&stack.apps, dispatch).await?;
+    let batch = queued_batch(stack.apps.all(), &sender.queue_url).await?;
 
     // Once through the emulator, recording its answers.
     let recordings = Recordings::default();
@@ -135,7 +135,15 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
             .interceptor(recordings.clone())
             .build(),
     );
-    let recording = App::new(stack.app.config.clone(), clients);
+    let recording = App::new(
+        stack
+            .apps
+            .of("email-send")
+            .context("email-send")?
+            .config
+            .clone(),
+        clients,
+    );
     let cpu_before = cpu_time();
     let first = mailing::sending::send_batch(&recording, &batch).await?;
     let through_emulator = cpu_time() - cpu_before;
@@ -148,7 +156,15 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
         .http_client(recordings)
         .load()
         .await;
-    let replaying = App::new(stack.app.config.clone(), Clients::new(&replayed));
+    let replaying = App::new(
+        stack
+            .apps
+            .of("email-send")
+            .context("email-send")?
+            .config
+            .clone(),
+        Clients::new(&replayed),
+    );
     let rounds = recipients.div_ceil(batch.contacts.len()).max(1);
     mailing::sending::send_batch(&replaying, &batch).await?;
     let cpu_before = cpu_time();

@@ -8,8 +8,9 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use functions::routes::Consumer;
 use lambda_runtime::{Context, LambdaEvent};
-use mailing::App;
 use serde_json::json;
+
+use crate::apps::FunctionApps;
 
 /// One consumer wired to its local queue.
 pub struct LocalConsumer {
@@ -23,10 +24,13 @@ pub struct LocalConsumer {
 
 /// Receives one batch (waiting up to `wait_seconds`) and runs it; the number of messages run.
 pub async fn poll_once(
-    app: &App,
+    apps: &FunctionApps,
     local: &LocalConsumer,
     wait_seconds: i32,
 ) -> anyhow::Result<usize> {
+    let app = apps
+        .of(local.consumer.function)
+        .ok_or_else(|| anyhow::anyhow!("{} is not in template.yaml", local.consumer.function))?;
     let received = app
         .aws
         .sqs
@@ -112,10 +116,10 @@ pub async fn poll_once(
 
 /// Runs every message until the queue stays empty: what tests call to let the event source
 /// catch up.
-pub async fn drain(app: &App, local: &LocalConsumer) -> anyhow::Result<usize> {
+pub async fn drain(apps: &FunctionApps, local: &LocalConsumer) -> anyhow::Result<usize> {
     let mut total = 0;
     loop {
-        let handled = poll_once(app, local, 0).await?;
+        let handled = poll_once(apps, local, 0).await?;
         if handled == 0 {
             return Ok(total);
         }
@@ -124,9 +128,9 @@ pub async fn drain(app: &App, local: &LocalConsumer) -> anyhow::Result<usize> {
 }
 
 /// Polls forever (the local stack's event source).
-pub async fn run(app: &App, local: LocalConsumer) {
+pub async fn run(apps: &FunctionApps, local: LocalConsumer) {
     loop {
-        if let Err(error) = poll_once(app, &local, 1).await {
+        if let Err(error) = poll_once(apps, &local, 1).await {
             tracing::error!(
                 function = local.consumer.function,
                 error = format!("{error:#}"),

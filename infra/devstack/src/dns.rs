@@ -26,6 +26,6 @@ pub async fn withdraw(name: &str) -> anyhow::Result<()> {
 
 /// Publishes the proof that `artist` owns `domain`, as the domain's owner would.
 pub async fn publish_proof(app: &App, artist: ArtistId, domain: &str) -> anyhow::Result<()> {
-    let record = mailing::sender_domains::proof_record(app, artist, &DomainName::parse(domain)?);
+    let record = mailing::sender_domains::proof_record(app, artist, &DomainName::parse(domain)?)?;
     publish_txt(&record.name, &record.value).await
 }

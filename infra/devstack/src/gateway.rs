@@ -5,12 +5,12 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
+use crate::apps::FunctionApps;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use functions::routes::{ROUTES, Route};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Body, Response};
-use mailing::App;
 use serde_json::{Value, json};
 
 use crate::auth::LocalIssuer;
@@ -19,7 +19,7 @@ use crate::auth::LocalIssuer;
 const MAX_BODY: usize = 10 * 1024 * 1024;
 
 pub struct Gateway {
-    pub app: App,
+    pub apps: FunctionApps,
     pub issuer: LocalIssuer,
 }
 
@@ -92,9 +92,16 @@ impl Gateway {
                 return gateway_error(500, "Internal Server Error");
             }
         };
+        let Some(app) = self.apps.of(route.function) else {
+            tracing::error!(
+                function = route.function,
+                "a function of the route table is not in template.yaml"
+            );
+            return gateway_error(500, "Internal Server Error");
+        };
         let request = http::Request::<Body>::from(lambda_request);
         let id = functions::runtime::request_id(&request);
-        functions::runtime::answer(id, (route.handler)(&self.app, request)).await
+        functions::runtime::answer(id, (route.handler)(app, request)).await
     }
 }
 

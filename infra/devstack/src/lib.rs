@@ -3,6 +3,7 @@
 //! Lambda binaries call, behind an emulation of the API Gateway JWT authorizer.
 
 pub mod api_page;
+pub mod apps;
 pub mod auth;
 pub mod bench_events;
 pub mod bench_render;

@@ -148,15 +148,20 @@ pub async fn provision(
     Ok(provisioned)
 }
 
-/// The functions' environment: the template's global variables with `!Ref`s resolved to local
-/// names, parameters to `overrides` or their defaults, and computed values from `overrides`.
+/// The functions' environment: the template's global variables and every function's own (the
+/// keys' secrets; each function is then given only its own, see `apps`), with `!Ref`s resolved
+/// to local names, parameters to `overrides` or their defaults, and computed values from
+/// `overrides`.
 pub fn environment(
     template: &Template,
     provisioned: &Provisioned,
     overrides: &BTreeMap<String, String>,
 ) -> anyhow::Result<BTreeMap<String, String>> {
-    template
-        .global_environment()
+    let mut variables = template.global_environment();
+    for function in template.functions() {
+        variables.extend(function.environment);
+    }
+    variables
         .into_iter()
         .map(|(name, value)| {
             let resolved = match (overrides.get(&name), value) {

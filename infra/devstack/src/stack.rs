@@ -3,16 +3,16 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{Context, bail};
-use mailing::App;
-
+use crate::apps::FunctionApps;
 use crate::counting::{self, RequestCounter};
+use anyhow::{Context, bail};
 
 use crate::provision::{self, Provisioned};
 use crate::template::Template;
 
 pub struct LocalStack {
-    pub app: App,
+    /// The stack's app (every key) and each function's (only its keys).
+    pub apps: FunctionApps,
     pub consumers: Vec<crate::consumers::LocalConsumer>,
     pub environment: BTreeMap<String, String>,
     pub provisioned: Provisioned,
@@ -79,7 +79,7 @@ impl LocalStack {
             .context("installing the built-in templates")?;
         let consumers = provision::consumers(&template, &provisioned)?;
         Ok(Self {
-            app,
+            apps: FunctionApps::new(app, &template),
             consumers,
             environment,
             provisioned,

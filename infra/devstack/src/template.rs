@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, bail};
+use mailing::secrets::Key;
 use serde_yaml::Value;
 
 pub struct Template {
@@ -31,6 +32,18 @@ pub struct Function {
     pub queues: Vec<(String, i32)>,
     /// Seconds, from the function or the globals.
     pub timeout: u64,
+    /// The function's own variables, beside the globals (the keys' secrets it may read).
+    pub environment: BTreeMap<String, EnvValue>,
+}
+
+impl Function {
+    /// The keys the function is given: those whose secret its environment names.
+    pub fn keys(&self) -> Vec<Key> {
+        Key::ALL
+            .into_iter()
+            .filter(|key| self.environment.contains_key(key.variable()))
+            .collect()
+    }
 }
 
 /// How an environment variable's value is defined in the template.
@@ -118,18 +131,14 @@ impl Template {
                     .as_u64()
                     .or_else(|| self.root["Globals"]["Function"]["Timeout"].as_u64())
                     .unwrap_or(3),
+                environment: variables(&resource["Properties"]),
             })
             .collect()
     }
 
     /// `Globals.Function.Environment.Variables`.
     pub fn global_environment(&self) -> BTreeMap<String, EnvValue> {
-        self.root["Globals"]["Function"]["Environment"]["Variables"]
-            .as_mapping()
-            .into_iter()
-            .flatten()
-            .filter_map(|(name, value)| Some((name.as_str()?.to_owned(), env_value(value))))
-            .collect()
+        variables(&self.root["Globals"]["Function"])
     }
 
     pub fn parameter_default(&self, name: &str) -> Option<String> {
@@ -139,6 +148,16 @@ impl Template {
             _ => None,
         }
     }
+}
+
+/// `Environment.Variables` of a function's properties (or the globals).
+fn variables(properties: &Value) -> BTreeMap<String, EnvValue> {
+    properties["Environment"]["Variables"]
+        .as_mapping()
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, value)| Some((name.as_str()?.to_owned(), env_value(value))))
+        .collect()
 }
 
 /// `!GetAtt Resource.Attribute` (short or long form) as (resource, attribute).
@@ -223,6 +242,9 @@ Resources:
     Type: AWS::Serverless::Function
     Metadata: { BuildProperties: { Binary: contacts-get } }
     Properties:
+      Environment:
+        Variables:
+          EMAIL_HASH_KEY_SECRET: !Ref EmailHashKeySecretName
       Events:
         Api: { Type: HttpApi, Properties: { Method: GET, Path: "/api/x/{id}" } }
 "#;
@@ -239,8 +261,13 @@ Resources:
                 public_routes: vec![],
                 queues: vec![],
                 timeout: 3,
+                environment: BTreeMap::from([(
+                    "EMAIL_HASH_KEY_SECRET".into(),
+                    EnvValue::Ref("EmailHashKeySecretName".into())
+                )]),
             }]
         );
+        assert_eq!(template.functions()[0].keys(), [Key::EmailHash]);
         let env = template.global_environment();
         assert_eq!(env["RUST_LOG"], EnvValue::Literal("info".into()));
         assert_eq!(env["CONTACTS_TABLE"], EnvValue::Ref("ContactsTable".into()));

@@ -91,7 +91,7 @@ pub async fn list(
         kind: request.kind.map(|kind| kind.as_str().to_owned()),
     };
     let listing = Listing::new(
-        &app.config.signing_key,
+        app.signing_key()?,
         json!([
             "replies",
             artist,
@@ -122,7 +122,7 @@ pub async fn unassigned(
             "unassigned replies are for administrators (mailing:admin)",
         ));
     }
-    let listing = Listing::new(&app.config.signing_key, "replies|unassigned".to_owned());
+    let listing = Listing::new(app.signing_key()?, "replies|unassigned".to_owned());
     let after = listing.resume(cursor)?;
     let page =
         store::replies::list(app, Owner::Unassigned, &Filters::default(), limit, after).await?;

@@ -28,12 +28,13 @@ pub async fn find(
     inbound: &Inbound,
     extra_ids: &[&str],
 ) -> Result<Option<Matched>, ApiError> {
-    let signer = &app.signer;
+    let signer = app.signer()?;
     let sender_hash = inbound
         .from_address
         .as_deref()
         .and_then(|address| EmailAddress::parse(address).ok())
-        .map(|address| address_hash(app, &address));
+        .map(|address| address_hash(app, &address))
+        .transpose()?;
     let by_token = token_in(
         &inbound.recipients,
         "r-",

@@ -56,7 +56,7 @@ pub async fn receive(app: &App, object: &InboundObject) -> Result<Received, ApiE
     };
     let too_large = size > MAX_INBOUND_BYTES;
     let inbound = parse::parse(&raw);
-    let what = classify(&inbound, &app.signer, &app.config.reply_domain);
+    let what = classify(&inbound, app.signer()?, &app.config.reply_domain);
     let at = object.received_at;
     if inbound.verdicts.virus == Verdict::Fail {
         let matched = matching::find(app, &inbound, &[]).await?;

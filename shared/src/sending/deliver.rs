@@ -68,6 +68,7 @@ pub fn compile_frozen<'a>(
             }),
         },
     };
+    let signer = app.signer()?;
     let template = app
         .compiled
         .get_or_compile(key, |key| {
@@ -75,7 +76,7 @@ pub fn compile_frozen<'a>(
                 &(&key.sources).into(),
                 key.sources.signature.as_deref(),
                 key.tracking.clone(),
-                app.signer.clone(),
+                signer.clone(),
             )
         })
         .map_err(crate::templates::invalid_template)?;

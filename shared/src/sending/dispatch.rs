@@ -113,7 +113,7 @@ pub async fn dispatch(app: &App, message: &DispatchMessage) -> Result<DispatchOu
             .and_then(|(s, _)| s.get(&contact.id).copied())
     };
     let row = |contact: &Contact| {
-        Send::pending(
+        Ok::<_, ApiError>(Send::pending(
             (campaign.artist_id, campaign.contact_role),
             campaign.id,
             contact.id,
@@ -122,24 +122,24 @@ pub async fn dispatch(app: &App, message: &DispatchMessage) -> Result<DispatchOu
                 campaign.artist_id,
                 campaign.contact_role,
                 &contact.email,
-            ),
+            )?,
             now,
-        )
+        ))
     };
     let rows: Vec<Send> = recipients
         .iter()
         .map(|(contact, variant, winner_send)| {
-            row(contact)
+            Ok(row(contact)?
                 .with_variant(*variant, *winner_send)
-                .in_slot(slot_of(contact))
+                .in_slot(slot_of(contact)))
         })
-        .collect();
+        .collect::<Result<_, ApiError>>()?;
     outcome.created = sends::create_many(app, &rows).await?;
     // The left-out get a row too, so each is counted once however often the page is replayed.
     let skipped: Vec<Send> = no_basis
         .iter()
-        .map(|contact| row(contact).skipped())
-        .collect();
+        .map(|contact| Ok(row(contact)?.skipped()))
+        .collect::<Result<_, ApiError>>()?;
     outcome.skipped = sends::create_many(app, &skipped).await?;
     // Every recipient is queued, new row or not: a replay re-queues rows a crash left unqueued,
     // and the sender skips those already taken. A batch carries one variant.

@@ -365,7 +365,7 @@ fn check_content(
             send: uuid::Uuid::now_v7(),
         },
         base_url: &app.config.public_base_url,
-        signer: &app.signer,
+        signer: app.signer()?,
     })
     .map_err(|error| match error {
         crate::render::PreviewError::Template(problems) => {

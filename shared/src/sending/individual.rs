@@ -115,7 +115,7 @@ pub async fn send_email(app: &App, caller: &Caller, new: NewEmail) -> Result<Cam
         (email.artist_id, email.contact_role),
         email.id,
         contact.id,
-        OptOutKeys::of(app, email.artist_id, email.contact_role, &contact.email),
+        OptOutKeys::of(app, email.artist_id, email.contact_role, &contact.email)?,
         now,
     );
     let record = AuditRecord::new(

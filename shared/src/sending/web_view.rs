@@ -10,7 +10,7 @@ use crate::{ApiError, App};
 
 /// The HTML of the message the token names, if it is one of ours and still there.
 pub async fn web_view(app: &App, token: &str) -> Result<Option<String>, ApiError> {
-    let Some(token) = app.signer.verify(token) else {
+    let Some(token) = app.signer()?.verify(token) else {
         return Ok(None);
     };
     if token.kind != TokenKind::WebView {

@@ -84,7 +84,7 @@ fn to_item(app: &App, reply: &Reply) -> Result<HashMap<String, AttributeValue>, 
             reply.id
         ),
         sender_pk: match (owner, sender(reply)) {
-            (Owner::Artist(_), Some(from)) => Some(sender_pk(owner, &address_hash(app, &from))),
+            (Owner::Artist(_), Some(from)) => Some(sender_pk(owner, &address_hash(app, &from)?)),
             _ => None,
         },
         contact_pk: reply.contact_id.map(contact_pk),

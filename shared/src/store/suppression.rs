@@ -12,6 +12,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use crate::config::SigningKey;
 use crate::domain::{
     ArtistId, AuditAction, AuditRecord, ContactRole, ContactStatus, EmailAddress, UserId,
 };
@@ -54,12 +55,18 @@ pub struct OptOutKeys {
 }
 
 impl OptOutKeys {
-    pub fn of(app: &App, artist: ArtistId, role: ContactRole, email: &EmailAddress) -> Self {
-        Self {
-            team: team_hash(app, artist, role, email),
-            artist: artist_hash(app, artist, email),
-            address: address_hash(app, email),
-        }
+    pub fn of(
+        app: &App,
+        artist: ArtistId,
+        role: ContactRole,
+        email: &EmailAddress,
+    ) -> Result<Self, ApiError> {
+        let key = app.email_hash_key()?;
+        Ok(Self {
+            team: team_hash(key, artist, role, email),
+            artist: artist_hash(key, artist, email),
+            address: hash_of(key, email),
+        })
     }
 }
 
@@ -94,15 +101,19 @@ struct SuppressionItem {
 }
 
 /// HMAC-SHA256 of the normalized address under the deployment's hash key, hex.
-pub fn address_hash(app: &App, email: &EmailAddress) -> String {
-    keyed_hash(app, &[b"suppression", email.normalized().as_bytes()])
+pub fn address_hash(app: &App, email: &EmailAddress) -> Result<String, ApiError> {
+    Ok(hash_of(app.email_hash_key()?, email))
+}
+
+fn hash_of(key: &SigningKey, email: &EmailAddress) -> String {
+    keyed_hash(key, &[b"suppression", email.normalized().as_bytes()])
 }
 
 /// The hash of the address within one artist: someone who left everything from that artist
 /// (and only that artist).
-fn artist_hash(app: &App, artist: ArtistId, email: &EmailAddress) -> String {
+fn artist_hash(key: &SigningKey, artist: ArtistId, email: &EmailAddress) -> String {
     keyed_hash(
-        app,
+        key,
         &[
             b"artist-unsubscribe",
             artist.to_string().as_bytes(),
@@ -112,9 +123,14 @@ fn artist_hash(app: &App, artist: ArtistId, email: &EmailAddress) -> String {
 }
 
 /// The hash of the address within one team of one artist: someone who left that team's list.
-fn team_hash(app: &App, artist: ArtistId, role: ContactRole, email: &EmailAddress) -> String {
+fn team_hash(
+    key: &SigningKey,
+    artist: ArtistId,
+    role: ContactRole,
+    email: &EmailAddress,
+) -> String {
     keyed_hash(
-        app,
+        key,
         &[
             b"team-unsubscribe",
             artist.to_string().as_bytes(),
@@ -124,9 +140,9 @@ fn team_hash(app: &App, artist: ArtistId, role: ContactRole, email: &EmailAddres
     )
 }
 
-fn keyed_hash(app: &App, parts: &[&[u8]]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(app.config.email_hash_key.as_bytes())
-        .expect("HMAC accepts any key length");
+fn keyed_hash(key: &SigningKey, parts: &[&[u8]]) -> String {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC accepts any key length");
     for part in parts {
         // NUL-separated: no two lists of parts hash alike.
         mac.update(part);
@@ -151,7 +167,7 @@ pub async fn suppress(
     email: &EmailAddress,
     reason: SuppressionReason,
 ) -> Result<(), ApiError> {
-    put(app, recorder, address_hash(app, email), reason).await
+    put(app, recorder, address_hash(app, email)?, reason).await
 }
 
 /// Keeps one team (`scope` Team) or every team of the artist from writing to the person again,
@@ -192,7 +208,7 @@ pub async fn erased(
     put(
         app,
         Some((artist, actor)),
-        artist_hash(app, artist, email),
+        artist_hash(app.email_hash_key()?, artist, email),
         SuppressionReason::Erasure,
     )
     .await
@@ -247,13 +263,14 @@ pub async fn suppressed(
     role: ContactRole,
     emails: &[&EmailAddress],
 ) -> Result<Suppressed, ApiError> {
+    let key = app.email_hash_key()?;
     let by_hash: HashMap<String, &str> = emails
         .iter()
         .flat_map(|email| {
             [
-                (address_hash(app, email), email.normalized()),
-                (artist_hash(app, artist, email), email.normalized()),
-                (team_hash(app, artist, role, email), email.normalized()),
+                (hash_of(key, email), email.normalized()),
+                (artist_hash(key, artist, email), email.normalized()),
+                (team_hash(key, artist, role, email), email.normalized()),
             ]
         })
         .collect();

@@ -162,7 +162,7 @@ pub fn compile_checked(
             open_pixel: true,
             utm: None,
         },
-        app.signer.clone(),
+        app.signer()?.clone(),
     )
     .map_err(invalid_template)?;
     compiled.check_budget().map_err(|error| {
@@ -502,7 +502,7 @@ pub async fn preview(
             send: uuid::Uuid::now_v7(),
         },
         base_url: &app.config.public_base_url,
-        signer: &app.signer,
+        signer: app.signer()?,
     })
     .map_err(|error| match error {
         PreviewError::Template(problems) => invalid_template(problems),

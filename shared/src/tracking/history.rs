@@ -19,7 +19,7 @@ pub async fn contact_history(
 ) -> Result<Page<Interaction>, ApiError> {
     contacts::get(app, caller, artist, contact).await?;
     let listing = Listing::new(
-        &app.config.signing_key,
+        app.signing_key()?,
         json!(["history", artist, contact]).to_string(),
     );
     let after = listing.resume(cursor)?;

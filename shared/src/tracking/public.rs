@@ -22,7 +22,7 @@ async fn resolve(
     text: &str,
     kind: TokenKind,
 ) -> Result<Option<(Token, Send)>, ApiError> {
-    let Some(token) = app.signer.verify(text) else {
+    let Some(token) = app.signer()?.verify(text) else {
         return Ok(None);
     };
     if token.kind != kind {

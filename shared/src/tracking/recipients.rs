@@ -103,7 +103,7 @@ pub async fn of_campaign(
 ) -> Result<Page<Recipient>, ApiError> {
     campaigns::get(app, caller, artist, campaign).await?;
     let listing = Listing::new(
-        &app.config.signing_key,
+        app.signing_key()?,
         json!(["sends", artist, campaign]).to_string(),
     );
     let after = listing.resume(cursor)?;

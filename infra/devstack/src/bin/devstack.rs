@@ -391,19 +391,24 @@ async fn up(args: &[String]) -> anyhow::Result<()> {
         std::slice::from_ref(&scope),
         Duration::from_secs(12 * 3600),
     );
-    let LocalStack { app, consumers, .. } = stack;
-    let gateway = Arc::new(Gateway { app, issuer });
+    let LocalStack {
+        apps, consumers, ..
+    } = stack;
+    let scheduler = apps
+        .of("campaign-scheduler")
+        .context("template.yaml declares campaign-scheduler")?
+        .clone();
+    let gateway = Arc::new(Gateway { apps, issuer });
     for local in consumers {
         eprintln!(
             "event source: {} → {}",
             local.queue_url, local.consumer.function
         );
         let gateway = gateway.clone();
-        tokio::spawn(async move { devstack::consumers::run(&gateway.app, local).await });
+        tokio::spawn(async move { devstack::consumers::run(&gateway.apps, local).await });
     }
     {
         // What EventBridge does for `campaign-scheduler`: a tick every minute.
-        let gateway = gateway.clone();
         eprintln!("event source: every minute → campaign-scheduler");
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(Duration::from_secs(60));
@@ -413,7 +418,7 @@ async fn up(args: &[String]) -> anyhow::Result<()> {
                     aws_lambda_events::event::eventbridge::EventBridgeEvent::default(),
                     lambda_runtime::Context::default(),
                 );
-                let tick = functions::sending::schedule_tick(&gateway.app, event);
+                let tick = functions::sending::schedule_tick(&scheduler, event);
                 let id = uuid::Uuid::new_v4().to_string();
                 if let Err(error) = mailing::request_id::scope(id, tick).await {
                     eprintln!("campaign-scheduler failed: {error}");
