@@ -35,6 +35,7 @@ pub mod signatures;
 pub mod store;
 pub mod templates;
 pub mod tracking;
+pub mod webhooks;
 
 pub use app::App;
 pub use error::{ApiError, FieldError};

@@ -320,7 +320,7 @@ fn test_feedback(record: SesRecord) -> Parsed {
 }
 
 /// The ids our sender puts in every message's tags (`render::tags`).
-fn send_ref<'a>(tag: impl Fn(&str) -> Option<&'a str>) -> Option<SendRef> {
+pub(crate) fn send_ref<'a>(tag: impl Fn(&str) -> Option<&'a str>) -> Option<SendRef> {
     let uuid = |name: &str| tag(name).and_then(|value| Uuid::try_parse(value).ok());
     let send = SendRef {
         artist: ArtistId::from(uuid("artist")?),
