@@ -321,6 +321,7 @@ fn described() -> Api {
     crate::signatures::describe(&mut api);
     crate::templates::describe(&mut api);
     crate::tracking::describe(&mut api);
+    crate::webhooks::describe(&mut api);
     api
 }
 

@@ -28,3 +28,4 @@ pub mod sending;
 pub mod signatures;
 pub mod templates;
 pub mod tracking;
+pub mod webhooks;

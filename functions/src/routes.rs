@@ -12,7 +12,7 @@ use mailing::App;
 use crate::http::HttpResult;
 use crate::{
     analytics, audit, campaigns, contacts, conversions, domains, emails, erasure, exports, history,
-    imports, replies, sender_profiles, sending, signatures, templates, tracking,
+    imports, replies, sender_profiles, sending, signatures, templates, tracking, webhooks,
 };
 
 pub type Handler =
@@ -25,8 +25,9 @@ pub struct Route {
     /// The Lambda function: its binary in `src/bin/` and `BuildProperties.Binary` in the template.
     pub function: &'static str,
     pub handler: Handler,
-    /// Reached by message recipients without a token of ours (`Authorizer: NONE` in the
-    /// template): the handler checks its own credential, a signed tracking token.
+    /// Reached by message recipients or providers' webhooks without a token of ours
+    /// (`Authorizer: NONE` in the template): the handler checks its own credential, a signed
+    /// tracking token or the provider's signature.
     pub public: bool,
 }
 
@@ -379,6 +380,12 @@ pub const ROUTES: &[Route] = &[
         "/api/email/view/{trackingId}",
         "email-view",
         tracking::view
+    ),
+    public_route!(
+        "POST",
+        "/api/email/webhooks/{provider}",
+        "email-webhooks",
+        webhooks::receive
     ),
     public_route!(
         "GET",

@@ -6,6 +6,7 @@ use crate::ApiError;
 use crate::aws::Clients;
 use crate::config::{Config, ConfigError, SigningKey};
 use crate::dns::Resolver;
+use crate::provider_keys::ProviderKeys;
 use crate::render::TokenSigner;
 use crate::secrets::{self, Key, NotGiven};
 use crate::sending::CompiledTemplates;
@@ -64,6 +65,14 @@ impl App {
             .ok_or_else(|| ApiError::internal(NotGiven(Key::EmailHash)))
     }
 
+    /// The other sending providers' credentials, if this function is given them.
+    pub fn provider_keys(&self) -> Result<&ProviderKeys, ApiError> {
+        self.config
+            .providers
+            .as_ref()
+            .ok_or_else(|| ApiError::internal(NotGiven(Key::Providers)))
+    }
+
     /// Signs and checks the tokens of our messages, if this function is given the signing key.
     pub fn signer(&self) -> Result<&TokenSigner, ApiError> {
         self.signer
@@ -82,6 +91,9 @@ impl App {
         }
         if !keys.contains(&Key::EmailHash) {
             app.config.email_hash_key = None;
+        }
+        if !keys.contains(&Key::Providers) {
+            app.config.providers = None;
         }
         app
     }

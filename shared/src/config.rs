@@ -59,6 +59,8 @@ pub struct Config {
     /// `signing_key` so rotating that one never forgets who must not be written to, nor changes
     /// a proof already published. Only functions whose environment names its secret have it.
     pub email_hash_key: Option<SigningKey>,
+    /// The other sending providers' credentials, for the functions given them.
+    pub providers: Option<crate::provider_keys::ProviderKeys>,
     /// Where the public endpoints (tracking, unsubscribe) are reachable, without trailing slash.
     pub public_base_url: String,
     /// Campaigns (see `store::campaigns`).
@@ -137,6 +139,17 @@ impl Config {
         let signing_key = key("SIGNING_KEY")?;
         let previous_signing_key = key("SIGNING_KEY_PREVIOUS")?;
         let email_hash_key = key("EMAIL_HASH_KEY")?;
+        let providers = lookup("PROVIDER_KEYS")
+            .filter(|value| !value.trim().is_empty())
+            .map(|json| {
+                crate::provider_keys::ProviderKeys::parse(&json).map_err(|problem| {
+                    ConfigError::Invalid {
+                        name: "PROVIDER_KEYS",
+                        problem: format!("is not the providers' keys: {problem}"),
+                    }
+                })
+            })
+            .transpose()?;
         let public_base_url = get("PUBLIC_BASE_URL")?;
         if !(public_base_url.starts_with("https://") || public_base_url.starts_with("http://")) {
             return Err(ConfigError::Invalid {
@@ -193,6 +206,7 @@ impl Config {
             signing_key,
             previous_signing_key,
             email_hash_key,
+            providers,
             public_base_url: public_base_url.trim_end_matches('/').to_owned(),
             templates_table: get("TEMPLATES_TABLE")?,
             campaigns_table: get("CAMPAIGNS_TABLE")?,

@@ -23,6 +23,7 @@ pub mod https;
 pub mod import;
 pub mod import_jobs;
 pub mod portability;
+pub mod provider_keys;
 pub mod render;
 pub mod replies;
 pub mod request_id;

@@ -21,16 +21,19 @@ pub enum Key {
     Signing,
     /// Keys the suppression list's hashes and the domains' ownership proofs.
     EmailHash,
+    /// The other sending providers' API keys and webhook credentials (`ProviderKeys`).
+    Providers,
 }
 
 impl Key {
-    pub const ALL: [Key; 2] = [Key::Signing, Key::EmailHash];
+    pub const ALL: [Key; 3] = [Key::Signing, Key::EmailHash, Key::Providers];
 
     /// The configuration name of the key's value.
     pub const fn name(self) -> &'static str {
         match self {
             Key::Signing => "SIGNING_KEY",
             Key::EmailHash => "EMAIL_HASH_KEY",
+            Key::Providers => "PROVIDER_KEYS",
         }
     }
 
@@ -39,6 +42,7 @@ impl Key {
         match self {
             Key::Signing => "SIGNING_KEY_SECRET",
             Key::EmailHash => "EMAIL_HASH_KEY_SECRET",
+            Key::Providers => "PROVIDER_KEYS_SECRET",
         }
     }
 }
@@ -50,7 +54,12 @@ impl Key {
 pub struct NotGiven(pub Key);
 
 /// The configuration names only a secret may give.
-pub const KEYS: [&str; 3] = ["SIGNING_KEY", "SIGNING_KEY_PREVIOUS", "EMAIL_HASH_KEY"];
+pub const KEYS: [&str; 4] = [
+    "SIGNING_KEY",
+    "SIGNING_KEY_PREVIOUS",
+    "EMAIL_HASH_KEY",
+    "PROVIDER_KEYS",
+];
 
 /// What rotation leaves readable beside the current value.
 const PREVIOUS: &str = "AWSPREVIOUS";

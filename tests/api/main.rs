@@ -34,3 +34,4 @@ mod templates;
 mod templates_install;
 mod tracking;
 mod trust;
+mod webhooks;

@@ -23,6 +23,8 @@ pub struct TestStack {
     pub refs: std::collections::BTreeMap<String, String>,
     /// The functions' environment, as the template gives it (keys included).
     pub environment: std::collections::BTreeMap<String, String>,
+    /// The other providers' credentials, to sign their webhooks with.
+    pub providers: devstack::providers::LocalProviders,
 }
 
 impl TestStack {
@@ -46,6 +48,7 @@ impl TestStack {
             consumers: stack.consumers,
             refs: stack.provisioned.refs,
             environment: stack.environment,
+            providers: stack.providers,
         }
     }
 

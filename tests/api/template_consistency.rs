@@ -53,8 +53,9 @@ fn exactly_the_public_routes_of_the_route_table_have_no_authorizer_in_the_templa
             .iter()
             .all(|(_, path)| path.starts_with("/api/email/track/")
                 || path.starts_with("/api/email/unsubscribe/")
-                || path.starts_with("/api/email/view/")),
-        "only the links inside messages are public: {from_table:?}"
+                || path.starts_with("/api/email/view/")
+                || path.starts_with("/api/email/webhooks/")),
+        "only the links inside messages and the providers' webhooks are public: {from_table:?}"
     );
 }
 
@@ -175,6 +176,7 @@ fn secret_parameter(key: Key) -> &'static str {
     match key {
         Key::Signing => "SigningKeySecretName",
         Key::EmailHash => "EmailHashKeySecretName",
+        Key::Providers => "ProviderKeysSecretName",
     }
 }
 
@@ -220,10 +222,16 @@ fn each_function_may_read_exactly_the_secrets_its_environment_names() {
 }
 
 #[test]
-fn the_public_functions_hold_only_the_signing_key() {
+fn the_public_functions_hold_only_the_key_their_credential_needs() {
     for function in template().functions() {
-        if !function.public_routes.is_empty() {
-            assert_eq!(function.keys(), [Key::Signing], "{}", function.binary);
+        if function.public_routes.is_empty() {
+            continue;
         }
+        let needs = if function.binary == "email-webhooks" {
+            Key::Providers
+        } else {
+            Key::Signing
+        };
+        assert_eq!(function.keys(), [needs], "{}", function.binary);
     }
 }

@@ -107,13 +107,13 @@ fn links(message: &OutboxItem, prefix: &str) -> Vec<String> {
         .collect()
 }
 
-async fn engagement(stack: &TestStack, campaign_url: &str) -> Value {
+pub(crate) async fn engagement(stack: &TestStack, campaign_url: &str) -> Value {
     let campaign = stack.owner().get(campaign_url).await;
     assert_eq!(campaign.status, 200, "{:?}", campaign.body);
     campaign.body["engagement"].clone()
 }
 
-async fn history(stack: &TestStack, contact: &str) -> Vec<Value> {
+pub(crate) async fn history(stack: &TestStack, contact: &str) -> Vec<Value> {
     let reply = stack
         .owner()
         .get(&format!("{}/{contact}/history", stack.contacts_url()))

@@ -15,6 +15,7 @@ pub mod gateway;
 pub mod inbound;
 pub mod inject;
 pub mod outbox;
+pub mod providers;
 pub mod provision;
 pub mod provision_events;
 pub mod replay;

@@ -205,19 +205,32 @@ pub async fn app(
 }
 
 /// The secrets a deployment creates before the stack (the template names them), created in
-/// the emulator under `prefix` with fresh random keys; the environment names them so.
+/// the emulator under `prefix` with fresh random keys (and `providers`' credentials); the
+/// environment names them so.
 pub async fn create_secrets(
     sdk: &aws_config::SdkConfig,
     prefix: &str,
     environment: &mut BTreeMap<String, String>,
+    providers: &crate::providers::LocalProviders,
 ) -> anyhow::Result<()> {
     let client = aws_sdk_secretsmanager::Client::new(sdk);
-    for variable in ["SIGNING_KEY_SECRET", "EMAIL_HASH_KEY_SECRET"] {
+    for key in mailing::secrets::Key::ALL {
+        let variable = key.variable();
         let name = environment
             .get(variable)
             .ok_or_else(|| anyhow!("the template names no {variable}"))?;
+        // The provider keys' parameter is empty by default (a deployment sending through SES
+        // only): locally it is always there, for the fake providers.
+        let name = if name.is_empty() {
+            "provider-keys"
+        } else {
+            name
+        };
         let local = format!("{prefix}/{name}");
-        let key = String::from_utf8(crate::auth::random_secret()).expect("hex is UTF-8");
+        let key = match key {
+            mailing::secrets::Key::Providers => providers.secret(),
+            _ => String::from_utf8(crate::auth::random_secret()).expect("hex is UTF-8"),
+        };
         client
             .create_secret()
             .name(&local)

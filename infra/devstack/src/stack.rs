@@ -7,6 +7,7 @@ use crate::apps::FunctionApps;
 use crate::counting::{self, RequestCounter};
 use anyhow::{Context, bail};
 
+use crate::providers::LocalProviders;
 use crate::provision::{self, Provisioned};
 use crate::template::Template;
 
@@ -17,6 +18,8 @@ pub struct LocalStack {
     pub environment: BTreeMap<String, String>,
     pub provisioned: Provisioned,
     pub requests: RequestCounter,
+    /// The other providers' credentials the stack was given, to sign their webhooks with.
+    pub providers: LocalProviders,
 }
 
 /// What a deployment's parameters say, made up locally: where the public endpoints answer.
@@ -71,7 +74,8 @@ impl LocalStack {
         let sns = aws_sdk_sns::Client::new(&sdk);
         let provisioned = provision::provision(&template, prefix, &clients, &sns).await?;
         let mut environment = provision::environment(&template, &provisioned, &overrides)?;
-        provision::create_secrets(&sdk, prefix, &mut environment).await?;
+        let providers = LocalProviders::generate()?;
+        provision::create_secrets(&sdk, prefix, &mut environment, &providers).await?;
         let app = provision::app(&sdk, &environment, clients).await?;
         // What the `BuiltInTemplates` custom resource does on deploy.
         mailing::templates::install_builtins(&app)
@@ -84,6 +88,7 @@ impl LocalStack {
             environment,
             provisioned,
             requests,
+            providers,
         })
     }
 }

@@ -27,18 +27,22 @@ use serde::{Deserialize, Serialize};
 
 use crate::{ApiError, App};
 
-/// How our endpoints put an event on the events queue, beside SES's SNS notifications.
+/// How our endpoints (tracking, other providers' webhooks) put what they saw on the events
+/// queue, beside SES's SNS notifications: `{"tracking_event": …}` or `{"test_feedback": …}`.
 #[derive(Serialize, Deserialize)]
-struct TrackingMessage {
-    tracking_event: EmailEvent,
+#[serde(rename_all = "snake_case")]
+enum OurMessage {
+    TrackingEvent(EmailEvent),
+    TestFeedback {
+        address: String,
+        reason: crate::store::suppression::SuppressionReason,
+    },
 }
 
 /// Queues an event seen by one of our endpoints.
 pub async fn enqueue(app: &App, event: EmailEvent) -> Result<(), ApiError> {
-    let body = serde_json::to_string(&TrackingMessage {
-        tracking_event: event,
-    })
-    .map_err(ApiError::internal)?;
+    let body =
+        serde_json::to_string(&OurMessage::TrackingEvent(event)).map_err(ApiError::internal)?;
     app.aws
         .sqs
         .send_message()
@@ -49,13 +53,62 @@ pub async fn enqueue(app: &App, event: EmailEvent) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Queues what a provider's webhook told, ten messages per request; the number queued. An
+/// error leaves some queued and others not: the provider retries the request, and what was
+/// queued twice is recorded once.
+pub async fn enqueue_all(app: &App, told: Vec<ses::Parsed>) -> Result<usize, ApiError> {
+    use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+    let bodies = told
+        .into_iter()
+        .filter_map(|parsed| match parsed {
+            ses::Parsed::Event(event) => Some(OurMessage::TrackingEvent(event)),
+            ses::Parsed::TestFeedback { address, reason } => {
+                Some(OurMessage::TestFeedback { address, reason })
+            }
+            ses::Parsed::Ignored(_) => None,
+        })
+        .map(|message| serde_json::to_string(&message).map_err(ApiError::internal))
+        .collect::<Result<Vec<_>, _>>()?;
+    for chunk in bodies.chunks(10) {
+        let entries = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, body)| {
+                SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(body)
+                    .build()
+                    .map_err(ApiError::internal)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let sent = app
+            .aws
+            .sqs
+            .send_message_batch()
+            .queue_url(&app.config.events_queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await?;
+        if !sent.failed.is_empty() {
+            return Err(ApiError::internal(anyhow::anyhow!(
+                "{} events were not queued",
+                sent.failed.len()
+            )));
+        }
+    }
+    Ok(bodies.len())
+}
+
 /// Reads one message of the events queue: an event, nothing to record, or an error for a
 /// message that is neither ours nor SES's (poison).
 pub fn parse_message(body: &str) -> Result<ses::Parsed, String> {
-    if let Ok(message) = serde_json::from_str::<TrackingMessage>(body) {
-        return Ok(ses::Parsed::Event(message.tracking_event));
+    match serde_json::from_str::<OurMessage>(body) {
+        Ok(OurMessage::TrackingEvent(event)) => Ok(ses::Parsed::Event(event)),
+        Ok(OurMessage::TestFeedback { address, reason }) => {
+            Ok(ses::Parsed::TestFeedback { address, reason })
+        }
+        Err(_) => ses::parse(body),
     }
-    ses::parse(body)
 }
 
 /// A test address that bounced for good or complained is suppressed; one SES would not even

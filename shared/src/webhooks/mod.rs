@@ -15,10 +15,12 @@ pub mod sendgrid;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 
 use crate::store::suppression::SuppressionReason;
 use crate::tracking::event::{BounceType, EmailEvent, EventKind};
 use crate::tracking::ses::{Parsed, send_ref};
+use crate::{ApiError, App};
 
 /// A provider whose webhook we take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +45,70 @@ impl FromStr for Provider {
 
 impl Provider {
     pub const NAMES: [&'static str; 3] = ["sendgrid", "mailgun", "postmark"];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sendgrid => "sendgrid",
+            Self::Mailgun => "mailgun",
+            Self::Postmark => "postmark",
+        }
+    }
+}
+
+/// What a webhook request brought.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct Received {
+    /// Events in the request.
+    pub events: usize,
+    /// Those queued to be recorded (the others concern nothing we record).
+    pub queued: usize,
+}
+
+/// Verifies a request of `provider`'s webhook and queues its events for `ses-events`. A request
+/// that does not verify is refused (401) and queues nothing.
+pub async fn receive(
+    app: &App,
+    provider: Provider,
+    headers: &http::HeaderMap,
+    body: &[u8],
+) -> Result<Received, ApiError> {
+    let keys = app.provider_keys()?;
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    let not_configured = || ApiError::NotFound {
+        code: "provider_not_configured",
+        message: format!("no {} webhook is configured", provider.name()),
+    };
+    let now = Utc::now();
+    let told = match provider {
+        Provider::Sendgrid => sendgrid::receive(
+            keys.sendgrid_webhook_key().ok_or_else(not_configured)?,
+            header(sendgrid::SIGNATURE_HEADER),
+            header(sendgrid::TIMESTAMP_HEADER),
+            body,
+            now,
+        ),
+        Provider::Mailgun => mailgun::receive(
+            keys.mailgun_webhook_key().ok_or_else(not_configured)?,
+            body,
+            now,
+        ),
+        Provider::Postmark => postmark::receive(
+            &keys.postmark_webhook().ok_or_else(not_configured)?,
+            header("authorization"),
+            body,
+        ),
+    }
+    .map_err(|rejected| match rejected {
+        Rejected::Unverified | Rejected::Stale(_) => {
+            tracing::warn!(provider = provider.name(), reason = %rejected, "webhook refused");
+            ApiError::Unauthorized
+        }
+        Rejected::Malformed(_) => ApiError::bad_request("webhook_malformed", rejected.to_string()),
+    })?;
+    let events = told.len();
+    let queued = crate::tracking::enqueue_all(app, told).await?;
+    Ok(Received { events, queued })
 }
 
 /// How far from now a signed timestamp may be: a request captured and posted again later is

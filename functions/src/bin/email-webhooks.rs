@@ -1,0 +1,6 @@
+//! Lambda function `email-webhooks`: see `functions::routes::ROUTES`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    functions::runtime::serve_http(functions::webhooks::receive).await
+}

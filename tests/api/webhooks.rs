@@ -1,0 +1,238 @@
+//! The other providers' webhooks: verified, recorded as SES's events would be, once.
+
+use chrono::Utc;
+use mailing::domain::{ArtistId, CampaignId, ContactId, ContactRole};
+use mailing::tracking::SendRef;
+use mailing::webhooks::{mailgun, sendgrid};
+use serde_json::{Value, json};
+
+use crate::support::{RawReply, TestStack};
+use crate::tracking::{HUMAN, engagement, history, sent_campaign};
+
+/// The custom arguments our sender gives the message of `contact` in `campaign_url`.
+fn ids(stack: &TestStack, campaign_url: &str, contact: &str) -> Value {
+    let send = SendRef {
+        artist: stack.artist,
+        role: ContactRole::Press,
+        campaign: campaign_url
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .parse::<CampaignId>()
+            .unwrap(),
+        contact: contact.parse::<ContactId>().unwrap(),
+    };
+    json!({
+        "artist": send.artist.to_string(),
+        "role": "press",
+        "campaign": send.campaign.to_string(),
+        "contact": send.contact.to_string(),
+        "send": send.send_id().to_string(),
+    })
+}
+
+async fn postmark(stack: &TestStack, authorization: &str, event: &Value) -> RawReply {
+    stack
+        .raw(
+            "POST",
+            "/api/email/webhooks/postmark",
+            &[
+                ("content-type", "application/json"),
+                ("authorization", authorization),
+            ],
+            event.to_string().as_bytes(),
+        )
+        .await
+}
+
+async fn mailgun_post(stack: &TestStack, body: &Value) -> RawReply {
+    stack
+        .raw(
+            "POST",
+            "/api/email/webhooks/mailgun",
+            &[("content-type", "application/json")],
+            body.to_string().as_bytes(),
+        )
+        .await
+}
+
+async fn sendgrid_post(
+    stack: &TestStack,
+    signature: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> RawReply {
+    stack
+        .raw(
+            "POST",
+            "/api/email/webhooks/sendgrid",
+            &[
+                ("content-type", "application/json"),
+                (sendgrid::SIGNATURE_HEADER, signature),
+                (sendgrid::TIMESTAMP_HEADER, &timestamp.to_string()),
+            ],
+            body,
+        )
+        .await
+}
+
+fn received(reply: &RawReply) -> Value {
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    serde_json::from_slice(&reply.body).unwrap()
+}
+
+#[tokio::test]
+async fn postmark_mailgun_and_sendgrid_events_count_as_ses_events_and_once_however_often_posted() {
+    let stack = TestStack::new().await;
+    let sent = sent_campaign(&stack, 3).await;
+    stack.drain_queues().await;
+    let before = engagement(&stack, &sent.campaign_url).await;
+    let [(reader, _), (bouncing, bouncing_address), (clicker, _)] =
+        <[(String, String); 3]>::try_from(sent.contacts.clone()).unwrap();
+    let now = Utc::now();
+    let stamp = |offset: i64| (now + chrono::Duration::seconds(offset)).to_rfc3339();
+    // A person reads minutes after delivery (a scanner, within seconds: counted apart).
+    let later = 600;
+
+    let open = json!({
+        "RecordType": "Open", "MessageStream": "broadcast", "FirstOpen": true,
+        "Recipient": "ignored@example.com", "ReceivedAt": stamp(later), "UserAgent": HUMAN,
+        "Metadata": ids(&stack, &sent.campaign_url, &reader),
+    });
+    let authorization = stack.providers.postmark.header();
+    let bounce = mailgun::signed(
+        &stack.providers.mailgun_signing_key,
+        now.timestamp(),
+        "a8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0",
+        json!({
+            "event": "failed", "severity": "permanent", "reason": "bounce",
+            "timestamp": now.timestamp() as f64 - 20.0, "id": "G9Bn5sl1TC6nu79C8C0bwg",
+            "recipient": bouncing_address,
+            "delivery-status": { "code": 550, "message": "5.1.1 no such user" },
+            "user-variables": ids(&stack, &sent.campaign_url, &bouncing),
+        }),
+    );
+    let mut click = ids(&stack, &sent.campaign_url, &clicker);
+    click.as_object_mut().unwrap().extend(
+        json!({
+            "email": "ignored@example.com", "timestamp": now.timestamp() + later + 60, "event": "click",
+            "url": "https://label.example/presse", "useragent": HUMAN,
+            "sg_event_id": "sg-click-1", "sg_message_id": "m-1",
+        })
+        .as_object()
+        .unwrap()
+        .clone(),
+    );
+    let key = stack.providers.sendgrid_key();
+    let (signature, body) = sendgrid::signed(&key, now.timestamp(), &json!([click]));
+
+    for time in 0..2 {
+        let answers = [
+            received(&postmark(&stack, &authorization, &open).await),
+            received(&mailgun_post(&stack, &bounce).await),
+            received(&sendgrid_post(&stack, &signature, now.timestamp(), &body).await),
+        ];
+        for answer in answers {
+            assert_eq!(answer, json!({ "events": 1, "queued": 1 }), "post {time}");
+        }
+        stack.drain_queues().await;
+        let counted = engagement(&stack, &sent.campaign_url).await;
+        for (counter, more) in [
+            ("delivered", 0),
+            // The click proves its reader opened too, as with SES's events.
+            ("unique_opens", 2),
+            ("opens", 1),
+            ("clicks", 1),
+            ("unique_clicks", 1),
+            ("bounces", 1),
+        ] {
+            assert_eq!(
+                counted[counter].as_u64().unwrap(),
+                before[counter].as_u64().unwrap() + more,
+                "{counter} after post {time}: {counted}"
+            );
+        }
+        assert_eq!(counted["links"][0]["unique_clicks"], 1, "{counted}");
+    }
+    let bounced = stack
+        .owner()
+        .get(&format!("{}/{bouncing}", stack.contacts_url()))
+        .await;
+    assert_eq!(bounced.body["status"], "bounced", "{:?}", bounced.body);
+    let timeline = history(&stack, &reader).await;
+    assert!(
+        timeline
+            .iter()
+            .any(|item| item["interaction_type"] == "email_opened"),
+        "{timeline:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_forged_stale_or_unknown_webhook_is_refused_and_changes_nothing() {
+    let stack = TestStack::new().await;
+    // What the buckets' notifications send when they are set up.
+    stack.drain_queues().await;
+    let artist = ArtistId::new();
+    let args = json!({
+        "artist": artist.to_string(), "role": "press",
+        "campaign": CampaignId::new().to_string(), "contact": ContactId::new().to_string(),
+    });
+    let now = Utc::now();
+    let event =
+        json!({ "RecordType": "Delivery", "DeliveredAt": now.to_rfc3339(), "Metadata": args });
+    let wrong = mailing::webhooks::postmark::Credentials {
+        user: stack.providers.postmark.user.clone(),
+        password: "guessed".into(),
+    };
+    for authorization in [wrong.header(), String::new()] {
+        assert_eq!(postmark(&stack, &authorization, &event).await.status, 401);
+    }
+    let data = json!({ "event": "delivered", "timestamp": now.timestamp() as f64, "user-variables": args });
+    let forged = mailgun::signed(
+        "not-the-signing-key",
+        now.timestamp(),
+        "t0k3n",
+        data.clone(),
+    );
+    let stale = mailgun::signed(
+        &stack.providers.mailgun_signing_key,
+        now.timestamp() - 3600,
+        "t0k3n",
+        data,
+    );
+    for body in [forged, stale] {
+        assert_eq!(mailgun_post(&stack, &body).await.status, 401);
+    }
+    let other = aws_lc_rs::signature::EcdsaKeyPair::generate(
+        &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+    )
+    .unwrap();
+    let (signature, body) = sendgrid::signed(&other, now.timestamp(), &json!([]));
+    assert_eq!(
+        sendgrid_post(&stack, &signature, now.timestamp(), &body)
+            .await
+            .status,
+        401
+    );
+    let (signature, body) =
+        sendgrid::signed(&stack.providers.sendgrid_key(), now.timestamp(), &json!([]));
+    let mut tampered = body.clone();
+    tampered.extend_from_slice(b" ");
+    assert_eq!(
+        sendgrid_post(&stack, &signature, now.timestamp(), &tampered)
+            .await
+            .status,
+        401
+    );
+    let unknown = stack
+        .raw("POST", "/api/email/webhooks/sparkpost", &[], b"{}")
+        .await;
+    assert_eq!(unknown.status, 404);
+    assert_eq!(stack.drain_queues().await, 0, "nothing was queued");
+}
