@@ -4,14 +4,13 @@
 //! from records a test publishes (`infra/dns_local.py`). The client is built on first use: only
 //! the domain endpoints need it, and loading root certificates is a cold-start cost.
 
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use serde::Deserialize;
 
-use crate::https::{self, HttpsClient};
+use crate::https;
 
 const TIMEOUT: Duration = Duration::from_secs(3);
 /// A TXT answer is a few hundred bytes; a resolver that sends more is not one.
@@ -22,14 +21,8 @@ const TXT: u16 = 16;
 #[error("the DNS lookup failed: {0:#}")]
 pub struct DnsError(anyhow::Error);
 
-#[derive(Clone, Default)]
-pub struct Resolver(Arc<OnceLock<HttpsClient>>);
-
-impl std::fmt::Debug for Resolver {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Resolver")
-    }
-}
+#[derive(Clone, Default, Debug)]
+pub struct Resolver(https::Lazy);
 
 #[derive(Deserialize)]
 struct Answer {
@@ -51,14 +44,6 @@ const NOERROR: u32 = 0;
 const NXDOMAIN: u32 = 3;
 
 impl Resolver {
-    fn client(&self) -> Result<&HttpsClient, DnsError> {
-        if let Some(client) = self.0.get() {
-            return Ok(client);
-        }
-        let client = https::client().map_err(DnsError)?;
-        Ok(self.0.get_or_init(|| client))
-    }
-
     /// The TXT strings published at `name` (each record's strings joined, as RFC 7208 reads
     /// them); none when the name does not exist.
     pub async fn txt(&self, query_url: &str, name: &str) -> Result<Vec<String>, DnsError> {
@@ -73,23 +58,18 @@ impl Resolver {
             .header(http::header::ACCEPT, "application/dns-json")
             .body(Full::new(Bytes::new()))
             .map_err(|e| DnsError(e.into()))?;
-        let client = self.client()?;
-        let response = tokio::time::timeout(TIMEOUT, client.request(request))
+        let answered = self
+            .0
+            .call(request, TIMEOUT, MAX_ANSWER)
             .await
-            .map_err(|_| DnsError(anyhow::anyhow!("no answer within {TIMEOUT:?}")))?
-            .map_err(|e| DnsError(e.into()))?;
-        if !response.status().is_success() {
+            .map_err(DnsError)?;
+        if !answered.status.is_success() {
             return Err(DnsError(anyhow::anyhow!(
                 "the resolver answered HTTP {}",
-                response.status()
+                answered.status
             )));
         }
-        let body = Limited::new(response.into_body(), MAX_ANSWER)
-            .collect()
-            .await
-            .map_err(|e| DnsError(anyhow::anyhow!(e)))?
-            .to_bytes();
-        parse_answer(&body)
+        parse_answer(&answered.body)
     }
 }
 

@@ -19,3 +19,60 @@ pub fn client() -> anyhow::Result<HttpsClient> {
         .build();
     Ok(Client::builder(TokioExecutor::new()).build(connector))
 }
+
+/// A client built on first use and shared by the clones of its owner: a cold start that never
+/// calls out never loads the roots.
+#[derive(Clone, Default)]
+pub struct Lazy(std::sync::Arc<std::sync::OnceLock<HttpsClient>>);
+
+impl std::fmt::Debug for Lazy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("https::Lazy")
+    }
+}
+
+/// An answer read whole: status, headers and at most the body limit asked.
+pub struct Answered {
+    pub status: http::StatusCode,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+impl Lazy {
+    fn client(&self) -> anyhow::Result<&HttpsClient> {
+        if let Some(client) = self.0.get() {
+            return Ok(client);
+        }
+        let client = client()?;
+        Ok(self.0.get_or_init(|| client))
+    }
+
+    /// Sends `request` and reads its answer, giving up after `timeout` or past `max_body`
+    /// bytes.
+    pub async fn call(
+        &self,
+        request: http::Request<Full<Bytes>>,
+        timeout: std::time::Duration,
+        max_body: usize,
+    ) -> anyhow::Result<Answered> {
+        use http_body_util::{BodyExt, Limited};
+        let client = self.client()?;
+        let exchange = async {
+            let response = client.request(request).await?;
+            let (parts, body) = response.into_parts();
+            let body = Limited::new(body, max_body)
+                .collect()
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?
+                .to_bytes();
+            anyhow::Ok(Answered {
+                status: parts.status,
+                headers: parts.headers,
+                body,
+            })
+        };
+        tokio::time::timeout(timeout, exchange)
+            .await
+            .map_err(|_| anyhow::anyhow!("no answer within {timeout:?}"))?
+    }
+}

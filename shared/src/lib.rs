@@ -22,6 +22,7 @@ pub mod error;
 pub mod https;
 pub mod import;
 pub mod import_jobs;
+pub mod mailers;
 pub mod portability;
 pub mod provider_keys;
 pub mod render;

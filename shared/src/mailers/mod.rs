@@ -1,0 +1,219 @@
+//! Where a rendered message leaves us besides SES: SendGrid, Mailgun and Postmark, over their
+//! HTTP APIs, each at a configurable base URL (the local stack's fakes; Mailgun's EU region).
+//! Each takes what it can: Mailgun our MIME message as is; SendGrid and Postmark, which take no
+//! raw MIME, our rendered parts and headers (List-Unsubscribe included). Our ids ride as the
+//! provider's custom arguments, which its webhook echoes (`crate::webhooks`).
+//!
+//! Every answer falls in the classes the sender acts on ([`Outcome`]), as SES's do: accepted;
+//! refused for this address (4xx); later (429, 5xx, no answer); stop (the account or the key
+//! cannot send: the campaign pauses with the reason).
+
+pub mod mailgun;
+pub mod postmark;
+pub mod sendgrid;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+
+use crate::https::{Answered, Lazy};
+use crate::render::Mailbox;
+
+/// How long one provider call may take before the message is retried later.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The most of a provider's answer we read: an id and an error message.
+const MAX_ANSWER: usize = 64 * 1024;
+
+/// One message, rendered, as the providers take it.
+pub struct Outbound<'a> {
+    pub from: Mailbox<'a>,
+    pub to: Mailbox<'a>,
+    pub subject: &'a str,
+    pub html: &'a str,
+    pub text: &'a str,
+    /// The headers of our MIME message past From, To and Subject (Reply-To, Message-ID,
+    /// List-Unsubscribe, List-Unsubscribe-Post, Feedback-ID…).
+    pub headers: &'a [(&'static str, String)],
+    /// The whole MIME message.
+    pub mime: &'a [u8],
+    /// Our ids, named as SES's tags (and `test`), for the provider's events.
+    pub args: &'a [(String, String)],
+}
+
+/// How a provider answered one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The provider's message id.
+    Accepted(String),
+    /// This address, for good.
+    Refused(String),
+    /// Throttled or unavailable: retry later.
+    Later(String),
+    /// The account or key cannot send at all.
+    Stop(String),
+}
+
+/// The headers of our message a provider must not be given again: it writes them from its own
+/// fields.
+const OWN_FIELDS: [&str; 5] = ["From", "To", "Subject", "Date", "MIME-Version"];
+
+fn extra_headers<'a>(
+    message: &'a Outbound<'_>,
+) -> impl Iterator<Item = &'a (&'static str, String)> {
+    message
+        .headers
+        .iter()
+        .filter(|(name, _)| !OWN_FIELDS.contains(name))
+}
+
+/// Sends `request`; a transport failure or a timeout is a `Later`.
+async fn call(http: &Lazy, request: http::Request<Full<Bytes>>) -> Result<Answered, Outcome> {
+    http.call(request, TIMEOUT, MAX_ANSWER)
+        .await
+        .map_err(|error| Outcome::Later(format!("no answer: {error:#}")))
+}
+
+/// The classes shared by every provider's HTTP statuses; `None` for a success.
+fn by_status(status: http::StatusCode, message: String) -> Option<Outcome> {
+    match status.as_u16() {
+        200..=299 => None,
+        401 | 403 => Some(Outcome::Stop(message)),
+        408 | 429 | 500..=599 => Some(Outcome::Later(message)),
+        _ => Some(Outcome::Refused(message)),
+    }
+}
+
+/// A short, printable excerpt of a provider's answer for a reason: never the whole body.
+fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut end = text.len().min(300);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].trim().to_owned()
+}
+
+/// `Name <address>`, the name quoted when it holds a character RFC 5322 reserves.
+fn display(mailbox: &Mailbox<'_>) -> String {
+    match mailbox.name.map(str::trim).filter(|name| !name.is_empty()) {
+        None => mailbox.address.to_owned(),
+        Some(name)
+            if name
+                .chars()
+                .all(|c| c.is_alphanumeric() || " -'.".contains(c)) =>
+        {
+            format!("{name} <{}>", mailbox.address)
+        }
+        Some(name) => {
+            let quoted: String = name
+                .chars()
+                .filter(|c| !c.is_control())
+                .flat_map(|c| match c {
+                    '"' | '\\' => vec!['\\', c],
+                    c => vec![c],
+                })
+                .collect();
+            format!("\"{quoted}\" <{}>", mailbox.address)
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// The bytes a request would send.
+    pub async fn body_of(request: http::Request<Full<Bytes>>) -> Bytes {
+        use http_body_util::BodyExt;
+        request.into_body().collect().await.unwrap().to_bytes()
+    }
+
+    /// A message as the sender hands it over.
+    pub fn outbound<'a>(
+        headers: &'a [(&'static str, String)],
+        args: &'a [(String, String)],
+    ) -> Outbound<'a> {
+        Outbound {
+            from: Mailbox {
+                name: Some("Label Nova"),
+                address: "presse@label.example",
+            },
+            to: Mailbox {
+                name: Some("Inès Dupont, Le Monde"),
+                address: "ines@media.example",
+            },
+            subject: "Bonjour Inès",
+            html: "<p>Bonjour</p>",
+            text: "Bonjour",
+            headers,
+            mime: b"From: presse@label.example\r\n\r\nBonjour",
+            args,
+        }
+    }
+
+    pub fn headers() -> Vec<(&'static str, String)> {
+        vec![
+            ("From", "Label Nova <presse@label.example>".into()),
+            ("To", "ines@media.example".into()),
+            ("Reply-To", "r-token@reply.example".into()),
+            ("Subject", "Bonjour Inès".into()),
+            ("Message-ID", "<token@reply.example>".into()),
+            (
+                "List-Unsubscribe",
+                "<https://mail.example/u/t>, <mailto:u-t@reply.example>".into(),
+            ),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".into()),
+            ("Feedback-ID", "c:press:a:artisthub".into()),
+            ("MIME-Version", "1.0".into()),
+        ]
+    }
+
+    #[test]
+    fn names_are_quoted_only_when_they_must_be() {
+        let mailbox = |name| Mailbox {
+            name,
+            address: "a@b.example",
+        };
+        assert_eq!(display(&mailbox(None)), "a@b.example");
+        assert_eq!(
+            display(&mailbox(Some("Inès Dupont"))),
+            "Inès Dupont <a@b.example>"
+        );
+        assert_eq!(
+            display(&mailbox(Some("Dupont, \"Inès\""))),
+            "\"Dupont, \\\"Inès\\\"\" <a@b.example>"
+        );
+        assert_eq!(
+            display(&mailbox(Some("a\r\nBcc: x"))),
+            "\"aBcc: x\" <a@b.example>"
+        );
+    }
+
+    #[test]
+    fn statuses_fall_in_the_senders_classes() {
+        for (status, expected) in [
+            (200, None),
+            (202, None),
+            (400, Some("refused")),
+            (413, Some("refused")),
+            (422, Some("refused")),
+            (401, Some("stop")),
+            (403, Some("stop")),
+            (429, Some("later")),
+            (500, Some("later")),
+            (503, Some("later")),
+        ] {
+            let class = by_status(http::StatusCode::from_u16(status).unwrap(), String::new()).map(
+                |outcome| match outcome {
+                    Outcome::Refused(_) => "refused",
+                    Outcome::Stop(_) => "stop",
+                    Outcome::Later(_) => "later",
+                    Outcome::Accepted(_) => "accepted",
+                },
+            );
+            assert_eq!(class, expected, "{status}");
+        }
+    }
+}
