@@ -1,7 +1,7 @@
 //! Sending domains: `/api/email/domains`.
 
 use lambda_http::Request;
-use mailing::domain::{ArtistId, DomainName};
+use mailing::domain::{ArtistId, DomainName, SendingProvider};
 use mailing::{App, sender_domains};
 use serde::Deserialize;
 
@@ -33,7 +33,7 @@ pub async fn create(app: &App, request: Request) -> HttpResult {
     let (artist, domain) = f.finish(|| (artist.expect("checked"), domain.expect("checked")))?;
     http::json(
         201,
-        &sender_domains::register(app, &caller, artist, domain).await?,
+        &sender_domains::register(app, &caller, artist, domain, body.provider).await?,
     )
 }
 
@@ -78,6 +78,9 @@ struct VerifyBody {
 struct CreateBody {
     artist_id: String,
     domain: String,
+    /// Who carries the artist's messages from the domain (`ses` by default).
+    #[serde(default)]
+    provider: SendingProvider,
 }
 
 #[cfg(feature = "openapi")]

@@ -19,6 +19,8 @@ pub struct App {
     pub compiled: CompiledTemplates,
     /// Domain ownership proofs; its HTTPS client is built on first use.
     pub dns: Resolver,
+    /// The other sending providers' HTTPS client, built on first use (shared with `dns`).
+    pub http: crate::https::Lazy,
     /// Signs and checks every token of our messages, keyed once (read through `signer`).
     signer: Option<TokenSigner>,
 }
@@ -32,12 +34,14 @@ impl App {
                 None => signer,
             }
         });
+        let http = crate::https::Lazy::default();
         Self {
             signer,
             config,
             aws,
             compiled: CompiledTemplates::default(),
-            dns: Resolver::default(),
+            dns: Resolver::new(http.clone()),
+            http,
         }
     }
 

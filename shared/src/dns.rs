@@ -44,6 +44,10 @@ const NOERROR: u32 = 0;
 const NXDOMAIN: u32 = 3;
 
 impl Resolver {
+    pub fn new(http: https::Lazy) -> Self {
+        Self(http)
+    }
+
     /// The TXT strings published at `name` (each record's strings joined, as RFC 7208 reads
     /// them); none when the name does not exist.
     pub async fn txt(&self, query_url: &str, name: &str) -> Result<Vec<String>, DnsError> {

@@ -31,6 +31,9 @@ pub struct ProviderKeys {
 pub struct SendgridKeys {
     #[serde(default)]
     pub api_key: Option<String>,
+    /// `https://api.sendgrid.com` unless set (a proxy, a test's fake).
+    #[serde(default)]
+    pub base_url: Option<String>,
     /// The signed event webhook's verification key: base64 of its DER form, as SendGrid shows it.
     #[serde(default)]
     pub webhook_public_key: Option<String>,
@@ -41,6 +44,12 @@ pub struct SendgridKeys {
 pub struct MailgunKeys {
     #[serde(default)]
     pub api_key: Option<String>,
+    /// `us` (the default) or `eu`: where the account's domains live.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Overrides the region's URL (a test's fake).
+    #[serde(default)]
+    pub base_url: Option<String>,
     /// The "HTTP webhook signing key" of the Mailgun account.
     #[serde(default)]
     pub webhook_signing_key: Option<String>,
@@ -51,6 +60,12 @@ pub struct MailgunKeys {
 pub struct PostmarkKeys {
     #[serde(default)]
     pub server_token: Option<String>,
+    /// The message stream campaigns go out on: `broadcast` unless set.
+    #[serde(default)]
+    pub message_stream: Option<String>,
+    /// `https://api.postmarkapp.com` unless set (a test's fake).
+    #[serde(default)]
+    pub base_url: Option<String>,
     /// The basic auth credentials put in the webhook's URL.
     #[serde(default)]
     pub webhook_user: Option<String>,

@@ -16,7 +16,8 @@ use sha2::Sha256;
 
 use crate::auth::Caller;
 use crate::domain::{
-    ArtistId, DomainClaim, DomainName, DomainProof, EmailAddress, ProofMethod, UserId,
+    ArtistId, DomainClaim, DomainName, DomainProof, EmailAddress, ProofMethod, SendingProvider,
+    UserId,
 };
 use crate::domain::{AuditAction, AuditRecord};
 use crate::store::{self as stores, TransactOutcome, sender_domains as store};
@@ -70,8 +71,10 @@ pub struct DnsRecord {
 pub struct SenderDomain {
     pub domain: DomainName,
     pub artist_id: ArtistId,
-    /// `verified` only when the claim is proven and SES verified the domain.
+    /// `verified` only when the claim is proven and, for SES, SES verified the domain (another
+    /// provider checks its own DKIM: a domain it refuses stops the campaign with its reason).
     pub status: DomainStatus,
+    pub provider: SendingProvider,
     /// The artist's proof of ownership, once given.
     pub ownership: Option<DomainProof>,
     pub dns_records: Vec<DnsRecord>,
@@ -121,15 +124,20 @@ pub async fn register(
     caller: &Caller,
     artist: ArtistId,
     domain: DomainName,
+    provider: SendingProvider,
 ) -> Result<SenderDomain, ApiError> {
     require_whole_artist(caller, artist)?;
-    let created = app
-        .aws
-        .sesv2
-        .create_email_identity()
-        .email_identity(domain.as_str())
-        .send()
-        .await;
+    let created = match provider {
+        SendingProvider::Ses => app
+            .aws
+            .sesv2
+            .create_email_identity()
+            .email_identity(domain.as_str())
+            .send()
+            .await
+            .map(|_| ()),
+        _ => Ok(()),
+    };
     if let Err(error) = created {
         match error.into_service_error() {
             // Another artist of the same label, or an earlier attempt: the identity is there.
@@ -148,6 +156,7 @@ pub async fn register(
         proof: None,
         registered_by: caller.user.clone(),
         registered_at: now,
+        provider,
     };
     let audit = AuditRecord::new(
         artist,
@@ -292,20 +301,29 @@ pub async fn list(
 }
 
 async fn describe(app: &App, claim: DomainClaim) -> Result<SenderDomain, ApiError> {
-    let identity = app
-        .aws
-        .sesv2
-        .get_email_identity()
-        .email_identity(claim.domain.as_str())
-        .send()
-        .await?;
-    let status = match claim.proof {
-        None => DomainStatus::PendingVerification,
-        Some(_) => ses_status(&identity),
+    // Another provider's DKIM records are in its own console: only SES's are ours to show.
+    let identity = match claim.provider {
+        SendingProvider::Ses => Some(
+            app.aws
+                .sesv2
+                .get_email_identity()
+                .email_identity(claim.domain.as_str())
+                .send()
+                .await?,
+        ),
+        _ => None,
+    };
+    let status = match (&claim.proof, &identity) {
+        (None, _) => DomainStatus::PendingVerification,
+        (Some(_), Some(identity)) => ses_status(identity),
+        (Some(_), None) => DomainStatus::Verified,
     };
     let mut dns_records = vec![proof_record(app, claim.artist_id, &claim.domain)?];
-    dns_records.extend(ses_records(&claim.domain, &identity));
+    if let Some(identity) = &identity {
+        dns_records.extend(ses_records(&claim.domain, identity));
+    }
     Ok(SenderDomain {
+        provider: claim.provider,
         status,
         ownership: claim.proof,
         dns_records,

@@ -1,13 +1,15 @@
 //! The other providers' webhooks: verified, recorded as SES's events would be, once.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use mailing::domain::{ArtistId, CampaignId, ContactId, ContactRole};
 use mailing::tracking::SendRef;
 use mailing::webhooks::{mailgun, sendgrid};
 use serde_json::{Value, json};
 
+use devstack::fake_providers::Taken;
+
 use crate::support::{RawReply, TestStack};
-use crate::tracking::{HUMAN, engagement, history, sent_campaign};
+use crate::tracking::{HUMAN, engagement, history, send_press_campaign, sent_campaign};
 
 /// The custom arguments our sender gives the message of `contact` in `campaign_url`.
 fn ids(stack: &TestStack, campaign_url: &str, contact: &str) -> Value {
@@ -235,4 +237,175 @@ async fn a_forged_stale_or_unknown_webhook_is_refused_and_changes_nothing() {
         .await;
     assert_eq!(unknown.status, 404);
     assert_eq!(stack.drain_queues().await, 0, "nothing was queued");
+}
+
+/// The provider's delivery of each message at `now` and an open of the first, as its webhook
+/// posts them.
+async fn post_events(stack: &TestStack, provider: &str, taken: &[Taken], now: DateTime<Utc>) {
+    let later = now + chrono::Duration::minutes(10);
+    let args = |t: &Taken| serde_json::to_value(&t.args).unwrap();
+    match provider {
+        "postmark" => {
+            let authorization = stack.providers.postmark.header();
+            for (i, t) in taken.iter().enumerate() {
+                let delivered = json!({ "RecordType": "Delivery", "DeliveredAt": now.to_rfc3339(), "MessageID": t.message_id, "Metadata": args(t) });
+                received(&postmark(stack, &authorization, &delivered).await);
+                if i == 0 {
+                    let open = json!({ "RecordType": "Open", "ReceivedAt": later.to_rfc3339(), "UserAgent": HUMAN, "Metadata": args(t) });
+                    received(&postmark(stack, &authorization, &open).await);
+                }
+            }
+        }
+        "mailgun" => {
+            for (i, t) in taken.iter().enumerate() {
+                let mut events = vec![
+                    json!({ "event": "delivered", "timestamp": now.timestamp() as f64, "user-variables": args(t) }),
+                ];
+                if i == 0 {
+                    events.push(json!({ "event": "opened", "timestamp": later.timestamp() as f64, "client-info": { "user-agent": HUMAN }, "user-variables": args(t) }));
+                }
+                for (n, event) in events.into_iter().enumerate() {
+                    let token = format!("token-{i}-{n}-0123456789012345678901234567890123456789");
+                    let body = mailgun::signed(
+                        &stack.providers.mailgun_signing_key,
+                        now.timestamp(),
+                        &token,
+                        event,
+                    );
+                    received(&mailgun_post(stack, &body).await);
+                }
+            }
+        }
+        "sendgrid" => {
+            let mut events = Vec::new();
+            for (i, t) in taken.iter().enumerate() {
+                let mut delivered = args(t);
+                delivered.as_object_mut().unwrap().extend(
+                    json!({ "event": "delivered", "timestamp": now.timestamp(), "email": t.to, "sg_event_id": format!("d{i}") })
+                        .as_object().unwrap().clone(),
+                );
+                events.push(delivered);
+                if i == 0 {
+                    let mut open = args(t);
+                    open.as_object_mut().unwrap().extend(
+                        json!({ "event": "open", "timestamp": later.timestamp(), "useragent": HUMAN, "sg_event_id": "o0" })
+                            .as_object().unwrap().clone(),
+                    );
+                    events.push(open);
+                }
+            }
+            let (signature, body) = sendgrid::signed(
+                &stack.providers.sendgrid_key(),
+                now.timestamp(),
+                &json!(events),
+            );
+            received(&sendgrid_post(stack, &signature, now.timestamp(), &body).await);
+        }
+        other => panic!("no provider {other}"),
+    }
+}
+
+#[tokio::test]
+async fn campaigns_through_postmark_mailgun_and_sendgrid_count_as_through_ses_once_their_webhooks_arrive()
+ {
+    for provider in ["postmark", "mailgun", "sendgrid"] {
+        let stack = TestStack::new().await;
+        let domain = format!(
+            "{provider}-{}.example",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        devstack::dns::publish_proof(stack.app(), stack.artist, &domain)
+            .await
+            .unwrap();
+        let claimed = stack
+            .owner()
+            .post(
+                "/api/email/domains",
+                &json!({ "artist_id": stack.artist.to_string(), "domain": domain, "provider": provider }),
+            )
+            .await;
+        assert_eq!(claimed.status, 201, "{:?}", claimed.body);
+        assert_eq!(claimed.body["status"], "verified", "{:?}", claimed.body);
+        assert_eq!(claimed.body["provider"], provider);
+        let mut contacts = Vec::new();
+        for i in 0..2 {
+            let email = format!("journaliste{i}@media-{domain}");
+            let id = stack
+                .owner()
+                .create_contact(
+                    &stack.contacts_url(),
+                    json!({ "email": email, "contact_role": "press" }),
+                )
+                .await;
+            contacts.push((id, email));
+        }
+        let campaign_url = send_press_campaign(&stack, &domain).await;
+        let taken: Vec<Taken> = stack
+            .providers
+            .fakes
+            .taken()
+            .into_iter()
+            .filter(|t| t.provider == provider)
+            .collect();
+        assert_eq!(taken.len(), 2, "{provider}: {taken:?}");
+        for (id, email) in &contacts {
+            let t = taken
+                .iter()
+                .find(|t| t.to.contains(email.as_str()))
+                .unwrap_or_else(|| panic!("{provider}: nothing to {email}"));
+            assert_eq!(t.args["contact"], *id, "{provider}");
+            assert!(
+                devstack::outbox::accepted(&devstack::outbox::Filter {
+                    to: Some(email.clone()),
+                    limit: 1,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .is_empty(),
+                "{provider}: SES sent nothing"
+            );
+        }
+        stack.drain_queues().await;
+        let before = engagement(&stack, &campaign_url).await;
+        assert_eq!(before["delivered"], 0, "{provider}: {before}");
+
+        let first = taken
+            .iter()
+            .find(|t| t.args["contact"] == contacts[0].0)
+            .unwrap()
+            .clone();
+        let second = taken
+            .iter()
+            .find(|t| t.args["contact"] == contacts[1].0)
+            .unwrap()
+            .clone();
+        // The provider tells everything twice (a retry after a timeout): counted once.
+        let at = Utc::now();
+        for _ in 0..2 {
+            post_events(&stack, provider, &[first.clone(), second.clone()], at).await;
+            stack.drain_queues().await;
+        }
+        let counted = engagement(&stack, &campaign_url).await;
+        for (counter, expected) in [
+            ("delivered", 2),
+            ("opens", 1),
+            ("unique_opens", 1),
+            ("machine_opens", 0),
+        ] {
+            assert_eq!(
+                counted[counter], expected,
+                "{provider} {counter}: {counted}"
+            );
+        }
+        let timeline = history(&stack, &contacts[0].0).await;
+        let kinds: Vec<&str> = timeline
+            .iter()
+            .map(|i| i["interaction_type"].as_str().unwrap())
+            .collect();
+        assert!(
+            kinds.contains(&"email_opened") && kinds.contains(&"email_delivered"),
+            "{provider}: {kinds:?}"
+        );
+    }
 }

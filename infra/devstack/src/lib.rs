@@ -11,6 +11,7 @@ pub mod bench_send;
 pub mod consumers;
 pub mod counting;
 pub mod dns;
+pub mod fake_providers;
 pub mod gateway;
 pub mod inbound;
 pub mod inject;

@@ -74,7 +74,7 @@ impl LocalStack {
         let sns = aws_sdk_sns::Client::new(&sdk);
         let provisioned = provision::provision(&template, prefix, &clients, &sns).await?;
         let mut environment = provision::environment(&template, &provisioned, &overrides)?;
-        let providers = LocalProviders::generate()?;
+        let providers = LocalProviders::start().await?;
         provision::create_secrets(&sdk, prefix, &mut environment, &providers).await?;
         let app = provision::app(&sdk, &environment, clients).await?;
         // What the `BuiltInTemplates` custom resource does on deploy.

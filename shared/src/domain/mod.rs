@@ -48,7 +48,7 @@ pub use reply::{
     Attachment, Classification, MatchedBy, Reply, ReplyKind, ReplyMetadata, Verdict, Verdicts,
 };
 pub use role::{ContactRole, UnknownRole};
-pub use sender_domain::{DomainClaim, DomainProof, ProofMethod};
+pub use sender_domain::{DomainClaim, DomainProof, ProofMethod, SendingProvider};
 pub use sender_profile::{
     DEFAULT_TIME_ZONE, DISPLAY_NAME_MAX, POSTAL_ADDRESS_MAX, ReplyHandling, SenderProfile,
     profile_text, time_zone,

@@ -26,6 +26,30 @@ pub struct DomainProof {
     pub at: DateTime<Utc>,
 }
 
+/// Who carries an artist's messages from a domain: SES (the default), or another provider over
+/// its HTTP API (`crate::mailers`), with its events through its webhook (`crate::webhooks`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SendingProvider {
+    #[default]
+    Ses,
+    Sendgrid,
+    Mailgun,
+    Postmark,
+}
+
+impl SendingProvider {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Ses => "SES",
+            Self::Sendgrid => "SendGrid",
+            Self::Mailgun => "Mailgun",
+            Self::Postmark => "Postmark",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DomainClaim {
     pub domain: DomainName,
@@ -35,4 +59,7 @@ pub struct DomainClaim {
     pub proof: Option<DomainProof>,
     pub registered_by: UserId,
     pub registered_at: DateTime<Utc>,
+    /// Chosen when the domain is claimed.
+    #[serde(default)]
+    pub provider: SendingProvider,
 }

@@ -11,14 +11,91 @@
 pub mod mailgun;
 pub mod postmark;
 pub mod sendgrid;
+pub mod ses;
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
 
+use crate::App;
+use crate::domain::SendingProvider;
 use crate::https::{Answered, Lazy};
 use crate::render::Mailbox;
+
+/// Sends `message` through `provider`, with the deployment's keys for it.
+pub async fn send(app: &App, provider: SendingProvider, message: &Outbound<'_>) -> Outcome {
+    if provider == SendingProvider::Ses {
+        return ses::send(app, message).await;
+    }
+    let missing = |what: &str| {
+        Outcome::Stop(format!(
+            "{} is not configured: the providers' keys have no {what}",
+            provider.name()
+        ))
+    };
+    let Ok(keys) = app.provider_keys() else {
+        return missing("entry this function is given");
+    };
+    match provider {
+        SendingProvider::Ses => unreachable!("sent above"),
+        SendingProvider::Postmark => {
+            let Some(keys) = &keys.postmark else {
+                return missing("postmark entry");
+            };
+            let Some(server_token) = keys.server_token.as_deref() else {
+                return missing("postmark server_token");
+            };
+            postmark::Postmark {
+                base_url: keys
+                    .base_url
+                    .as_deref()
+                    .unwrap_or(postmark::DEFAULT_BASE_URL),
+                server_token,
+                message_stream: keys.message_stream.as_deref().unwrap_or("broadcast"),
+            }
+            .send(&app.http, message)
+            .await
+        }
+        SendingProvider::Mailgun => {
+            let Some(keys) = &keys.mailgun else {
+                return missing("mailgun entry");
+            };
+            let Some(api_key) = keys.api_key.as_deref() else {
+                return missing("mailgun api_key");
+            };
+            let region = match keys.region.as_deref() {
+                Some("eu") => mailgun::EU_BASE_URL,
+                _ => mailgun::US_BASE_URL,
+            };
+            let domain = message.from.address.rsplit('@').next().unwrap_or_default();
+            mailgun::Mailgun {
+                base_url: keys.base_url.as_deref().unwrap_or(region),
+                api_key,
+                domain,
+            }
+            .send(&app.http, message)
+            .await
+        }
+        SendingProvider::Sendgrid => {
+            let Some(keys) = &keys.sendgrid else {
+                return missing("sendgrid entry");
+            };
+            let Some(api_key) = keys.api_key.as_deref() else {
+                return missing("sendgrid api_key");
+            };
+            sendgrid::Sendgrid {
+                base_url: keys
+                    .base_url
+                    .as_deref()
+                    .unwrap_or(sendgrid::DEFAULT_BASE_URL),
+                api_key,
+            }
+            .send(&app.http, message)
+            .await
+        }
+    }
+}
 
 /// How long one provider call may take before the message is retried later.
 const TIMEOUT: Duration = Duration::from_secs(10);

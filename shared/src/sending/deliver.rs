@@ -1,16 +1,13 @@
-//! One message to SES: render for its recipient, build the MIME, send it raw with the
-//! configuration set and the ids as tags, and say how SES answered. Campaign batches, test
-//! sends and individual emails all go through here.
-
-use aws_sdk_sesv2::operation::send_email::SendEmailError;
-use aws_sdk_sesv2::primitives::Blob;
-use aws_sdk_sesv2::types::{Destination, EmailContent, MessageTag as SesTag, RawMessage};
+//! One message out: render for its recipient, build the MIME, hand it to the provider the
+//! sender's domain goes through (SES by default: `crate::mailers`) with our ids, and say how it
+//! answered. Campaign batches, test sends and individual emails all go through here.
 
 use std::sync::Arc;
 
 use super::compiled::Key;
 use super::gate::shared;
-use crate::domain::{Campaign, FrozenContent, Link, VariantIndex};
+use crate::domain::{Campaign, FrozenContent, Link, SendingProvider, VariantIndex};
+use crate::mailers::{self, Outbound, Outcome};
 use crate::render::{
     Addressing, ContactVars, Mailbox, MessageIds, MessageTemplate, Recipient, Tracking, Utm,
     feedback_id, message_tags,
@@ -99,11 +96,14 @@ pub struct Outgoing<'a> {
     pub ids: MessageIds,
     /// A test: the subject says so and the tag `test` lets events ignore it.
     pub test: bool,
+    /// Who carries it: the sender domain's choice.
+    pub provider: SendingProvider,
 }
 
-/// How SES answered one message.
+/// How the provider answered one message.
 pub enum Answer {
-    /// SES's message id, and the links the message carried (where its click tokens lead).
+    /// The provider's message id, and the links the message carried (where its click tokens
+    /// lead).
     Accepted(String, Vec<Link>),
     /// This address, for good.
     Refused(String),
@@ -136,69 +136,55 @@ pub async fn deliver(app: &App, outgoing: &Outgoing<'_>) -> Answer {
         rendered.subject.insert_str(0, TEST_SUBJECT_PREFIX);
     }
     let feedback = feedback_id(&outgoing.ids);
-    let mime = outgoing.template.mime(
-        &rendered,
-        &recipient,
-        &Addressing {
-            from: Mailbox {
-                name: outgoing.from.name,
-                address: outgoing.from.address,
-            },
-            reply_domain: &app.config.reply_domain,
-            feedback_id: &feedback,
+    let addressing = Addressing {
+        from: Mailbox {
+            name: outgoing.from.name,
+            address: outgoing.from.address,
         },
-        chrono::Utc::now(),
-    );
-    let mut tags: Vec<SesTag> = message_tags(&outgoing.ids)
+        reply_domain: &app.config.reply_domain,
+        feedback_id: &feedback,
+    };
+    let now = chrono::Utc::now();
+    let mime = outgoing
+        .template
+        .mime(&rendered, &recipient, &addressing, now);
+    // Only the providers that take no raw MIME read the headers apart.
+    let headers = match outgoing.provider {
+        SendingProvider::Postmark | SendingProvider::Sendgrid => {
+            outgoing
+                .template
+                .headers(&rendered, &recipient, &addressing, now)
+        }
+        SendingProvider::Ses | SendingProvider::Mailgun => Vec::new(),
+    };
+    let mut args: Vec<(String, String)> = message_tags(&outgoing.ids)
         .into_iter()
-        .filter_map(|tag| {
-            SesTag::builder()
-                .name(tag.name)
-                .value(tag.value)
-                .build()
-                .ok()
-        })
+        .map(|tag| (tag.name.to_owned(), tag.value))
         .collect();
     if outgoing.test {
-        tags.extend(SesTag::builder().name("test").value("true").build().ok());
+        args.push(("test".to_owned(), "true".to_owned()));
     }
-    let raw = match RawMessage::builder().data(Blob::new(mime)).build() {
-        Ok(raw) => raw,
-        Err(error) => return Answer::Refused(format!("the message could not be built: {error}")),
+    let outbound = Outbound {
+        from: Mailbox {
+            name: outgoing.from.name,
+            address: outgoing.from.address,
+        },
+        to: Mailbox {
+            name: recipient.to.name,
+            address: outgoing.to,
+        },
+        subject: &rendered.subject,
+        html: &rendered.html,
+        text: &rendered.text,
+        headers: &headers,
+        mime: &mime,
+        args: &args,
     };
-    let result = app
-        .aws
-        .sesv2
-        .send_email()
-        .from_email_address(outgoing.from.address)
-        .destination(Destination::builder().to_addresses(outgoing.to).build())
-        .content(EmailContent::builder().raw(raw).build())
-        .configuration_set_name(&app.config.configuration_set)
-        .set_email_tags(Some(tags))
-        .send()
-        .await;
-    match result {
-        Ok(output) => Answer::Accepted(output.message_id.unwrap_or_default(), rendered.links),
-        Err(error) => classify(error.into_service_error()),
-    }
-}
-
-fn classify(error: SendEmailError) -> Answer {
-    match error {
-        SendEmailError::TooManyRequestsException(e) => Answer::Later(format!("throttled: {e}")),
-        SendEmailError::LimitExceededException(e) => Answer::Later(format!("limit exceeded: {e}")),
-        SendEmailError::AccountSuspendedException(_) => {
-            Answer::Stop("SES suspended the account's sending".into())
-        }
-        SendEmailError::SendingPausedException(_) => {
-            Answer::Stop("sending is paused for the account or its configuration set".into())
-        }
-        SendEmailError::MailFromDomainNotVerifiedException(_) => {
-            Answer::Stop("the sender's MAIL FROM domain is not verified".into())
-        }
-        SendEmailError::MessageRejected(e) => Answer::Refused(format!("SES refused it: {e}")),
-        SendEmailError::BadRequestException(e) => Answer::Refused(format!("SES refused it: {e}")),
-        other => Answer::Later(format!("SES failed: {other}")),
+    match mailers::send(app, outgoing.provider, &outbound).await {
+        Outcome::Accepted(id) => Answer::Accepted(id, rendered.links),
+        Outcome::Refused(reason) => Answer::Refused(reason),
+        Outcome::Later(reason) => Answer::Later(reason),
+        Outcome::Stop(reason) => Answer::Stop(reason),
     }
 }
 
@@ -208,57 +194,6 @@ impl Answer {
         match self {
             Answer::Accepted(..) => None,
             Answer::Refused(reason) | Answer::Later(reason) | Answer::Stop(reason) => Some(reason),
-        }
-    }
-}
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use aws_sdk_sesv2::types::error::{
-        AccountSuspendedException, BadRequestException, LimitExceededException, MessageRejected,
-        SendingPausedException, TooManyRequestsException,
-    };
-
-    #[test]
-    fn ses_errors_retry_stop_the_campaign_or_fail_one_recipient() {
-        let kind = |answer: Answer| match answer {
-            Answer::Accepted(..) => "accepted",
-            Answer::Refused(_) => "refused",
-            Answer::Later(_) => "later",
-            Answer::Stop(_) => "stop",
-        };
-        for (error, expected) in [
-            (
-                SendEmailError::TooManyRequestsException(
-                    TooManyRequestsException::builder().build(),
-                ),
-                "later",
-            ),
-            (
-                SendEmailError::LimitExceededException(LimitExceededException::builder().build()),
-                "later",
-            ),
-            (
-                SendEmailError::AccountSuspendedException(
-                    AccountSuspendedException::builder().build(),
-                ),
-                "stop",
-            ),
-            (
-                SendEmailError::SendingPausedException(SendingPausedException::builder().build()),
-                "stop",
-            ),
-            (
-                SendEmailError::MessageRejected(MessageRejected::builder().build()),
-                "refused",
-            ),
-            (
-                SendEmailError::BadRequestException(BadRequestException::builder().build()),
-                "refused",
-            ),
-        ] {
-            let name = format!("{error:?}");
-            assert_eq!(kind(classify(error)), expected, "{name}");
         }
     }
 }

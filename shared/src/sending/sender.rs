@@ -62,16 +62,18 @@ pub async fn send_batch(app: &App, batch: &SendBatch) -> Result<BatchOutcome, Ap
     } = compile(app, &campaign, batch.variant)?;
     // The artist's claim on the sender's domain, once per batch: a claim withdrawn mid-campaign
     // stops it here, before any message goes out under that name.
-    if let Err(refusal) =
-        sender_domains::require_claimed(app, campaign.artist_id, &frozen.sender.from_email).await
-    {
-        if refusal.status() >= 500 {
-            return Err(refusal);
-        }
-        pause_with_reason(app, &campaign, &refusal.to_string()).await?;
-        outcome.skipped = batch.contacts.len();
-        return Ok(outcome);
-    }
+    let provider =
+        match sender_domains::require_claimed(app, campaign.artist_id, &frozen.sender.from_email)
+            .await
+        {
+            Ok(claim) => claim.provider,
+            Err(refusal) if refusal.status() >= 500 => return Err(refusal),
+            Err(refusal) => {
+                pause_with_reason(app, &campaign, &refusal.to_string()).await?;
+                outcome.skipped = batch.contacts.len();
+                return Ok(outcome);
+            }
+        };
     let contacts: HashMap<_, Contact> = contact_store::get_many(app, campaign.artist_id, &wanted)
         .await?
         .into_iter()
@@ -150,6 +152,7 @@ pub async fn send_batch(app: &App, batch: &SendBatch) -> Result<BatchOutcome, Ap
                     send: Send::id_for(campaign.id, contact_id),
                 },
                 test: false,
+                provider,
             },
         )
         .await;

@@ -94,6 +94,10 @@ pub async fn send_test(
         }
     };
     let frozen = gate::ready(app, Some(caller), &campaign, Some(sample)).await?;
+    // The gate proved the claim; its provider carries the test as it will the campaign.
+    let provider = crate::sender_domains::require_claimed(app, artist, &frozen.sender.from_email)
+        .await?
+        .provider;
     let Compiled {
         template,
         shared_context,
@@ -161,6 +165,7 @@ pub async fn send_test(
                     send: uuid::Uuid::now_v7(),
                 },
                 test: true,
+                provider,
             },
         )
         .await;
