@@ -135,15 +135,14 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
             .interceptor(recordings.clone())
             .build(),
     );
-    let recording = App::new(
-        stack
-            .apps
-            .of("email-send")
-            .context("email-send")?
-            .config
-            .clone(),
-        clients,
-    );
+    // The sender's configuration: the keys `email-send` is given.
+    let config = stack
+        .apps
+        .of("email-send")
+        .context("email-send")?
+        .config
+        .clone();
+    let recording = App::new(config.clone(), clients);
     let cpu_before = cpu_time();
     let first = mailing::sending::send_batch(&recording, &batch).await?;
     let through_emulator = cpu_time() - cpu_before;
@@ -156,15 +155,7 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
         .http_client(recordings)
         .load()
         .await;
-    let replaying = App::new(
-        stack
-            .apps
-            .of("email-send")
-            .context("email-send")?
-            .config
-            .clone(),
-        Clients::new(&replayed),
-    );
+    let replaying = App::new(config, Clients::new(&replayed));
     let rounds = recipients.div_ceil(batch.contacts.len()).max(1);
     mailing::sending::send_batch(&replaying, &batch).await?;
     let cpu_before = cpu_time();

@@ -6,8 +6,8 @@ use bytes::Bytes;
 use http_body_util::Full;
 use serde::Deserialize;
 
-use super::{Outbound, Outcome, by_status, call, excerpt};
-use crate::https::Lazy;
+use super::{HttpApi, Outbound, Outcome, by_status, excerpt};
+use crate::https::Answered;
 
 pub const US_BASE_URL: &str = "https://api.mailgun.net";
 pub const EU_BASE_URL: &str = "https://api.eu.mailgun.net";
@@ -27,8 +27,8 @@ struct Answer {
     message: String,
 }
 
-impl Mailgun<'_> {
-    pub fn request(&self, message: &Outbound<'_>) -> http::Request<Full<Bytes>> {
+impl HttpApi for Mailgun<'_> {
+    fn request(&self, message: &Outbound<'_>) -> http::Request<Full<Bytes>> {
         let boundary = format!("artisthub-{}", uuid::Uuid::new_v4().simple());
         let mut body = Vec::with_capacity(message.mime.len() + 1024);
         let mut field = |name: &str, value: &[u8], file: bool| {
@@ -68,11 +68,7 @@ impl Mailgun<'_> {
         .expect("a valid request")
     }
 
-    pub async fn send(&self, http: &Lazy, message: &Outbound<'_>) -> Outcome {
-        let answered = match call(http, self.request(message)).await {
-            Ok(answered) => answered,
-            Err(outcome) => return outcome,
-        };
+    fn outcome(&self, answered: &Answered) -> Outcome {
         classify(answered.status, &answered.body)
     }
 }

@@ -46,16 +46,15 @@ pub async fn send(app: &App, provider: SendingProvider, message: &Outbound<'_>) 
             let Some(server_token) = keys.server_token.as_deref() else {
                 return missing("postmark server_token");
             };
-            postmark::Postmark {
+            let api = postmark::Postmark {
                 base_url: keys
                     .base_url
                     .as_deref()
                     .unwrap_or(postmark::DEFAULT_BASE_URL),
                 server_token,
                 message_stream: keys.message_stream.as_deref().unwrap_or("broadcast"),
-            }
-            .send(&app.http, message)
-            .await
+            };
+            send_over(&app.http, &api, message).await
         }
         SendingProvider::Mailgun => {
             let Some(keys) = &keys.mailgun else {
@@ -69,13 +68,12 @@ pub async fn send(app: &App, provider: SendingProvider, message: &Outbound<'_>) 
                 _ => mailgun::US_BASE_URL,
             };
             let domain = message.from.address.rsplit('@').next().unwrap_or_default();
-            mailgun::Mailgun {
+            let api = mailgun::Mailgun {
                 base_url: keys.base_url.as_deref().unwrap_or(region),
                 api_key,
                 domain,
-            }
-            .send(&app.http, message)
-            .await
+            };
+            send_over(&app.http, &api, message).await
         }
         SendingProvider::Sendgrid => {
             let Some(keys) = &keys.sendgrid else {
@@ -84,15 +82,14 @@ pub async fn send(app: &App, provider: SendingProvider, message: &Outbound<'_>) 
             let Some(api_key) = keys.api_key.as_deref() else {
                 return missing("sendgrid api_key");
             };
-            sendgrid::Sendgrid {
+            let api = sendgrid::Sendgrid {
                 base_url: keys
                     .base_url
                     .as_deref()
                     .unwrap_or(sendgrid::DEFAULT_BASE_URL),
                 api_key,
-            }
-            .send(&app.http, message)
-            .await
+            };
+            send_over(&app.http, &api, message).await
         }
     }
 }
@@ -145,11 +142,18 @@ fn extra_headers<'a>(
         .filter(|(name, _)| !OWN_FIELDS.contains(name))
 }
 
-/// Sends `request`; a transport failure or a timeout is a `Later`.
-async fn call(http: &Lazy, request: http::Request<Full<Bytes>>) -> Result<Answered, Outcome> {
-    http.call(request, TIMEOUT, MAX_ANSWER)
-        .await
-        .map_err(|error| Outcome::Later(format!("no answer: {error:#}")))
+/// A provider reached over HTTP: how it is asked, and how its answer reads.
+pub trait HttpApi {
+    fn request(&self, message: &Outbound<'_>) -> http::Request<Full<Bytes>>;
+    fn outcome(&self, answered: &Answered) -> Outcome;
+}
+
+/// Sends `message` to `api`; a transport failure or a timeout is a `Later`.
+async fn send_over(http: &Lazy, api: &impl HttpApi, message: &Outbound<'_>) -> Outcome {
+    match http.call(api.request(message), TIMEOUT, MAX_ANSWER).await {
+        Ok(answered) => api.outcome(&answered),
+        Err(error) => Outcome::Later(format!("no answer: {error:#}")),
+    }
 }
 
 /// The classes shared by every provider's HTTP statuses; `None` for a success.

@@ -6,8 +6,8 @@ use http_body_util::Full;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{Outbound, Outcome, by_status, call, display, excerpt, extra_headers};
-use crate::https::Lazy;
+use super::{HttpApi, Outbound, Outcome, by_status, display, excerpt, extra_headers};
+use crate::https::Answered;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.postmarkapp.com";
 
@@ -28,8 +28,8 @@ struct Answer {
     message_id: String,
 }
 
-impl Postmark<'_> {
-    pub fn request(&self, message: &Outbound<'_>) -> http::Request<Full<Bytes>> {
+impl HttpApi for Postmark<'_> {
+    fn request(&self, message: &Outbound<'_>) -> http::Request<Full<Bytes>> {
         let headers: Vec<Value> = extra_headers(message)
             .filter(|(name, _)| *name != "Reply-To")
             .map(|(name, value)| json!({ "Name": name, "Value": value }))
@@ -65,11 +65,7 @@ impl Postmark<'_> {
             .expect("a valid request")
     }
 
-    pub async fn send(&self, http: &Lazy, message: &Outbound<'_>) -> Outcome {
-        let answered = match call(http, self.request(message)).await {
-            Ok(answered) => answered,
-            Err(outcome) => return outcome,
-        };
+    fn outcome(&self, answered: &Answered) -> Outcome {
         classify(answered.status, &answered.body)
     }
 }

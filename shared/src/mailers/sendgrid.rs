@@ -5,8 +5,8 @@ use bytes::Bytes;
 use http_body_util::Full;
 use serde_json::{Map, Value, json};
 
-use super::{Outbound, Outcome, by_status, call, excerpt, extra_headers};
-use crate::https::Lazy;
+use super::{HttpApi, Outbound, Outcome, by_status, excerpt, extra_headers};
+use crate::https::Answered;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.sendgrid.com";
 
@@ -15,8 +15,8 @@ pub struct Sendgrid<'a> {
     pub api_key: &'a str,
 }
 
-impl Sendgrid<'_> {
-    pub fn request(&self, message: &Outbound<'_>) -> http::Request<Full<Bytes>> {
+impl HttpApi for Sendgrid<'_> {
+    fn request(&self, message: &Outbound<'_>) -> http::Request<Full<Bytes>> {
         let mailbox = |m: &crate::render::Mailbox<'_>| match m.name.filter(|n| !n.trim().is_empty())
         {
             Some(name) => json!({ "email": m.address, "name": name }),
@@ -64,11 +64,7 @@ impl Sendgrid<'_> {
         .expect("a valid request")
     }
 
-    pub async fn send(&self, http: &Lazy, message: &Outbound<'_>) -> Outcome {
-        let answered = match call(http, self.request(message)).await {
-            Ok(answered) => answered,
-            Err(outcome) => return outcome,
-        };
+    fn outcome(&self, answered: &Answered) -> Outcome {
         classify(
             answered.status,
             answered

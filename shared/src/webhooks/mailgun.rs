@@ -173,13 +173,7 @@ fn parse(event: Event) -> Result<Parsed, Rejected> {
         ),
         _ => return Ok(Parsed::Ignored("a Mailgun event we do not record")),
     };
-    let variables = &event.variables;
-    Ok(told(
-        |name| variables.get(name).and_then(Value::as_str),
-        kind,
-        at,
-        address,
-    ))
+    Ok(told(&event.variables, kind, at, address))
 }
 
 /// What Mailgun posts for `event_data`, signed with `signing_key` at `timestamp`: what the

@@ -138,15 +138,16 @@ pub(crate) fn fresh(at: i64, now: DateTime<Utc>) -> Result<(), Rejected> {
     Ok(())
 }
 
-/// One provider event as SES would have told it: `args` reads our ids from the message's
-/// custom arguments. A test message's hard bounce or complaint suppresses its address, like
+/// One provider event as SES would have told it: `args` are the message's custom arguments,
+/// holding our ids. A test message's hard bounce or complaint suppresses its address, like
 /// SES's; an event of a message without our ids is ignored.
-pub(crate) fn told<'a>(
-    args: impl Fn(&str) -> Option<&'a str>,
+pub(crate) fn told(
+    args: &serde_json::Map<String, serde_json::Value>,
     kind: EventKind,
     at: DateTime<Utc>,
     address: Option<String>,
 ) -> Parsed {
+    let args = |name: &str| args.get(name).and_then(serde_json::Value::as_str);
     if args("test") == Some("true") {
         let reason = match &kind {
             EventKind::Bounce {

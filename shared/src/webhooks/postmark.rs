@@ -163,13 +163,7 @@ fn parse(event: Event) -> Result<Parsed, Rejected> {
         }
     };
     let at = at.ok_or_else(|| Rejected::Malformed("a Postmark event with its time".into()))?;
-    let metadata = &event.metadata;
-    Ok(told(
-        |name| metadata.get(name).and_then(Value::as_str),
-        kind,
-        at,
-        address,
-    ))
+    Ok(told(&event.metadata, kind, at, address))
 }
 
 #[cfg(test)]

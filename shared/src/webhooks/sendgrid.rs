@@ -133,13 +133,7 @@ fn parse(event: Event) -> Result<Parsed, Rejected> {
         ),
         _ => return Ok(Parsed::Ignored("a SendGrid event we do not record")),
     };
-    let args = &event.rest;
-    Ok(told(
-        |name| args.get(name).and_then(Value::as_str),
-        kind,
-        at,
-        address,
-    ))
+    Ok(told(&event.rest, kind, at, address))
 }
 
 /// What SendGrid posts for `events`, signed with `key` at `timestamp`: the signature header's
