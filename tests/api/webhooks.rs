@@ -409,3 +409,121 @@ async fn campaigns_through_postmark_mailgun_and_sendgrid_count_as_through_ses_on
         );
     }
 }
+
+#[tokio::test]
+async fn a_provider_refusing_an_address_fails_that_one_and_a_rejected_key_pauses_the_campaign() {
+    let stack = TestStack::new().await;
+    let domain = format!(
+        "pm-{}.example",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    devstack::dns::publish_proof(stack.app(), stack.artist, &domain)
+        .await
+        .unwrap();
+    let claimed = stack
+        .owner()
+        .post(
+            "/api/email/domains",
+            &json!({ "artist_id": stack.artist.to_string(), "domain": domain, "provider": "postmark" }),
+        )
+        .await;
+    assert_eq!(claimed.status, 201, "{:?}", claimed.body);
+    for email in [
+        format!("inactive@media-{domain}"),
+        format!("lectrice@media-{domain}"),
+    ] {
+        stack
+            .owner()
+            .create_contact(
+                &stack.contacts_url(),
+                json!({ "email": email, "contact_role": "press" }),
+            )
+            .await;
+    }
+    let campaign_url = send_press_campaign(&stack, &domain).await;
+    let sends = stack
+        .owner()
+        .get(&format!("{campaign_url}/sends?limit=10"))
+        .await
+        .body;
+    let mut outcomes: Vec<(String, String, String)> = sends["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["email"]
+                    .as_str()
+                    .unwrap()
+                    .split('@')
+                    .next()
+                    .unwrap()
+                    .to_owned(),
+                s["status"].as_str().unwrap().to_owned(),
+                s["error"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    outcomes.sort();
+    assert_eq!(outcomes[0].0, "inactive");
+    assert_eq!(outcomes[0].1, "failed", "{outcomes:?}");
+    assert!(outcomes[0].2.contains("Postmark 406"), "{outcomes:?}");
+    assert_eq!(
+        (outcomes[1].0.as_str(), outcomes[1].1.as_str()),
+        ("lectrice", "sent")
+    );
+
+    // The deployment's Postmark token is revoked: the next campaign pauses with the reason,
+    // nothing is sent and nothing is lost.
+    let mut revoked = stack.app().clone();
+    revoked
+        .config
+        .providers
+        .as_mut()
+        .unwrap()
+        .postmark
+        .as_mut()
+        .unwrap()
+        .server_token = Some("revoked".into());
+    let created = stack
+        .owner()
+        .post(
+            &format!("/api/artists/{}/campaigns", stack.artist),
+            &json!({
+                "contact_role": "press", "name": "Second",
+                "subject": "Bonjour", "content": "<p>Bonjour</p><p><a href=\"{{ unsubscribe_url }}\">Se désabonner</a></p>",
+                "from_name": "Label Nova", "from_email": format!("presse@{domain}"),
+            }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let second = format!(
+        "/api/artists/{}/campaigns/{}",
+        stack.artist,
+        created.body["id"].as_str().unwrap()
+    );
+    let taken_before = stack.providers.fakes.taken().len();
+    assert_eq!(
+        stack
+            .owner()
+            .post(&format!("{second}/send"), &json!({}))
+            .await
+            .status,
+        202
+    );
+    stack.drain_queues_with(&revoked).await;
+    let paused = stack.owner().get(&second).await.body;
+    assert_eq!(paused["status"], "paused", "{paused}");
+    assert!(
+        paused["status_reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Postmark 10"),
+        "{paused}"
+    );
+    assert_eq!(
+        stack.providers.fakes.taken().len(),
+        taken_before,
+        "nothing sent"
+    );
+}

@@ -1,7 +1,9 @@
 //! SendGrid, Mailgun and Postmark as the local stack and the tests reach them: one server on
 //! loopback answering each provider's send endpoint with its documented request and answer
 //! shapes (and refusing a wrong key as it would), remembering every message it took so a test
-//! or a developer can send their events back through the webhooks.
+//! or a developer can send their events back through the webhooks. An address whose local
+//! part starts with `inactive` is one the provider refuses (Postmark's 406, SendGrid's and
+//! Mailgun's 400), as it does addresses that bounced or complained with it before.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -75,6 +77,12 @@ fn strings(value: &Value) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// What the providers refuse to send to.
+fn inactive(address: &str) -> bool {
+    let address = address.rsplit('<').next().unwrap_or(address);
+    address.trim_start_matches('"').starts_with("inactive")
+}
+
 fn json_answer(status: StatusCode, body: Value) -> Response {
     (
         status,
@@ -97,6 +105,12 @@ async fn postmark(State(fake): State<FakeProviders>, headers: HeaderMap, body: B
             json!({ "ErrorCode": 300, "Message": "Invalid email request" }),
         );
     };
+    if inactive(message["To"].as_str().unwrap_or_default()) {
+        return json_answer(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({ "ErrorCode": 406, "Message": "You tried to send to recipient(s) that have been marked as inactive." }),
+        );
+    }
     let message_id = uuid::Uuid::new_v4().to_string();
     fake.take(Taken {
         provider: "postmark",
@@ -125,6 +139,16 @@ async fn sendgrid(State(fake): State<FakeProviders>, headers: HeaderMap, body: B
         );
     };
     let personalization = &message["personalizations"][0];
+    if inactive(
+        personalization["to"][0]["email"]
+            .as_str()
+            .unwrap_or_default(),
+    ) {
+        return json_answer(
+            StatusCode::BAD_REQUEST,
+            json!({ "errors": [{ "message": "The recipient is on the account's suppression list", "field": "personalizations.0.to" }] }),
+        );
+    }
     let message_id = uuid::Uuid::new_v4().simple().to_string();
     fake.take(Taken {
         provider: "sendgrid",
@@ -159,6 +183,12 @@ async fn mailgun(
             json!({ "message": "'to' parameter is missing" }),
         );
     };
+    if inactive(&to) {
+        return json_answer(
+            StatusCode::BAD_REQUEST,
+            json!({ "message": "to parameter is not a valid address or is suppressed" }),
+        );
+    }
     if !fields.contains_key("message") {
         return json_answer(
             StatusCode::BAD_REQUEST,

@@ -162,7 +162,7 @@ pub async fn send_batch(app: &App, batch: &SendBatch) -> Result<BatchOutcome, Ap
                 Answer::Accepted(message_id, links) => Outcome::Sent(message_id, links),
                 Answer::Refused(reason) => Outcome::Failed(reason),
                 Answer::Later(reason) => {
-                    tracing::warn!(campaign = %campaign.id, reason, "SES asks to retry later");
+                    tracing::warn!(campaign = %campaign.id, reason, "the provider asks to retry later");
                     outcome.retry = true;
                     Outcome::Released
                 }
