@@ -40,6 +40,7 @@ impl TestStack {
             .expect("the local stack starts");
         Self {
             gateway: Gateway {
+                providers: stack.providers.clone(),
                 apps: stack.apps,
                 issuer: LocalIssuer::new(random_secret()),
             },

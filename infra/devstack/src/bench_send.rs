@@ -54,6 +54,7 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
     let (dispatch, sender) = (consumer("campaign-dispatch")?, consumer("email-send")?);
     let gateway = Gateway {
         apps: stack.apps.clone(),
+        providers: stack.providers.clone(),
         issuer: LocalIssuer::new(random_secret()),
     };
     let token = gateway.issuer.mint(

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use crate::apps::FunctionApps;
+use crate::providers::LocalProviders;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use functions::routes::{ROUTES, Route};
@@ -21,6 +22,8 @@ const MAX_BODY: usize = 10 * 1024 * 1024;
 pub struct Gateway {
     pub apps: FunctionApps,
     pub issuer: LocalIssuer,
+    /// The fake providers, their credentials, and what they took.
+    pub providers: LocalProviders,
 }
 
 /// A request as it reaches API Gateway.
@@ -56,6 +59,16 @@ impl Gateway {
                 http::HeaderValue::from_static("text/html; charset=utf-8"),
             );
             return response;
+        }
+        // What the fake providers took, and their webhooks told on request.
+        if request.method == "GET" && path == "/_local/providers" {
+            return json_response(200, taken(&self.providers));
+        }
+        if request.method == "POST" && path == "/_local/providers/events" {
+            return match Box::pin(self.tell(&request.body)).await {
+                Ok(told) => json_response(200, told),
+                Err(error) => json_response(400, json!({ "error": error.to_string() })),
+            };
         }
         // The DNS stub, for the walkthrough: publish a domain's ownership proof.
         if request.method == "POST" && path == "/_local/dns" {
@@ -103,6 +116,54 @@ impl Gateway {
         let id = functions::runtime::request_id(&request);
         functions::runtime::answer(id, (route.handler)(app, request)).await
     }
+}
+
+impl Gateway {
+    /// `{"event": "delivered"|"opened", "limit"?}`: each provider's webhook for that event of
+    /// the messages the fakes took (the first `limit`), posted to our own webhook route.
+    async fn tell(&self, body: &[u8]) -> anyhow::Result<Value> {
+        #[derive(serde::Deserialize)]
+        struct Tell {
+            event: String,
+            limit: Option<usize>,
+        }
+        let tell: Tell = serde_json::from_slice(body)?;
+        let at = chrono::Utc::now();
+        let mut statuses = Vec::new();
+        for taken in self
+            .providers
+            .fakes
+            .taken()
+            .iter()
+            .take(tell.limit.unwrap_or(usize::MAX))
+        {
+            let post = crate::provider_events::webhook(&self.providers, taken, &tell.event, at)
+                .ok_or_else(|| {
+                    anyhow::anyhow!("no {} webhook for {:?}", taken.provider, tell.event)
+                })?;
+            let response = self
+                .handle(HttpRequest {
+                    method: "POST",
+                    target: &post.path,
+                    headers: post.headers,
+                    body: post.body,
+                })
+                .await;
+            statuses.push(response.status().as_u16());
+        }
+        Ok(json!({ "posted": statuses.len(), "statuses": statuses }))
+    }
+}
+
+/// What the fake providers took, oldest first.
+fn taken(providers: &LocalProviders) -> Value {
+    let items: Vec<Value> = providers
+        .fakes
+        .taken()
+        .into_iter()
+        .map(|t| json!({ "provider": t.provider, "message_id": t.message_id, "to": t.to, "args": t.args }))
+        .collect();
+    json!({ "items": items })
 }
 
 /// The contract, its server the one this request reached.

@@ -16,6 +16,7 @@ pub mod gateway;
 pub mod inbound;
 pub mod inject;
 pub mod outbox;
+pub mod provider_events;
 pub mod providers;
 pub mod provision;
 pub mod provision_events;

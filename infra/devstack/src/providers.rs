@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::fake_providers::{self, FakeProviders};
 
+#[derive(Clone)]
 pub struct LocalProviders {
     /// SendGrid's event webhook signing key (PKCS#8): SendGrid keeps it, we get its public half.
     sendgrid_pkcs8: Vec<u8>,

@@ -392,13 +392,20 @@ async fn up(args: &[String]) -> anyhow::Result<()> {
         Duration::from_secs(12 * 3600),
     );
     let LocalStack {
-        apps, consumers, ..
+        apps,
+        consumers,
+        providers,
+        ..
     } = stack;
     let scheduler = apps
         .of("campaign-scheduler")
         .context("template.yaml declares campaign-scheduler")?
         .clone();
-    let gateway = Arc::new(Gateway { apps, issuer });
+    let gateway = Arc::new(Gateway {
+        apps,
+        issuer,
+        providers,
+    });
     for local in consumers {
         eprintln!(
             "event source: {} → {}",
