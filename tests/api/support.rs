@@ -117,6 +117,11 @@ impl TestStack {
     /// Claims `domain` for the test's artist with its ownership proof already published, as
     /// an artist who controls its DNS would: the claim is proven at once.
     pub async fn sending_domain(&self, domain: &str) -> Reply {
+        self.sending_domain_through(domain, "ses").await
+    }
+
+    /// [`Self::sending_domain`], its messages carried by `provider`.
+    pub async fn sending_domain_through(&self, domain: &str, provider: &str) -> Reply {
         devstack::dns::publish_proof(self.app(), self.artist, domain)
             .await
             .expect("the DNS stub takes the record");
@@ -124,7 +129,7 @@ impl TestStack {
             .owner()
             .post(
                 "/api/email/domains",
-                &serde_json::json!({ "artist_id": self.artist.to_string(), "domain": domain }),
+                &serde_json::json!({ "artist_id": self.artist.to_string(), "domain": domain, "provider": provider }),
             )
             .await;
         assert_eq!(

@@ -269,16 +269,7 @@ async fn campaigns_through_postmark_mailgun_and_sendgrid_count_as_through_ses_on
             "{provider}-{}.example",
             &uuid::Uuid::new_v4().simple().to_string()[..8]
         );
-        devstack::dns::publish_proof(stack.app(), stack.artist, &domain)
-            .await
-            .unwrap();
-        let claimed = stack
-            .owner()
-            .post(
-                "/api/email/domains",
-                &json!({ "artist_id": stack.artist.to_string(), "domain": domain, "provider": provider }),
-            )
-            .await;
+        let claimed = stack.sending_domain_through(&domain, provider).await;
         assert_eq!(claimed.status, 201, "{:?}", claimed.body);
         assert_eq!(claimed.body["status"], "verified", "{:?}", claimed.body);
         assert_eq!(claimed.body["provider"], provider);
@@ -372,16 +363,7 @@ async fn a_provider_refusing_an_address_fails_that_one_and_a_rejected_key_pauses
         "pm-{}.example",
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
-    devstack::dns::publish_proof(stack.app(), stack.artist, &domain)
-        .await
-        .unwrap();
-    let claimed = stack
-        .owner()
-        .post(
-            "/api/email/domains",
-            &json!({ "artist_id": stack.artist.to_string(), "domain": domain, "provider": "postmark" }),
-        )
-        .await;
+    let claimed = stack.sending_domain_through(&domain, "postmark").await;
     assert_eq!(claimed.status, 201, "{:?}", claimed.body);
     for email in [
         format!("inactive@media-{domain}"),
