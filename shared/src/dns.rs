@@ -21,7 +21,7 @@ const TXT: u16 = 16;
 #[error("the DNS lookup failed: {0:#}")]
 pub struct DnsError(anyhow::Error);
 
-#[derive(Clone, Default, Debug)]
+#[derive(Clone, Debug)]
 pub struct Resolver(https::Lazy);
 
 #[derive(Deserialize)]

@@ -44,8 +44,6 @@ impl FromStr for Provider {
 }
 
 impl Provider {
-    pub const NAMES: [&'static str; 3] = ["sendgrid", "mailgun", "postmark"];
-
     pub fn name(self) -> &'static str {
         match self {
             Self::Sendgrid => "sendgrid",
@@ -207,8 +205,8 @@ pub(crate) mod tests {
 
     #[test]
     fn provider_names_are_read_and_others_refused() {
-        for name in super::Provider::NAMES {
-            assert!(name.parse::<super::Provider>().is_ok());
+        for name in ["sendgrid", "mailgun", "postmark"] {
+            assert_eq!(name.parse::<super::Provider>().unwrap().name(), name);
         }
         for other in ["ses", "SendGrid", "", "mailgun/"] {
             assert!(other.parse::<super::Provider>().is_err(), "{other}");
