@@ -94,6 +94,9 @@ pub struct Config {
     pub dns_query_url: String,
     /// The largest contact export answered in the response; larger ones go through a link.
     pub export_inline_bytes: usize,
+    /// Where Google's, Microsoft's and Mailchimp's APIs answer for contact syncs: the real
+    /// ones unless `GOOGLE_PEOPLE_URL`, `MICROSOFT_GRAPH_URL` or `MAILCHIMP_URL` say otherwise.
+    pub sync_apis: crate::sync::SyncApis,
 }
 
 /// Under API Gateway's and Lambda's 6 MB response limit, with room for headers.
@@ -164,6 +167,27 @@ impl Config {
                 problem: "must be an http(s) URL".into(),
             });
         }
+        let url = |name: &'static str| {
+            lookup(name)
+                .filter(|value| !value.trim().is_empty())
+                .map(|value| {
+                    if value.starts_with("https://") || value.starts_with("http://") {
+                        Ok(value.trim_end_matches('/').to_owned())
+                    } else {
+                        Err(ConfigError::Invalid {
+                            name,
+                            problem: "must be an http(s) URL".into(),
+                        })
+                    }
+                })
+                .transpose()
+        };
+        let defaults = crate::sync::SyncApis::default();
+        let sync_apis = crate::sync::SyncApis {
+            google_people: url("GOOGLE_PEOPLE_URL")?.unwrap_or(defaults.google_people),
+            microsoft_graph: url("MICROSOFT_GRAPH_URL")?.unwrap_or(defaults.microsoft_graph),
+            mailchimp: url("MAILCHIMP_URL")?,
+        };
         let reply_domain = crate::domain::DomainName::parse(&get("REPLY_DOMAIN")?)
             .map_err(|_| ConfigError::Invalid {
                 name: "REPLY_DOMAIN",
@@ -222,6 +246,7 @@ impl Config {
             reply_domain,
             dns_query_url,
             export_inline_bytes: EXPORT_INLINE_BYTES,
+            sync_apis,
         })
     }
 }

@@ -18,7 +18,7 @@ use crate::domain::{
     ArtistId, Consent, ConsentEntry, Contact, ContactId, ContactRole, ContactSource, ContactStatus,
     EngagementSummary, UserId,
 };
-use crate::import::{ImportReport, ImportedContact};
+use crate::import::{ImportReport, ImportedContact, Standing};
 use crate::store::contacts as store;
 use crate::store::{TransactOutcome, transact};
 use crate::{ApiError, App};
@@ -37,7 +37,7 @@ pub struct ImportTarget {
 
 /// A new contact is three writes (contact, guard, consent ledger entry): 99 per transaction.
 const NEW_PER_TRANSACTION: usize = 33;
-/// A changed contact is one write, two when it gains a consent.
+/// A changed contact is one write, two when it gains a consent or opts out.
 const UPDATES_PER_TRANSACTION: usize = 50;
 
 /// Applies one batch of unique, valid rows and adds what happened to `report`.
@@ -114,14 +114,23 @@ fn new_contact(row: ImportedContact, target: &ImportTarget) -> Contact {
         contact_role: target.role,
         email: row.email,
         fields: row.fields,
-        status: ContactStatus::Active,
+        status: status_for(row.standing).unwrap_or_default(),
         source: ContactSource::Imported,
-        consent: Some(consent_for(&row.proof, target)),
+        consent: (row.standing == Standing::Consents).then(|| consent_for(&row.proof, target)),
         engagement: EngagementSummary::default(),
         created_by: target.actor.clone(),
         created_at: now,
         updated_at: now,
         version: 1,
+    }
+}
+
+/// The status the source's word moves a contact to; `None` leaves it as it is.
+fn status_for(standing: Standing) -> Option<ContactStatus> {
+    match standing {
+        Standing::Consents | Standing::NoConsent => None,
+        Standing::OptedOut => Some(ContactStatus::Unsubscribed),
+        Standing::Bounced => Some(ContactStatus::Bounced),
     }
 }
 
@@ -133,8 +142,9 @@ fn consent_for(proof: &Option<serde_json::Value>, target: &ImportTarget) -> Cons
 }
 
 /// The existing contact with the row's non-empty values: cells overwrite fields (the file is the
-/// newer word), tags and metadata are added to, an empty cell never clears anything. Status and
-/// an existing consent are kept as they are.
+/// newer word), tags and metadata are added to, an empty cell never clears anything. An
+/// existing consent is kept; status only ever leaves `active` (an opt-out or a bounce at the
+/// source), never returns to it.
 fn merge(current: &Contact, row: &ImportedContact, target: &ImportTarget) -> Contact {
     let mut merged = current.clone();
     let (fields, incoming) = (&mut merged.fields, &row.fields);
@@ -160,8 +170,13 @@ fn merge(current: &Contact, row: &ImportedContact, target: &ImportTarget) -> Con
     if let Ok(metadata) = crate::domain::ContactFields::metadata(metadata) {
         fields.metadata = metadata;
     }
-    if merged.consent.is_none() {
+    if merged.consent.is_none() && row.standing == Standing::Consents {
         merged.consent = Some(consent_for(&row.proof, target));
+    }
+    if let Some(status) = status_for(row.standing)
+        && merged.status == ContactStatus::Active
+    {
+        merged.status = status;
     }
     if merged != *current {
         merged.updated_at = Utc::now();
@@ -178,6 +193,7 @@ fn new_writes(
 ) -> Result<Vec<TransactWriteItem>, ApiError> {
     let mut writes: Vec<TransactWriteItem> = store::put_new(app, contact)?.into();
     writes.extend(gained_consent(app, target, contact, None)?);
+    writes.extend(opted_out(app, target, contact, None)?);
     Ok(writes)
 }
 
@@ -195,6 +211,7 @@ fn changed_writes(
         contact,
         current.consent.as_ref(),
     )?);
+    writes.extend(opted_out(app, target, contact, Some(current.status))?);
     Ok(writes)
 }
 
@@ -216,6 +233,30 @@ fn gained_consent(
         }
         _ => Ok(None),
     }
+}
+
+/// The ledger entry of an opt-out the source reports, when the contact becomes unsubscribed.
+fn opted_out(
+    app: &App,
+    target: &ImportTarget,
+    contact: &Contact,
+    before: Option<ContactStatus>,
+) -> Result<Option<TransactWriteItem>, ApiError> {
+    if contact.status != ContactStatus::Unsubscribed || before == Some(ContactStatus::Unsubscribed)
+    {
+        return Ok(None);
+    }
+    let entry = ConsentEntry::withdrawn(
+        contact.id,
+        format!("opted out at the source ({})", target.consent.source),
+        target.actor.as_str(),
+        contact.updated_at,
+    );
+    Ok(Some(crate::store::consent::append(
+        app,
+        target.artist,
+        &entry,
+    )?))
 }
 
 async fn write_new(
@@ -283,6 +324,12 @@ async fn retry_as_existing(
         email: wanted.email.clone(),
         fields: wanted.fields.clone(),
         proof: None,
+        standing: match (wanted.status, &wanted.consent) {
+            (ContactStatus::Unsubscribed, _) => Standing::OptedOut,
+            (ContactStatus::Bounced, _) => Standing::Bounced,
+            (_, None) => Standing::NoConsent,
+            _ => Standing::Consents,
+        },
     };
     let Some(id) = store::find_by_email(app, target.artist, target.role, &wanted.email).await?
     else {

@@ -80,60 +80,13 @@ pub async fn create(
 ) -> Result<(ImportJob, UploadTicket), ApiError> {
     caller.require_team(artist, new.contact_role)?;
     let id = ImportId::new();
-    let now = Utc::now();
-    let job = ImportJob {
-        id,
-        artist_id: artist,
-        contact_role: new.contact_role,
-        consent: ImportConsent {
-            basis: new.consent.basis,
-            source: new
-                .consent
-                .source
-                .unwrap_or_else(|| format!("import {id} ({})", new.file_name)),
-            proof: new.consent.proof,
-            wording_version: new.consent.wording_version,
-        },
-        file_name: new.file_name,
-        mapping: new.mapping,
-        sheet: new.sheet,
-        dry_run: new.dry_run,
-        status: ImportStatus::AwaitingUpload,
-        records_read: 0,
-        report: ImportReport::default(),
-        error_report_key: None,
-        failure: None,
-        created_by: caller.user.clone(),
-        created_at: now,
-        updated_at: now,
-        version: 1,
-        lease_until: None,
-        interrupted_runs: 0,
-    };
-    let audit = AuditRecord::new(
-        artist,
-        &caller.user,
-        AuditAction::ImportCreated,
-        format!("import#{id}"),
-        vec![],
-        now,
-    );
-    match store::transact(
-        app,
-        vec![
-            job_store::put_new(app, &job)?,
-            store::audit::put(app, audit)?,
-        ],
-    )
-    .await?
-    {
-        store::TransactOutcome::Written => {}
-        store::TransactOutcome::ConditionFailed(_) => {
-            return Err(ApiError::internal(anyhow::anyhow!(
-                "import id {id} already taken"
-            )));
-        }
-    }
+    let source = format!("import {id} ({})", new.file_name);
+    let mut job = new_job(caller, artist, id, new.contact_role, new.consent, source);
+    job.file_name = new.file_name;
+    job.mapping = new.mapping;
+    job.sheet = new.sheet;
+    job.dry_run = new.dry_run;
+    insert(app, &job).await?;
     let presigning =
         PresigningConfig::expires_in(UPLOAD_URL_LIFETIME).map_err(ApiError::internal)?;
     let request = app
@@ -149,9 +102,75 @@ pub async fn create(
     let ticket = UploadTicket {
         method: "PUT",
         url: request.uri().to_owned(),
-        expires_at: now + UPLOAD_URL_LIFETIME,
+        expires_at: job.created_at + UPLOAD_URL_LIFETIME,
     };
     Ok((job, ticket))
+}
+
+/// A job awaiting its input, with the consent the team states (`source` when it names none).
+pub(crate) fn new_job(
+    caller: &Caller,
+    artist: ArtistId,
+    id: ImportId,
+    contact_role: ContactRole,
+    consent: ConsentInput,
+    source: String,
+) -> ImportJob {
+    let now = Utc::now();
+    ImportJob {
+        id,
+        artist_id: artist,
+        contact_role,
+        consent: ImportConsent {
+            basis: consent.basis,
+            source: consent.source.unwrap_or(source),
+            proof: consent.proof,
+            wording_version: consent.wording_version,
+        },
+        file_name: String::new(),
+        mapping: BTreeMap::new(),
+        sheet: None,
+        dry_run: false,
+        status: ImportStatus::AwaitingUpload,
+        records_read: 0,
+        report: ImportReport::default(),
+        error_report_key: None,
+        failure: None,
+        created_by: caller.user.clone(),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+        lease_until: None,
+        interrupted_runs: 0,
+        sync: None,
+    }
+}
+
+/// Stores a new job with the audit record of its creation.
+pub(crate) async fn insert(app: &App, job: &ImportJob) -> Result<(), ApiError> {
+    let audit = AuditRecord::new(
+        job.artist_id,
+        &job.created_by,
+        AuditAction::ImportCreated,
+        format!("import#{}", job.id),
+        vec![],
+        job.created_at,
+    );
+    match store::transact(
+        app,
+        vec![
+            job_store::put_new(app, job)?,
+            store::audit::put(app, audit)?,
+        ],
+    )
+    .await?
+    {
+        store::TransactOutcome::Written => Ok(()),
+        store::TransactOutcome::ConditionFailed(_) => Err(ApiError::internal(anyhow::anyhow!(
+            "import id {} already taken",
+            job.id
+        ))),
+    }
 }
 
 /// The job, if the caller may see its team, and a download link to its error report.
@@ -320,7 +339,7 @@ pub async fn process(
     }
 }
 
-async fn save(
+pub(crate) async fn save(
     app: &App,
     job: &ImportJob,
     expected: u64,
@@ -341,13 +360,25 @@ async fn save(
 
 async fn fail(
     app: &App,
-    mut job: ImportJob,
+    job: ImportJob,
     leased: u64,
     code: &str,
     message: &str,
 ) -> Result<Processed, ApiError> {
+    end_as(app, job, leased, ImportStatus::Failed, code, message).await
+}
+
+/// Ends the job in `status` with the reason.
+pub(crate) async fn end_as(
+    app: &App,
+    mut job: ImportJob,
+    leased: u64,
+    status: ImportStatus,
+    code: &str,
+    message: &str,
+) -> Result<Processed, ApiError> {
     tracing::info!(artist = %job.artist_id, import = %job.id, code, "import refused");
-    job.status = ImportStatus::Failed;
+    job.status = status;
     job.failure = Some(ImportFailure {
         code: code.to_owned(),
         message: message.to_owned(),
@@ -387,7 +418,7 @@ pub async fn give_up(
 }
 
 /// Gives the job back after a failed run so the retry can take it at once.
-async fn release(app: &App, mut job: ImportJob, leased: u64) {
+pub(crate) async fn release(app: &App, mut job: ImportJob, leased: u64) {
     job.lease_until = None;
     job.version = leased + 1;
     if let Err(error) = save(app, &job, leased, None).await {
@@ -429,11 +460,18 @@ async fn continue_later(app: &App, artist: ArtistId, id: ImportId) -> Result<(),
         },
     })
     .map_err(ApiError::internal)?;
+    enqueue(app, body, Duration::ZERO).await
+}
+
+/// Puts a message on the imports queue, delivered after `delay` (SQS's limit: 15 minutes).
+pub(crate) async fn enqueue(app: &App, body: String, delay: Duration) -> Result<(), ApiError> {
+    let delay = delay.min(Duration::from_secs(900)).as_secs() as i32;
     app.aws
         .sqs
         .send_message()
         .queue_url(&app.config.imports_queue_url)
         .message_body(body)
+        .delay_seconds(delay)
         .send()
         .await
         .map_err(ApiError::internal)?;
@@ -444,6 +482,8 @@ async fn continue_later(app: &App, artist: ArtistId, id: ImportId) -> Result<(),
 #[derive(Debug, PartialEq, Eq)]
 pub enum ImportMessage {
     Run(Vec<(ArtistId, ImportId)>),
+    /// The next pages of a sync, with its sealed credential.
+    Sync(crate::sync_jobs::ContinueSync),
     /// S3's `s3:TestEvent`, or an object outside `uploads/`: nothing to do.
     Nothing,
 }
@@ -452,6 +492,9 @@ pub enum ImportMessage {
 /// message: it is left to fail into the dead-letter queue.
 pub fn parse_message(body: &str) -> Option<ImportMessage> {
     let value: serde_json::Value = serde_json::from_str(body).ok()?;
+    if let Some(sync) = crate::sync_jobs::ContinueSync::read(&value) {
+        return Some(ImportMessage::Sync(sync));
+    }
     if let Ok(continuation) = serde_json::from_value::<Continuation>(value.clone()) {
         let ContinueImport {
             artist_id,
@@ -484,7 +527,7 @@ fn errors_prefix(job: &ImportJob) -> String {
 }
 
 /// This run's refused rows, as one part of the error report.
-async fn write_errors_part(
+pub(crate) async fn write_errors_part(
     app: &App,
     job: &ImportJob,
     errors: &[RowError],
@@ -521,7 +564,10 @@ async fn write_errors_part(
 }
 
 /// Joins the parts (in checkpoint order) under one header; `None` when no row was refused.
-async fn assemble_error_report(app: &App, job: &ImportJob) -> Result<Option<String>, ApiError> {
+pub(crate) async fn assemble_error_report(
+    app: &App,
+    job: &ImportJob,
+) -> Result<Option<String>, ApiError> {
     let bucket = &app.config.imports_bucket;
     let listed = app
         .aws
@@ -604,6 +650,9 @@ pub struct ImportView<'a> {
     pub created_by: &'a UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// What a sync reads from: the provider, and whether it read everything or the changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync: Option<&'a crate::domain::SyncSummary>,
     /// Where to `PUT` the file: on creation only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upload: Option<UploadTicket>,
@@ -625,6 +674,7 @@ impl<'a> ImportView<'a> {
             created_by: &job.created_by,
             created_at: job.created_at,
             updated_at: job.updated_at,
+            sync: job.sync.as_ref().map(|sync| &sync.summary),
             upload: None,
         }
     }

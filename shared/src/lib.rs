@@ -35,6 +35,8 @@ pub mod sender_profiles;
 pub mod sending;
 pub mod signatures;
 pub mod store;
+pub mod sync;
+pub mod sync_jobs;
 pub mod templates;
 pub mod tracking;
 pub mod webhooks;

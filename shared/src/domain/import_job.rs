@@ -17,6 +17,9 @@ pub enum ImportStatus {
     Processing,
     Completed,
     Failed,
+    /// A sync whose provider refused the credential (expired or revoked): sync again with a
+    /// fresh one. What earlier pages brought stays.
+    CredentialRejected,
 }
 
 impl ImportStatus {
@@ -69,4 +72,7 @@ pub struct ImportJob {
     /// of memory, out of time). Counted when the next run takes the expired lease.
     #[serde(default)]
     pub interrupted_runs: u32,
+    /// Set when the job is a sync from another system rather than a file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync: Option<super::SyncState>,
 }

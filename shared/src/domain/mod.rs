@@ -17,6 +17,7 @@ mod role;
 mod sender_domain;
 mod sender_profile;
 mod stored_json;
+mod sync;
 mod template;
 
 pub use ab_test::{
@@ -54,4 +55,5 @@ pub use sender_profile::{
     profile_text, time_zone,
 };
 pub use stored_json::storable;
+pub use sync::{SyncMode, SyncPosition, SyncProvider, SyncState, SyncSummary};
 pub use template::{EmailTemplate, Language, Signature, TemplateSummary};

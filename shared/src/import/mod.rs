@@ -24,7 +24,7 @@ pub use detect::{FileKind, Limits};
 pub use headers::Target;
 pub use record::{Record, RecordSource};
 pub use report::{DetectedFormat, ImportReport, MappedColumn, RowError, csv_safe};
-pub use row::ImportedContact;
+pub use row::{ImportedContact, Standing, from_cells};
 
 /// Why a whole file is refused.
 #[derive(Debug, thiserror::Error)]

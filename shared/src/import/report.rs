@@ -64,6 +64,14 @@ pub struct ImportReport {
     pub mapping: Vec<MappedColumn>,
     /// The first [`ImportReport::MAX_ERRORS_INLINE`] refused rows; the error report file has them all.
     pub errors: Vec<RowError>,
+    /// A sync's contacts deleted (or archived) in the other system: reported, never deleted
+    /// here. Their contacts carry the same id in `metadata` (`gmail_id`, `outlook_id`,
+    /// `mailchimp_id`).
+    #[serde(default)]
+    pub removed_at_source: u64,
+    /// The provider's ids of the first [`ImportReport::MAX_ERRORS_INLINE`] of them.
+    #[serde(default)]
+    pub removed_at_source_ids: Vec<String>,
 }
 
 impl ImportReport {
@@ -77,6 +85,14 @@ impl ImportReport {
         self.duplicates += batch.duplicates;
         let room = Self::MAX_ERRORS_INLINE.saturating_sub(self.errors.len());
         self.errors.extend(batch.errors.iter().take(room).cloned());
+    }
+
+    /// Counts contacts the other system no longer has, keeping the first ids.
+    pub fn add_removed(&mut self, ids: &[String]) {
+        self.removed_at_source += ids.len() as u64;
+        let room = Self::MAX_ERRORS_INLINE.saturating_sub(self.removed_at_source_ids.len());
+        self.removed_at_source_ids
+            .extend(ids.iter().take(room).cloned());
     }
 }
 

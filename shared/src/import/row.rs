@@ -26,6 +26,22 @@ pub struct ImportedContact {
     pub fields: ContactFields,
     /// Consent evidence the file carried (Mailchimp's opt-in and confirmation).
     pub proof: Option<Value>,
+    pub standing: Standing,
+}
+
+/// What the source says of the person's wish to be written to. A file says nothing (the team
+/// states the consent); a Mailchimp audience says more.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Standing {
+    /// The consent the team states applies.
+    #[default]
+    Consents,
+    /// Known, but no consent given (Mailchimp's `pending`): the contact has no basis.
+    NoConsent,
+    /// Opted out at the source: arrives unsubscribed, and an active contact becomes so.
+    OptedOut,
+    /// Hard-bounced at the source (Mailchimp's `cleaned`).
+    Bounced,
 }
 
 /// The columns of a file: headers as read, what each one maps to, and the metadata key of each
@@ -92,6 +108,7 @@ impl RowView<'_> {
                 metadata: self.metadata(),
             },
             proof: (!proof.is_empty()).then_some(Value::Object(proof)),
+            standing: Standing::Consents,
         }
     }
 
@@ -139,6 +156,23 @@ impl RowView<'_> {
             .map(move |(column, _)| (column, trim(record.get(column))))
             .filter(|(_, cell)| !cell.is_empty())
     }
+}
+
+/// A contact another system holds, as named cells (`(header, target, value)`), checked as a
+/// file's row is: the same address, field, tag and metadata rules and the same errors.
+pub fn from_cells(row: u64, cells: &[(&str, Target, &str)]) -> Result<ImportedContact, RowError> {
+    let columns = Columns::new(
+        cells
+            .iter()
+            .map(|(header, _, _)| (*header).to_owned())
+            .collect(),
+        cells.iter().map(|(_, target, _)| *target).collect(),
+    );
+    let mut record = Record::default();
+    for (_, _, value) in cells {
+        record.push(value);
+    }
+    parse(row, &record, &columns).map(|view| view.to_contact())
 }
 
 /// Checks one row: every cell, the address, the fields, the tags and the metadata, in that

@@ -163,7 +163,7 @@ fn by_status(status: http::StatusCode, message: String) -> Option<Outcome> {
 }
 
 /// A short, printable excerpt of a provider's answer for a reason: never the whole body.
-fn excerpt(body: &[u8]) -> String {
+pub(crate) fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let mut end = text.len().min(300);
     while !text.is_char_boundary(end) {

@@ -19,6 +19,7 @@
 //! | uniqueness of (artist, role, normalized email) under concurrency | the guard is written with `attribute_not_exists` in the same TransactWriteItems as the contact |
 //!
 //! | import job | `ARTIST#{artist_id}` | `IMPORT#{import_id}` | status, checkpoint, counts (`contacts-import`, `contacts-imports-get`, `import-upload`) |
+//! | sync cursor | `ARTIST#{artist_id}` | `SYNC#{role}#{provider}` | where the last completed sync of a team from a provider left off (`contacts-sync`, `import-upload`) |
 //! | consent ledger entry | `ARTIST#{artist_id}` | `CONSENT#{contact_id}#{entry_id}` | appended with the change it records, never updated (`store::consent`) |
 //!
 //! An import finds which of 100 rows exist with one BatchGetItem on guards, and writes new
@@ -182,6 +183,7 @@ pub mod sender_profiles;
 pub mod sends;
 pub mod stats;
 pub mod suppression;
+pub mod sync_cursors;
 pub mod team_list;
 pub mod templates;
 mod transact;
