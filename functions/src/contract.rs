@@ -316,6 +316,7 @@ fn described() -> Api {
     crate::exports::describe(&mut api);
     crate::history::describe(&mut api);
     crate::imports::describe(&mut api);
+    crate::sync::describe(&mut api);
     crate::replies::describe(&mut api);
     crate::sender_profiles::describe(&mut api);
     crate::signatures::describe(&mut api);

@@ -11,6 +11,7 @@ use lambda_runtime::LambdaEvent;
 use mailing::domain::{ArtistId, ContactRole, ImportId};
 use mailing::import::Target;
 use mailing::import_jobs::{self, ImportMessage, ImportView, NewImport};
+use mailing::sync_jobs;
 use mailing::{ApiError, App};
 use serde::Deserialize;
 
@@ -65,31 +66,56 @@ pub async fn upload(
             response.add_failure(id);
             continue;
         };
-        let ImportMessage::Run(jobs) = message else {
-            continue;
-        };
         let last = delivery(&record) >= import_jobs::LAST_DELIVERY;
+        let jobs = match message {
+            ImportMessage::Nothing => continue,
+            ImportMessage::Run(jobs) => jobs,
+            ImportMessage::Sync(sync) => {
+                let (artist, import) = (sync.artist_id, sync.import_id);
+                let outcome = sync_jobs::process(app, &sync, deadline).await;
+                if !handled(app, artist, import, outcome, last).await {
+                    response.add_failure(id);
+                }
+                continue;
+            }
+        };
         for (artist, import) in jobs {
-            match import_jobs::process(app, artist, import, deadline).await {
-                Ok(outcome) => {
-                    tracing::info!(artist = %artist, import = %import, ?outcome, "import message handled")
-                }
-                Err(error) if last => {
-                    if let Err(also) = import_jobs::give_up(app, artist, import, &error).await {
-                        tracing::error!(import = %import, error = format!("{also:#}"), "the failed import could not be marked failed");
-                        response.add_failure(id.clone());
-                        break;
-                    }
-                }
-                Err(error) => {
-                    tracing::error!(artist = %artist, import = %import, error = format!("{error:#}"), "import run failed");
-                    response.add_failure(id.clone());
-                    break;
-                }
+            let outcome = import_jobs::process(app, artist, import, deadline).await;
+            if !handled(app, artist, import, outcome, last).await {
+                response.add_failure(id.clone());
+                break;
             }
         }
     }
     Ok(response)
+}
+
+/// Logs what a run did; `false` when its message must be delivered again. A run failing on its
+/// message's last delivery marks the job failed instead.
+async fn handled(
+    app: &App,
+    artist: ArtistId,
+    import: ImportId,
+    outcome: Result<import_jobs::Processed, ApiError>,
+    last: bool,
+) -> bool {
+    match outcome {
+        Ok(outcome) => {
+            tracing::info!(artist = %artist, import = %import, ?outcome, "import message handled");
+            true
+        }
+        Err(error) if last => match import_jobs::give_up(app, artist, import, &error).await {
+            Ok(()) => true,
+            Err(also) => {
+                tracing::error!(import = %import, error = format!("{also:#}"), "the failed import could not be marked failed");
+                false
+            }
+        },
+        Err(error) => {
+            tracing::error!(artist = %artist, import = %import, error = format!("{error:#}"), "import run failed");
+            false
+        }
+    }
 }
 
 /// Which delivery of its message this is (SQS's `ApproximateReceiveCount`; 1 when absent).

@@ -26,6 +26,7 @@ pub mod runtime;
 pub mod sender_profiles;
 pub mod sending;
 pub mod signatures;
+pub mod sync;
 pub mod templates;
 pub mod tracking;
 pub mod webhooks;

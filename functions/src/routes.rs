@@ -12,7 +12,7 @@ use mailing::App;
 use crate::http::HttpResult;
 use crate::{
     analytics, audit, campaigns, contacts, conversions, domains, emails, erasure, exports, history,
-    imports, replies, sender_profiles, sending, signatures, templates, tracking, webhooks,
+    imports, replies, sender_profiles, sending, signatures, sync, templates, tracking, webhooks,
 };
 
 pub type Handler =
@@ -121,6 +121,12 @@ pub const ROUTES: &[Route] = &[
         "/api/artists/{artistId}/contacts/imports/{importId}",
         "contacts-imports-get",
         imports::get
+    ),
+    route!(
+        "POST",
+        "/api/artists/{artistId}/contacts/sync/{provider}",
+        "contacts-sync",
+        sync::start
     ),
     route!(
         "GET",

@@ -34,6 +34,8 @@ pub struct Taken {
 #[derive(Clone, Default)]
 pub struct FakeProviders {
     taken: Arc<Mutex<Vec<Taken>>>,
+    /// The address books contact syncs read, on the same server.
+    pub sources: crate::fake_sources::FakeSources,
 }
 
 impl FakeProviders {
@@ -43,7 +45,8 @@ impl FakeProviders {
             .route("/email", post(postmark))
             .route("/v3/mail/send", post(sendgrid))
             .route("/v3/{domain}/messages.mime", post(mailgun))
-            .with_state(self.clone());
+            .with_state(self.clone())
+            .merge(self.sources.routes());
         tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, router).await {
                 tracing::error!(%error, "the fake providers stopped");

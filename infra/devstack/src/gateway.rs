@@ -163,7 +163,16 @@ fn taken(providers: &LocalProviders) -> Value {
         .into_iter()
         .map(|t| json!({ "provider": t.provider, "message_id": t.message_id, "to": t.to, "args": t.args }))
         .collect();
-    json!({ "items": items })
+    use crate::fake_sources::{GOOGLE_TOKEN, GRAPH_TOKEN, MAILCHIMP_KEY, MAILCHIMP_LIST};
+    json!({
+        "items": items,
+        // The credentials the fake address books take, for `POST …/contacts/sync/{provider}`.
+        "sync": {
+            "gmail": { "access_token": GOOGLE_TOKEN },
+            "outlook": { "access_token": GRAPH_TOKEN },
+            "mailchimp": { "api_key": MAILCHIMP_KEY, "list_id": MAILCHIMP_LIST },
+        },
+    })
 }
 
 /// The contract, its server the one this request reached.

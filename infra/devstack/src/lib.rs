@@ -12,6 +12,7 @@ pub mod consumers;
 pub mod counting;
 pub mod dns;
 pub mod fake_providers;
+pub mod fake_sources;
 pub mod gateway;
 pub mod inbound;
 pub mod inject;

@@ -75,6 +75,10 @@ impl LocalStack {
         let provisioned = provision::provision(&template, prefix, &clients, &sns).await?;
         let mut environment = provision::environment(&template, &provisioned, &overrides)?;
         let providers = LocalProviders::start().await?;
+        // Contact syncs read the fakes' address books instead of Google, Microsoft, Mailchimp.
+        for name in ["GOOGLE_PEOPLE_URL", "MICROSOFT_GRAPH_URL", "MAILCHIMP_URL"] {
+            environment.insert(name.to_owned(), providers.url.clone());
+        }
         provision::create_secrets(&sdk, prefix, &mut environment, &providers).await?;
         let app = provision::app(&sdk, &environment, clients).await?;
         // What the `BuiltInTemplates` custom resource does on deploy.

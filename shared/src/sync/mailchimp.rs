@@ -101,7 +101,7 @@ pub fn page(state: &SyncState, answered: &Answered) -> Result<Page, FetchError> 
         Next::Done {
             cursor: state
                 .started_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         }
     };
     Ok(page)
@@ -274,7 +274,7 @@ mod tests {
         assert_eq!(
             page.next,
             Next::Done {
-                cursor: "2026-12-01T10:00:00Z".into()
+                cursor: "2026-12-01T10:00:00.000Z".into()
             }
         );
     }

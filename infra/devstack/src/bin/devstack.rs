@@ -397,6 +397,7 @@ async fn up(args: &[String]) -> anyhow::Result<()> {
         providers,
         ..
     } = stack;
+    providers.fakes.sources.seed();
     let scheduler = apps
         .of("campaign-scheduler")
         .context("template.yaml declares campaign-scheduler")?
@@ -441,6 +442,13 @@ async fn up(args: &[String]) -> anyhow::Result<()> {
     );
     println!("# try: curl -H \"Authorization: Bearer $TOKEN\" {url}/api/artists/$ARTIST/contacts");
     println!("# what SES accepted, newest first: curl {url}/_local/outbox?limit=5");
+    println!(
+        "# fake Gmail, Outlook and Mailchimp address books to sync from (credentials: curl {url}/_local/providers):"
+    );
+    println!(
+        "#   curl -X POST -H \"Authorization: Bearer $TOKEN\" {url}/api/artists/$ARTIST/contacts/sync/gmail -d '{{\"contact_role\": \"press\", \"consent\": {{\"basis\": \"legitimate_interest\"}}, \"access_token\": \"{}\"}}'",
+        devstack::fake_sources::GOOGLE_TOKEN
+    );
     gateway::serve(gateway, listener, shutdown()).await
 }
 
