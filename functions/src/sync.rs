@@ -78,7 +78,10 @@ impl SyncBody {
             SyncProvider::Mailchimp => {
                 unexpected(&mut f, "access_token", &self.access_token);
                 match self.api_key {
-                    Some(key) if credential_shape(&key) && mailing::sync::mailchimp::base_url(&key).is_ok() => {
+                    Some(key)
+                        if credential_shape(&key)
+                            && mailing::sync::mailchimp::base_url(&key).is_ok() =>
+                    {
                         credential = Some(Credential::ApiKey(key))
                     }
                     Some(_) => f.push(

@@ -185,15 +185,16 @@ pub async fn process(
     };
     let mut unavailable = 0;
     loop {
-        if tokio::time::Instant::now() >= deadline {
-            return run.later(app, message, Duration::ZERO).await;
-        }
         let state = run.state().clone();
         match sync::fetch(app, &state, &credential).await {
             Ok(page) => {
                 unavailable = 0;
                 if let Some(done) = run.apply(app, page).await? {
                     return Ok(done);
+                }
+                // At least one page a run, however late it starts: every run moves on.
+                if tokio::time::Instant::now() >= deadline {
+                    return run.later(app, message, Duration::ZERO).await;
                 }
             }
             Err(FetchError::CursorExpired) => {

@@ -359,6 +359,14 @@ async fn the_right_grant_succeeds_on_every_route_of_an_artist() {
             Some(crate::imports_flow::press_import("autre.csv")),
         ),
         ("GET", format!("{contacts}/imports/{import}"), None),
+        (
+            "POST",
+            format!("{contacts}/sync/gmail"),
+            Some(crate::sync::request(
+                mailing::domain::SyncProvider::Gmail,
+                "press",
+            )),
+        ),
         ("GET", format!("{contacts}?contact_role=press"), None),
         (
             "POST",

@@ -29,6 +29,7 @@ mod logs;
 mod replies;
 mod secrets;
 mod sending;
+mod sync;
 mod template_consistency;
 mod templates;
 mod templates_install;
