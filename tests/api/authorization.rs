@@ -160,8 +160,8 @@ async fn the_admin_scope_reaches_every_artist() {
     assert_eq!(stack.owner().get(&format!("{url}/{id}")).await.status, 200);
 }
 
-/// `path` with its parameters filled: this artist, this contact, the press team, a new id for
-/// anything else.
+/// `path` with its parameters filled: this artist, this contact, the press team, Gmail, a new id
+/// for anything else.
 fn filled(path: &str, artist: mailing::domain::ArtistId, contact: &str) -> String {
     let mut out = String::new();
     let mut rest = path;
@@ -173,6 +173,7 @@ fn filled(path: &str, artist: mailing::domain::ArtistId, contact: &str) -> Strin
             "contactId" => contact.to_owned(),
             "role" => "press".to_owned(),
             "domain" => "label.example".to_owned(),
+            "provider" => "gmail".to_owned(),
             _ => uuid::Uuid::now_v7().to_string(),
         });
         rest = &rest[end + 1..];
