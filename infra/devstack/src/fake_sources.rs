@@ -169,20 +169,47 @@ impl FakeSources {
     /// What `infra/dev up` starts with: a few people in each book.
     pub fn seed(&self) {
         let people = [
-            ("Zoé", "Martin", "Radio Nova", "Programmer", "Radio"),
-            ("Léa", "Roux", "Les Inrocks", "Journalist", "Press"),
-            ("Hugo", "Bernard", "Télérama", "Critic", "Press"),
-            ("Inès", "Petit", "FIP", "Producer", "Radio"),
-            ("Malik", "Diallo", "Mediapart", "Editor", "Press"),
+            (
+                "zoe.martin",
+                "Zoé",
+                "Martin",
+                "Radio Nova",
+                "Programmer",
+                "Radio",
+            ),
+            (
+                "lea.roux",
+                "Léa",
+                "Roux",
+                "Les Inrocks",
+                "Journalist",
+                "Press",
+            ),
+            (
+                "hugo.bernard",
+                "Hugo",
+                "Bernard",
+                "Télérama",
+                "Critic",
+                "Press",
+            ),
+            ("ines.petit", "Inès", "Petit", "FIP", "Producer", "Radio"),
+            (
+                "malik.diallo",
+                "Malik",
+                "Diallo",
+                "Mediapart",
+                "Editor",
+                "Press",
+            ),
         ];
         for (provider, domain) in [
             (SyncProvider::Gmail, "gmail-contacts.example"),
             (SyncProvider::Outlook, "outlook-contacts.example"),
             (SyncProvider::Mailchimp, "mailchimp-audience.example"),
         ] {
-            for (at, (first, last, company, position, group)) in people.iter().enumerate() {
-                let email = format!("{}.{}@{domain}", first.to_lowercase(), last.to_lowercase());
-                let mut person = Person::new(&email, first, last);
+            for (at, (local, first, last, company, position, group)) in people.iter().enumerate() {
+                let mut person = Person::new(&format!("{local}@{domain}"), first, last);
                 person.company = (*company).to_owned();
                 person.position = (*position).to_owned();
                 person.groups = vec![(*group).to_owned()];
