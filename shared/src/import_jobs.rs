@@ -146,6 +146,23 @@ pub(crate) fn new_job(
     }
 }
 
+/// Where and with what consent the job's rows are written.
+pub(crate) fn target_of(job: &ImportJob) -> ImportTarget {
+    ImportTarget {
+        artist: job.artist_id,
+        role: job.contact_role,
+        actor: job.created_by.clone(),
+        consent: Consent {
+            basis: job.consent.basis,
+            source: job.consent.source.clone(),
+            recorded_at: Utc::now(),
+            proof: job.consent.proof.clone(),
+            wording_version: job.consent.wording_version.clone(),
+        },
+        dry_run: job.dry_run,
+    }
+}
+
 /// Stores a new job with the audit record of its creation.
 pub(crate) async fn insert(app: &App, job: &ImportJob) -> Result<(), ApiError> {
     let audit = AuditRecord::new(
@@ -276,19 +293,7 @@ pub async fn process(
     let input = Box::new(tokio_util::io::SyncIoBridge::new(
         object.body.into_async_read(),
     ));
-    let target = ImportTarget {
-        artist,
-        role: job.contact_role,
-        actor: job.created_by.clone(),
-        consent: Consent {
-            basis: job.consent.basis,
-            source: job.consent.source.clone(),
-            recorded_at: Utc::now(),
-            proof: job.consent.proof.clone(),
-            wording_version: job.consent.wording_version.clone(),
-        },
-        dry_run: job.dry_run,
-    };
+    let target = target_of(&job);
     let options = ImportOptions {
         mapping: job.mapping.clone(),
         sheet: job.sheet.clone(),

@@ -17,9 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Caller;
 use crate::contacts::ConsentInput;
-use crate::contacts_import::{self, ImportTarget};
+use crate::contacts_import;
 use crate::domain::{
-    ArtistId, AuditAction, AuditRecord, Consent, ContactRole, ImportFailure, ImportId, ImportJob,
+    ArtistId, AuditAction, AuditRecord, ContactRole, ImportFailure, ImportId, ImportJob,
     ImportStatus, SyncMode, SyncPosition, SyncProvider, SyncState, SyncSummary,
 };
 use crate::import::Standing;
@@ -259,23 +259,6 @@ impl Run {
         self.job.sync.as_mut().expect("checked at the start")
     }
 
-    fn target(&self) -> ImportTarget {
-        let job = &self.job;
-        ImportTarget {
-            artist: job.artist_id,
-            role: job.contact_role,
-            actor: job.created_by.clone(),
-            consent: Consent {
-                basis: job.consent.basis,
-                source: job.consent.source.clone(),
-                recorded_at: Utc::now(),
-                proof: job.consent.proof.clone(),
-                wording_version: job.consent.wording_version.clone(),
-            },
-            dry_run: false,
-        }
-    }
-
     /// Applies one page whole and saves the job after it; `Some` once the sync is complete.
     /// Nothing of the page counts until the save: a failure leaves the job at the page before,
     /// and the retry applies this one again, which changes nothing twice.
@@ -290,7 +273,7 @@ impl Run {
             .filter(|row| row.standing == Standing::OptedOut)
             .map(|row| row.email.clone())
             .collect();
-        let target = self.target();
+        let target = import_jobs::target_of(&next);
         contacts_import::apply(app, &target, rows, &mut next.report).await?;
         // The person's opt-out outlives their contact here, as one made from our own links.
         for email in &opted_out {

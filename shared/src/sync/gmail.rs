@@ -239,14 +239,7 @@ impl Person {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn answered(status: u16, body: serde_json::Value) -> Answered {
-        Answered {
-            status: http::StatusCode::from_u16(status).unwrap(),
-            headers: http::HeaderMap::new(),
-            body: body.to_string().into(),
-        }
-    }
+    use crate::sync::answered;
 
     #[test]
     fn a_person_becomes_a_contact_with_primary_values_and_named_groups() {

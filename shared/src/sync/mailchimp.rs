@@ -189,6 +189,7 @@ impl Member {
 mod tests {
     use super::*;
     use crate::domain::{SyncMode, SyncSummary};
+    use crate::sync::answered;
 
     fn state(offset: u64) -> SyncState {
         SyncState {
@@ -204,14 +205,6 @@ mod tests {
                 ..SyncPosition::default()
             },
             started_at: "2026-12-01T10:00:00Z".parse().unwrap(),
-        }
-    }
-
-    fn answered(body: serde_json::Value) -> Answered {
-        Answered {
-            status: http::StatusCode::OK,
-            headers: http::HeaderMap::new(),
-            body: body.to_string().into(),
         }
     }
 
@@ -241,7 +234,7 @@ mod tests {
             ],
             "total_items": 5
         });
-        let page = page(&state(0), &answered(body)).unwrap();
+        let page = page(&state(0), &answered(200, body)).unwrap();
         let standings: Vec<_> = page
             .contacts
             .iter()
@@ -282,7 +275,7 @@ mod tests {
     #[test]
     fn offsets_advance_until_every_member_is_read() {
         let body = serde_json::json!({"members": [member("s", "subscribed")], "total_items": 3});
-        let page = page(&state(1), &answered(body)).unwrap();
+        let page = page(&state(1), &answered(200, body)).unwrap();
         assert!(matches!(
             page.next,
             Next::Page(SyncPosition { offset: 2, .. })

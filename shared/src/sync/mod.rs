@@ -294,3 +294,13 @@ fn row(id_key: &str, contact: &SourceContact, row: u64) -> Result<ImportedContac
     imported.proof.clone_from(&contact.proof);
     Ok(imported)
 }
+
+/// A provider's answer, as the tests of each provider's page reader build it.
+#[cfg(test)]
+pub(crate) fn answered(status: u16, body: serde_json::Value) -> Answered {
+    Answered {
+        status: http::StatusCode::from_u16(status).expect("a valid status"),
+        headers: http::HeaderMap::new(),
+        body: body.to_string().into(),
+    }
+}

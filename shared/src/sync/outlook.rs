@@ -136,16 +136,9 @@ impl Contact {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sync::answered;
 
     const BASE: &str = "https://graph.microsoft.com/v1.0";
-
-    fn answered(status: u16, body: serde_json::Value) -> Answered {
-        Answered {
-            status: http::StatusCode::from_u16(status).unwrap(),
-            headers: http::HeaderMap::new(),
-            body: body.to_string().into(),
-        }
-    }
 
     #[test]
     fn a_delta_page_gives_contacts_removals_and_the_next_link() {
