@@ -464,3 +464,83 @@ async fn a_provider_refusing_an_address_fails_that_one_and_a_rejected_key_pauses
         "nothing sent"
     );
 }
+
+#[tokio::test]
+async fn a_reply_to_a_campaign_sent_through_a_provider_is_forwarded_through_it_with_the_original() {
+    for provider in ["mailgun", "postmark"] {
+        let stack = TestStack::new().await;
+        let domain = format!(
+            "fwd-{provider}-{}.example",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        assert_eq!(
+            stack.sending_domain_through(&domain, provider).await.status,
+            201
+        );
+        let reader = format!("lectrice@media-{domain}");
+        stack
+            .owner()
+            .create_contact(
+                &stack.contacts_url(),
+                json!({ "email": reader, "contact_role": "press" }),
+            )
+            .await;
+        let manager = format!("manager@{domain}");
+        let profile = stack
+            .owner()
+            .put(
+                &format!("/api/artists/{}/sender-profile", stack.artist),
+                &json!({ "display_name": "Label Nova", "default_language": "fr",
+                         "reply_handling": "store_and_forward", "forward_replies_to": manager }),
+            )
+            .await;
+        assert_eq!(profile.status, 200, "{:?}", profile.body);
+        send_press_campaign(&stack, &domain).await;
+        let sent = stack.providers.fakes.taken();
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        // The message as the reader's client saw it: Mailgun was given our MIME as is;
+        // Postmark our headers, from which the client's copy is rebuilt.
+        let original = match provider {
+            "mailgun" => sent[0].body.clone(),
+            _ => {
+                let given: Value = serde_json::from_str(&sent[0].body).unwrap();
+                let mut head = format!("Reply-To: {}\r\n", given["ReplyTo"].as_str().unwrap());
+                for header in given["Headers"].as_array().unwrap() {
+                    head.push_str(&format!(
+                        "{}: {}\r\n",
+                        header["Name"].as_str().unwrap(),
+                        header["Value"].as_str().unwrap()
+                    ));
+                }
+                head + "\r\nBonjour\r\n"
+            }
+        };
+        let ios =
+            std::fs::read(crate::support::repo_root().join("events/inbound/ios.eml")).unwrap();
+        let reply = devstack::inbound::as_reply_to(&ios, original.as_bytes(), "PASS").unwrap();
+        crate::replies::deliver(&stack, reply).await;
+
+        let taken = stack.providers.fakes.taken();
+        let forward = taken
+            .iter()
+            .find(|t| t.to.contains(&manager))
+            .unwrap_or_else(|| panic!("{provider} took no forward: {taken:?}"));
+        assert_eq!(forward.provider, provider);
+        assert!(forward.body.contains("auto-forwarded"), "{}", forward.body);
+        assert!(
+            forward.body.contains("original.eml"),
+            "the original is attached: {}",
+            forward.body
+        );
+        assert!(
+            devstack::outbox::accepted(&devstack::outbox::Filter {
+                to: Some(manager.clone()),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .is_empty(),
+            "nothing went through SES"
+        );
+    }
+}

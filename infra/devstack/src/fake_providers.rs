@@ -29,6 +29,8 @@ pub struct Taken {
     pub to: String,
     /// Our ids, as the provider will echo them in its events.
     pub args: BTreeMap<String, String>,
+    /// What it was given: Postmark's and SendGrid's JSON, Mailgun's MIME message.
+    pub body: String,
 }
 
 #[derive(Clone, Default)]
@@ -120,6 +122,7 @@ async fn postmark(State(fake): State<FakeProviders>, headers: HeaderMap, body: B
         message_id: message_id.clone(),
         to: message["To"].as_str().unwrap_or_default().to_owned(),
         args: strings(&message["Metadata"]),
+        body: message.to_string(),
     });
     json_answer(
         StatusCode::OK,
@@ -161,6 +164,7 @@ async fn sendgrid(State(fake): State<FakeProviders>, headers: HeaderMap, body: B
             .unwrap_or_default()
             .to_owned(),
         args: strings(&personalization["custom_args"]),
+        body: String::from_utf8_lossy(&body).into_owned(),
     });
     (StatusCode::ACCEPTED, [("x-message-id", message_id)]).into_response()
 }
@@ -207,6 +211,7 @@ async fn mailgun(
             .iter()
             .filter_map(|(name, value)| Some((name.strip_prefix("v:")?.to_owned(), value.clone())))
             .collect(),
+        body: fields["message"].clone(),
     });
     json_answer(
         StatusCode::OK,

@@ -110,6 +110,23 @@ pub struct Outbound<'a> {
     pub mime: &'a [u8],
     /// Our ids, named as SES's tags (and `test`), for the provider's events.
     pub args: &'a [(String, String)],
+    /// Files the MIME message carries, for the providers that take parts instead (a reply's
+    /// original, when it is forwarded).
+    pub attachments: &'a [Attachment<'a>],
+}
+
+/// A file attached to a message.
+pub struct Attachment<'a> {
+    pub name: &'a str,
+    pub content_type: &'a str,
+    pub bytes: &'a [u8],
+}
+
+impl Attachment<'_> {
+    fn base64(&self) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(self.bytes)
+    }
 }
 
 /// How a provider answered one message.
@@ -227,6 +244,7 @@ pub(crate) mod tests {
             headers,
             mime: b"From: presse@label.example\r\n\r\nBonjour",
             args,
+            attachments: &[],
         }
     }
 

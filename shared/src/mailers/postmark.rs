@@ -44,12 +44,11 @@ impl HttpApi for Postmark<'_> {
             .iter()
             .map(|(name, value)| (name.clone(), Value::String(value.clone())))
             .collect();
-        let body = json!({
+        let mut body = json!({
             "From": display(&message.from),
             "To": display(&message.to),
             "ReplyTo": reply_to,
             "Subject": message.subject,
-            "HtmlBody": message.html,
             "TextBody": message.text,
             "Headers": headers,
             "Metadata": metadata,
@@ -57,6 +56,16 @@ impl HttpApi for Postmark<'_> {
             "TrackOpens": false,
             "TrackLinks": "None",
         });
+        if !message.html.is_empty() {
+            body["HtmlBody"] = json!(message.html);
+        }
+        if !message.attachments.is_empty() {
+            body["Attachments"] = message
+                .attachments
+                .iter()
+                .map(|a| json!({ "Name": a.name, "Content": a.base64(), "ContentType": a.content_type }))
+                .collect();
+        }
         http::Request::post(format!("{}/email", self.base_url.trim_end_matches('/')))
             .header("accept", "application/json")
             .header("content-type", "application/json")
@@ -130,6 +139,33 @@ mod tests {
                 "List-Unsubscribe-Post",
                 "Feedback-ID"
             ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_text_only_message_with_a_file_sends_no_html_and_the_file() {
+        let headers = headers();
+        let attachments = [crate::mailers::Attachment {
+            name: "original.eml",
+            content_type: "message/rfc822",
+            bytes: b"From: a@b.example",
+        }];
+        let message = Outbound {
+            html: "",
+            attachments: &attachments,
+            ..outbound(&headers, &[])
+        };
+        let api = Postmark {
+            base_url: "http://127.0.0.1:9",
+            server_token: "t",
+            message_stream: "outbound",
+        };
+        let body: Value = serde_json::from_slice(&body_of(api.request(&message)).await).unwrap();
+        assert!(body.get("HtmlBody").is_none(), "{body}");
+        assert_eq!(body["TextBody"], "Bonjour");
+        assert_eq!(
+            body["Attachments"],
+            json!([{ "Name": "original.eml", "Content": "RnJvbTogYUBiLmV4YW1wbGU=", "ContentType": "message/rfc822" }])
         );
     }
 

@@ -36,14 +36,16 @@ impl HttpApi for Sendgrid<'_> {
             .iter()
             .map(|(name, value)| (name.clone(), Value::String(value.clone())))
             .collect();
+        let content: Vec<Value> = [("text/plain", message.text), ("text/html", message.html)]
+            .iter()
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(kind, value)| json!({ "type": kind, "value": value }))
+            .collect();
         let mut body = json!({
             "personalizations": [{ "to": [mailbox(&message.to)], "custom_args": custom_args }],
             "from": mailbox(&message.from),
             "subject": message.subject,
-            "content": [
-                { "type": "text/plain", "value": message.text },
-                { "type": "text/html", "value": message.html },
-            ],
+            "content": content,
             "headers": headers,
             "tracking_settings": {
                 "click_tracking": { "enable": false, "enable_text": false },
@@ -53,6 +55,16 @@ impl HttpApi for Sendgrid<'_> {
         });
         if let Some(reply_to) = reply_to {
             body["reply_to"] = reply_to;
+        }
+        if !message.attachments.is_empty() {
+            body["attachments"] = message
+                .attachments
+                .iter()
+                .map(|a| {
+                    json!({ "content": a.base64(), "filename": a.name, "type": a.content_type,
+                            "disposition": "attachment" })
+                })
+                .collect();
         }
         http::Request::post(format!(
             "{}/v3/mail/send",
@@ -90,6 +102,35 @@ pub fn classify(status: http::StatusCode, message_id: Option<&str>, body: &[u8])
 mod tests {
     use super::*;
     use crate::mailers::tests::{body_of, headers, outbound};
+
+    #[tokio::test]
+    async fn a_text_only_message_with_a_file_sends_one_part_and_the_file() {
+        let headers = headers();
+        let attachments = [crate::mailers::Attachment {
+            name: "original.eml",
+            content_type: "message/rfc822",
+            bytes: b"From: a@b.example",
+        }];
+        let message = Outbound {
+            html: "",
+            attachments: &attachments,
+            ..outbound(&headers, &[])
+        };
+        let api = Sendgrid {
+            base_url: DEFAULT_BASE_URL,
+            api_key: "SG.key",
+        };
+        let body: Value = serde_json::from_slice(&body_of(api.request(&message)).await).unwrap();
+        assert_eq!(
+            body["content"],
+            json!([{ "type": "text/plain", "value": "Bonjour" }])
+        );
+        assert_eq!(
+            body["attachments"],
+            json!([{ "content": "RnJvbTogYUBiLmV4YW1wbGU=", "filename": "original.eml",
+                     "type": "message/rfc822", "disposition": "attachment" }])
+        );
+    }
 
     #[tokio::test]
     async fn the_request_carries_our_parts_headers_and_ids_and_turns_sendgrids_tracking_off() {

@@ -1,7 +1,7 @@
 //! Forwarding a person's reply to the human sender's mailbox, when the campaign
 //! (`sender.forward_replies_to`) or the artist's sender profile (`store_and_forward`) asks for
-//! it: the clean text in the body, the original message attached, sent through SES from the
-//! campaign's own (verified) sender.
+//! it: the clean text in the body, the original message attached, sent from the campaign's own
+//! sender through its domain's provider (SES, or the one the domain was claimed for).
 //!
 //! Never a loop: the forward says `Auto-Submitted: auto-forwarded` (RFC 3834: responders do not
 //! answer it) and carries [`FORWARD_HEADER`], so a copy coming back is an automatic message;
@@ -9,14 +9,13 @@
 
 use std::io::Write;
 
-use aws_sdk_sesv2::primitives::Blob;
-use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use super::parse::FORWARD_HEADER;
 use crate::domain::{Campaign, EmailAddress, Reply, ReplyHandling};
-use crate::render::mime;
+use crate::mailers::{self, Attachment, Outbound, Outcome};
+use crate::render::mime::{self, Mailbox};
 use crate::{ApiError, App, store};
 
 /// Where a reply to `campaign` goes besides the CRM, if anywhere.
@@ -39,7 +38,9 @@ pub async fn target(app: &App, campaign: &Campaign) -> Result<Option<EmailAddres
     }))
 }
 
-/// Sends the forward; answers SES's message id.
+/// Sends the forward through the provider of the campaign's sender domain, as the campaign
+/// went; answers the provider's message id. The artist's claim on that domain is checked again
+/// here: a domain given up since the campaign left forwards nothing.
 pub async fn send(
     app: &App,
     campaign: &Campaign,
@@ -51,45 +52,83 @@ pub async fn send(
         .frozen
         .as_ref()
         .map_or(&campaign.sender, |frozen| &frozen.sender);
-    let message = build(
-        reply,
-        &sender.from_name,
-        sender.from_email.as_str(),
-        to,
-        original,
-    );
-    let raw = RawMessage::builder()
-        .data(Blob::new(message))
-        .build()
-        .map_err(ApiError::internal)?;
-    let output = app
-        .aws
-        .sesv2
-        .send_email()
-        .from_email_address(sender.from_email.as_str())
-        .destination(Destination::builder().to_addresses(to.as_str()).build())
-        .content(EmailContent::builder().raw(raw).build())
-        .send()
-        .await?;
-    Ok(output.message_id.unwrap_or_default())
+    let claim =
+        crate::sender_domains::require_claimed(app, campaign.artist_id, &sender.from_email).await?;
+    let from = Mailbox {
+        name: Some(&sender.from_name),
+        address: sender.from_email.as_str(),
+    };
+    let subject = format!("Fwd: {}", reply.subject);
+    let text = text(reply);
+    let mut headers = Vec::new();
+    if let Some(address) = &reply.from_address {
+        headers.push(("Reply-To", address.clone()));
+    }
+    headers.push(("Auto-Submitted", "auto-forwarded".to_owned()));
+    headers.push((FORWARD_HEADER, reply.id.to_string()));
+    let mime = build(reply, &from, to, &subject, &text, original);
+    let attachments = [Attachment {
+        name: ORIGINAL_NAME,
+        content_type: "application/octet-stream",
+        bytes: original,
+    }];
+    let outbound = Outbound {
+        from,
+        to: Mailbox {
+            name: None,
+            address: to.as_str(),
+        },
+        subject: &subject,
+        html: "",
+        text: &text,
+        headers: &headers,
+        mime: &mime,
+        args: &[],
+        attachments: &attachments,
+    };
+    match mailers::send(app, claim.provider, &outbound).await {
+        Outcome::Accepted(id) => Ok(id),
+        Outcome::Refused(why) | Outcome::Later(why) | Outcome::Stop(why) => {
+            Err(ApiError::internal(anyhow::anyhow!(
+                "{} did not take the forward: {why}",
+                claim.provider.name()
+            )))
+        }
+    }
 }
 
-/// The forward's MIME: a text part, then the original as an `.eml` attachment.
-pub fn build(
+const ORIGINAL_NAME: &str = "original.eml";
+
+/// The forward's text: who replied, and what they wrote.
+fn text(reply: &Reply) -> String {
+    let who = match (&reply.from_name, &reply.from_address) {
+        (Some(name), Some(address)) => format!("{name} <{address}>"),
+        (None, Some(address)) => address.clone(),
+        _ => "someone".to_owned(),
+    };
+    format!(
+        "{who} replied (the whole message is attached):\n\n{}\n",
+        reply.content
+    )
+}
+
+/// The forward's MIME: the text part, then the original as an `.eml` attachment.
+fn build(
     reply: &Reply,
-    from_name: &str,
-    from_address: &str,
+    from: &Mailbox<'_>,
     to: &EmailAddress,
+    subject: &str,
+    text: &str,
     original: &[u8],
 ) -> Vec<u8> {
     let boundary = format!("=_ah_fwd_{}", reply.id.as_uuid().simple());
     let mut out = Vec::with_capacity(original.len() * 4 / 3 + 4096);
-    mime::write_address(&mut out, "From", Some(from_name), from_address);
+    mime::write_address(&mut out, "From", from.name, from.address);
     mime::write_address(&mut out, "To", None, to.as_str());
     if let Some(sender) = &reply.from_address {
         mime::write_address(&mut out, "Reply-To", reply.from_name.as_deref(), sender);
     }
-    mime::write_unstructured(&mut out, "Subject", &format!("Fwd: {}", reply.subject));
+    mime::write_unstructured(&mut out, "Subject", subject);
     let _ = write!(
         out,
         "Auto-Submitted: auto-forwarded\r\n{FORWARD_HEADER}: {}\r\nMIME-Version: 1.0\r\n\
@@ -97,20 +136,11 @@ pub fn build(
          Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n",
         reply.id
     );
-    let who = match (&reply.from_name, &reply.from_address) {
-        (Some(name), Some(address)) => format!("{name} <{address}>"),
-        (None, Some(address)) => address.clone(),
-        _ => "someone".to_owned(),
-    };
-    let body = format!(
-        "{who} replied (the whole message is attached):\n\n{}\n",
-        reply.content
-    );
-    mime::quoted_printable(&mut out, body.as_bytes());
+    mime::quoted_printable(&mut out, text.as_bytes());
     let _ = write!(
         out,
-        "\r\n--{boundary}\r\nContent-Type: application/octet-stream; name=\"original.eml\"\r\n\
-         Content-Disposition: attachment; filename=\"original.eml\"\r\n\
+        "\r\n--{boundary}\r\nContent-Type: application/octet-stream; name=\"{ORIGINAL_NAME}\"\r\n\
+         Content-Disposition: attachment; filename=\"{ORIGINAL_NAME}\"\r\n\
          Content-Transfer-Encoding: base64\r\n\r\n"
     );
     let encoded = STANDARD.encode(original);

@@ -179,6 +179,7 @@ pub async fn deliver(app: &App, outgoing: &Outgoing<'_>) -> Answer {
         headers: &headers,
         mime: &mime,
         args: &args,
+        attachments: &[],
     };
     match mailers::send(app, outgoing.provider, &outbound).await {
         Outcome::Accepted(id) => Answer::Accepted(id, rendered.links),
