@@ -118,7 +118,8 @@ fn require_whole_artist(caller: &Caller, artist: ArtistId) -> Result<(), ApiErro
 }
 
 /// Claims `domain` for the artist and answers the records to publish; the claim is proven at
-/// once when its TXT record is already there. Registering again is harmless.
+/// once when its TXT record is already there. Registering again is harmless, and with another
+/// provider moves the domain's mail to it.
 pub async fn register(
     app: &App,
     caller: &Caller,
@@ -172,16 +173,57 @@ pub async fn register(
             tracing::info!(artist = %artist, domain = %domain, "sending domain claimed");
             claim
         }
-        // Claimed before: that claim, and its proof, stand.
-        TransactOutcome::ConditionFailed(_) => store::get(app, artist, &domain)
-            .await?
-            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("claim of {domain} not found")))?,
+        // Claimed before: that claim, and its proof, stand; only the provider may change.
+        TransactOutcome::ConditionFailed(_) => {
+            let claimed = store::get(app, artist, &domain).await?.ok_or_else(|| {
+                ApiError::internal(anyhow::anyhow!("claim of {domain} not found"))
+            })?;
+            switch_provider(app, caller, claimed, provider).await?
+        }
     };
     let claim = match claim.proof {
         Some(_) => claim,
         None => prove_by_dns(app, &caller.user, claim).await?,
     };
     describe(app, claim).await
+}
+
+/// The claim moved to `provider` when it is with another one: the next batch of every
+/// campaign from the domain leaves through it, and so do forwards of replies.
+async fn switch_provider(
+    app: &App,
+    caller: &Caller,
+    mut claim: DomainClaim,
+    provider: SendingProvider,
+) -> Result<DomainClaim, ApiError> {
+    if claim.provider == provider {
+        return Ok(claim);
+    }
+    let audit = AuditRecord::new(
+        claim.artist_id,
+        &caller.user,
+        AuditAction::DomainProviderChanged,
+        format!("domain#{}", claim.domain),
+        vec!["provider".to_owned()],
+        Utc::now(),
+    )
+    .with_change("provider", claim.provider, provider);
+    let writes = vec![
+        store::set_provider(app, &claim, provider)?,
+        stores::audit::put(app, audit)?,
+    ];
+    match stores::transact(app, writes).await? {
+        TransactOutcome::Written => {
+            tracing::info!(artist = %claim.artist_id, domain = %claim.domain, from = claim.provider.name(), to = provider.name(), "sending domain moved to another provider");
+            claim.provider = provider;
+            Ok(claim)
+        }
+        TransactOutcome::ConditionFailed(_) => Err(ApiError::Conflict {
+            code: "concurrent_modification",
+            message: "the domain's provider was changed by someone else meanwhile; read it again and retry".into(),
+            details: serde_json::Value::Null,
+        }),
+    }
 }
 
 /// `POST /api/email/domains/{domain}/verify`: looks the artist's proof up in DNS now, or, for a

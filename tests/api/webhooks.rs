@@ -544,3 +544,48 @@ async fn a_reply_to_a_campaign_sent_through_a_provider_is_forwarded_through_it_w
         );
     }
 }
+
+#[tokio::test]
+async fn registering_a_domain_again_with_another_provider_moves_its_mail_there_and_is_audited() {
+    let stack = TestStack::new().await;
+    let sent = sent_campaign(&stack, 1).await;
+    assert!(
+        stack.providers.fakes.taken().is_empty(),
+        "the first went through SES"
+    );
+
+    let moved = stack.sending_domain_through(&sent.domain, "postmark").await;
+    assert_eq!(moved.body["provider"], "postmark", "{:?}", moved.body);
+    send_press_campaign(&stack, &sent.domain).await;
+    let taken = stack.providers.fakes.taken();
+    assert_eq!(
+        taken.len(),
+        1,
+        "the next campaign went through Postmark: {taken:?}"
+    );
+    assert_eq!(taken[0].provider, "postmark");
+
+    let trail = stack
+        .owner()
+        .get(&format!(
+            "/api/artists/{}/audit?action=domain.provider_changed",
+            stack.artist
+        ))
+        .await;
+    let items = trail.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(
+        items[0]["values"],
+        json!([{ "field": "provider", "before": "ses", "after": "postmark" }])
+    );
+    // The same provider again changes nothing.
+    stack.sending_domain_through(&sent.domain, "postmark").await;
+    let trail = stack
+        .owner()
+        .get(&format!(
+            "/api/artists/{}/audit?action=domain.provider_changed",
+            stack.artist
+        ))
+        .await;
+    assert_eq!(trail.body["items"].as_array().unwrap().len(), 1);
+}

@@ -75,6 +75,9 @@ pub enum AuditAction {
     /// The artist's claim on a domain was proven (DNS) or approved (an administrator).
     #[serde(rename = "domain.verified")]
     DomainVerified,
+    /// The domain's mail goes through another provider from now on (registered again with it).
+    #[serde(rename = "domain.provider_changed")]
+    DomainProviderChanged,
     #[serde(rename = "sender_profile.updated")]
     SenderProfileUpdated,
     /// A user saved their signature for a team (the target names team and user).

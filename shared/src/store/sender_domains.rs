@@ -1,10 +1,10 @@
 //! Artists' claims on sending domains, in the campaigns table (`sk` = `DOMAIN#{domain}`).
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
 use super::team_list::{artist_pk, key};
-use crate::domain::{ArtistId, DomainClaim, DomainName};
+use crate::domain::{ArtistId, DomainClaim, DomainName, SendingProvider};
 use crate::{ApiError, App};
 
 const SK_PREFIX: &str = "DOMAIN#";
@@ -78,4 +78,31 @@ pub fn put(app: &App, claim: &DomainClaim) -> Result<TransactWriteItem, ApiError
         .build()
         .map_err(ApiError::internal)?;
     Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// Moves a claim to another provider, if it is still with the one read.
+pub fn set_provider(
+    app: &App,
+    claim: &DomainClaim,
+    to: SendingProvider,
+) -> Result<TransactWriteItem, ApiError> {
+    let from = serde_dynamo::to_attribute_value(claim.provider)?;
+    // Claims made before providers existed have none stored: they are SES's.
+    let unset = if claim.provider == SendingProvider::Ses {
+        " OR attribute_not_exists(provider)"
+    } else {
+        ""
+    };
+    let update = Update::builder()
+        .table_name(&app.config.campaigns_table)
+        .set_key(Some(key(artist_pk(claim.artist_id), sk(&claim.domain))))
+        .update_expression("SET provider = :to")
+        .condition_expression(format!(
+            "attribute_exists(pk) AND (provider = :from{unset})"
+        ))
+        .expression_attribute_values(":to", serde_dynamo::to_attribute_value(to)?)
+        .expression_attribute_values(":from", from)
+        .build()
+        .map_err(ApiError::internal)?;
+    Ok(TransactWriteItem::builder().update(update).build())
 }
