@@ -147,91 +147,115 @@ pub async fn process(
         leased: job.version,
         job,
     };
-    if run.job.sync.is_none() {
-        return run
-            .end(
-                app,
-                ImportStatus::Failed,
-                Some(failure("not_a_sync", "this import is not a sync")),
-            )
-            .await;
-    }
-    if run.job.interrupted_runs >= MAX_INTERRUPTED_RUNS {
-        let message = format!(
-            "the sync stopped {} times before saving its progress: start it again",
-            run.job.interrupted_runs
-        );
-        return run
-            .end(
-                app,
-                ImportStatus::Failed,
-                Some(failure("sync_interrupted", &message)),
-            )
-            .await;
-    }
-    let credential = match sync::open(app, id, &message.credential) {
-        Ok(credential) => credential,
+    match run.drive(app, message, deadline).await {
+        Ok(outcome) => Ok(outcome),
+        // Given back at its last saved page, so the message's next delivery takes it at once.
         Err(error) => {
-            tracing::error!(import = %id, error = format!("{error:#}"), "a sync's credential did not open");
-            let why = "the sync's credential could not be read back: start the sync again";
-            return run
-                .end(
-                    app,
-                    ImportStatus::Failed,
-                    Some(failure("credential_unreadable", why)),
-                )
+            import_jobs::release(app, run.job, run.leased).await;
+            Err(error)
+        }
+    }
+}
+
+impl Run {
+    /// The run itself: every way it ends but a failure to give the lease back.
+    async fn drive(
+        &mut self,
+        app: &App,
+        message: &ContinueSync,
+        deadline: tokio::time::Instant,
+    ) -> Result<Processed, ApiError> {
+        let id = self.job.id;
+        if self.job.sync.is_none() {
+            let failure = failure("not_a_sync", "this import is not a sync");
+            return self
+                .end(app, self.job.clone(), ImportStatus::Failed, Some(failure))
                 .await;
         }
-    };
-    let mut unavailable = 0;
-    loop {
-        let state = run.state().clone();
-        match sync::fetch(app, &state, &credential).await {
-            Ok(page) => {
-                unavailable = 0;
-                if let Some(done) = run.apply(app, page).await? {
-                    return Ok(done);
-                }
-                // At least one page a run, however late it starts: every run moves on.
-                if tokio::time::Instant::now() >= deadline {
-                    return run.later(app, message, Duration::ZERO).await;
-                }
-            }
-            Err(FetchError::CursorExpired) => {
-                tracing::info!(import = %id, "the provider's sync cursor expired: reading everything");
-                let state = run.state_mut();
-                state.position = SyncPosition::default();
-                state.summary.mode = SyncMode::Full;
-                state.summary.fell_back_to_full = true;
-            }
-            Err(FetchError::CredentialRejected(why)) => {
-                let failure = failure("credential_rejected", &why);
-                return run
-                    .end(app, ImportStatus::CredentialRejected, Some(failure))
+        if self.job.interrupted_runs >= MAX_INTERRUPTED_RUNS {
+            let message = format!(
+                "the sync stopped {} times before saving its progress: start it again",
+                self.job.interrupted_runs
+            );
+            let failure = failure("sync_interrupted", &message);
+            return self
+                .end(app, self.job.clone(), ImportStatus::Failed, Some(failure))
+                .await;
+        }
+        let credential = match sync::open(app, id, &message.credential) {
+            Ok(credential) => credential,
+            Err(error) => {
+                tracing::error!(import = %id, error = format!("{error:#}"), "a sync's credential did not open");
+                let why = "the sync's credential could not be read back: start the sync again";
+                let failure = failure("credential_unreadable", why);
+                return self
+                    .end(app, self.job.clone(), ImportStatus::Failed, Some(failure))
                     .await;
             }
-            Err(FetchError::Refused(why)) => {
-                let failure = failure("provider_refused", &why);
-                return run.end(app, ImportStatus::Failed, Some(failure)).await;
-            }
-            Err(FetchError::RateLimited(wait)) => {
-                let fits = tokio::time::Instant::now() + wait < deadline;
-                if wait > WAIT_IN_PLACE || !fits {
-                    return run.later(app, message, wait).await;
+        };
+        let mut unavailable = 0;
+        loop {
+            let state = self.state().clone();
+            match sync::fetch(app, &state, &credential).await {
+                Ok(page) => {
+                    unavailable = 0;
+                    if let Some(done) = self.apply(app, page).await? {
+                        return Ok(done);
+                    }
+                    // At least one page a run, however late it starts: every run moves on.
+                    if tokio::time::Instant::now() >= deadline {
+                        return self.later(app, message, Duration::ZERO).await;
+                    }
                 }
-                tokio::time::sleep(wait).await;
-            }
-            Err(FetchError::Unavailable(why)) => {
-                unavailable += 1;
-                let backoff = Duration::from_secs(1 << (unavailable - 1));
-                let fits = tokio::time::Instant::now() + backoff < deadline;
-                if unavailable > UNAVAILABLE_RETRIES || !fits {
-                    import_jobs::release(app, run.job, run.leased).await;
-                    return Err(ApiError::internal(anyhow::anyhow!(
-                        "the provider stayed unavailable: {why}"
-                    )));
+                // From the very start already: the provider refuses, whatever it says.
+                Err(FetchError::CursorExpired) if state.position == SyncPosition::default() => {
+                    let failure = failure(
+                        "provider_refused",
+                        "the provider answered that a sync from the start had expired",
+                    );
+                    return self
+                        .end(app, self.job.clone(), ImportStatus::Failed, Some(failure))
+                        .await;
                 }
-                tokio::time::sleep(backoff).await;
+                Err(FetchError::CursorExpired) => {
+                    tracing::info!(import = %id, "the provider's sync cursor expired: reading everything");
+                    let state = self.state_mut();
+                    state.position = SyncPosition::default();
+                    state.summary.mode = SyncMode::Full;
+                    state.summary.fell_back_to_full = true;
+                }
+                Err(FetchError::CredentialRejected(why)) => {
+                    let failure = failure("credential_rejected", &why);
+                    let job = self.job.clone();
+                    return self
+                        .end(app, job, ImportStatus::CredentialRejected, Some(failure))
+                        .await;
+                }
+                Err(FetchError::Refused(why)) => {
+                    let failure = failure("provider_refused", &why);
+                    let job = self.job.clone();
+                    return self
+                        .end(app, job, ImportStatus::Failed, Some(failure))
+                        .await;
+                }
+                Err(FetchError::RateLimited(wait)) => {
+                    let fits = tokio::time::Instant::now() + wait < deadline;
+                    if wait > WAIT_IN_PLACE || !fits {
+                        return self.later(app, message, wait).await;
+                    }
+                    tokio::time::sleep(wait).await;
+                }
+                Err(FetchError::Unavailable(why)) => {
+                    unavailable += 1;
+                    let backoff = Duration::from_secs(1 << (unavailable - 1));
+                    let fits = tokio::time::Instant::now() + backoff < deadline;
+                    if unavailable > UNAVAILABLE_RETRIES || !fits {
+                        return Err(ApiError::internal(anyhow::anyhow!(
+                            "the provider stayed unavailable: {why}"
+                        )));
+                    }
+                    tokio::time::sleep(backoff).await;
+                }
             }
         }
     }
@@ -304,21 +328,24 @@ impl Run {
                     import_id: next.id,
                 };
                 sync_cursors::put(app, next.artist_id, next.contact_role, provider, last).await?;
-                self.job = next;
-                self.end(app, ImportStatus::Completed, None).await.map(Some)
+                self.end(app, next, ImportStatus::Completed, None)
+                    .await
+                    .map(Some)
             }
         }
     }
 
-    /// Ends the job: its error report assembled from every page's part, the status, why.
+    /// Ends the job as `job` stands (the last saved one, or with its last page applied): its
+    /// error report assembled from every page's part, the status, why. Kept as the run's job
+    /// once saved only.
     async fn end(
         &mut self,
         app: &App,
+        mut job: ImportJob,
         status: ImportStatus,
         failure: Option<ImportFailure>,
     ) -> Result<Processed, ApiError> {
-        let job = &mut self.job;
-        job.error_report_key = import_jobs::assemble_error_report(app, job).await?;
+        job.error_report_key = import_jobs::assemble_error_report(app, &job).await?;
         job.status = status;
         job.failure = failure;
         job.lease_until = None;
@@ -334,7 +361,10 @@ impl Run {
                 job.updated_at,
             )
         });
-        import_jobs::save(app, job, self.leased, audit).await?;
+        import_jobs::save(app, &job, self.leased, audit).await?;
+        self.leased = job.version;
+        self.job = job;
+        let job = &self.job;
         let outcome = if status == ImportStatus::Completed {
             Processed::Completed
         } else {
@@ -351,10 +381,13 @@ impl Run {
         message: &ContinueSync,
         after: Duration,
     ) -> Result<Processed, ApiError> {
-        self.job.lease_until = None;
-        self.job.updated_at = Utc::now();
-        self.job.version = self.leased + 1;
-        import_jobs::save(app, &self.job, self.leased, None).await?;
+        let mut job = self.job.clone();
+        job.lease_until = None;
+        job.updated_at = Utc::now();
+        job.version = self.leased + 1;
+        import_jobs::save(app, &job, self.leased, None).await?;
+        self.leased = job.version;
+        self.job = job;
         import_jobs::enqueue(app, message.body()?, after).await?;
         tracing::info!(import = %self.job.id, wait_seconds = after.as_secs(), "sync continues in a later run");
         Ok(Processed::Continued)

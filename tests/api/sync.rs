@@ -426,17 +426,9 @@ async fn provider_errors_are_waited_out_retried_or_reported_and_never_half_apply
     assert_eq!(job["failure"]["code"], "provider_refused");
 }
 
-#[tokio::test]
-async fn a_long_sync_continues_in_later_runs_with_its_credential_sealed() {
-    let stack = TestStack::new().await;
-    let book = books(&stack);
-    fill(book, SyncProvider::Gmail, 8);
-    let url = format!("{}/sync/gmail", stack.contacts_url());
-    let started = stack
-        .owner()
-        .post(&url, &request(SyncProvider::Gmail, "press"))
-        .await;
-    let id = started.body["id"].as_str().unwrap().to_owned();
+/// Takes the sync's message off the imports queue, as Lambda's event source would, checking
+/// it holds no credential in clear.
+async fn queued_sync(stack: &TestStack) -> mailing::sync_jobs::ContinueSync {
     let queue = &stack.refs["ImportsQueue"];
     let sqs = &stack.app().aws.sqs;
     // The queue also holds S3's test event from when the bucket's notifications were set up.
@@ -471,7 +463,57 @@ async fn a_long_sync_continues_in_later_runs_with_its_credential_sealed() {
             ));
         }
     }
-    let continuation = continuation.unwrap();
+    continuation.unwrap()
+}
+
+#[tokio::test]
+async fn a_storage_failure_gives_the_sync_back_at_its_last_page_for_the_next_delivery() {
+    let stack = TestStack::new().await;
+    fill(books(&stack), SyncProvider::Gmail, 5);
+    let url = format!("{}/sync/gmail", stack.contacts_url());
+    let started = stack
+        .owner()
+        .post(&url, &request(SyncProvider::Gmail, "press"))
+        .await;
+    let id = started.body["id"].as_str().unwrap().to_owned();
+    let continuation = queued_sync(&stack).await;
+    let later = || tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut broken = stack.function("import-upload").clone();
+    broken.config.suppression_table = format!("missing-{}", uuid::Uuid::new_v4().simple());
+    assert!(
+        mailing::sync_jobs::process(&broken, &continuation, later())
+            .await
+            .is_err()
+    );
+    let status_url = format!("{}/imports/{id}", stack.contacts_url());
+    let job = stack.owner().get(&status_url).await.body;
+    assert_eq!(job["status"], "processing", "{job}");
+    assert_eq!(
+        job["report"]["rows"], 0,
+        "nothing of the failed page counts"
+    );
+    // The next delivery takes the job at once (the lease was given back) and finishes it.
+    let app = stack.function("import-upload");
+    let done = mailing::sync_jobs::process(app, &continuation, later())
+        .await
+        .unwrap();
+    assert_eq!(done, mailing::import_jobs::Processed::Completed);
+    let job = stack.owner().get(&status_url).await.body;
+    assert_eq!(counts(&job), [5, 5, 0, 0, 0, 0], "{job}");
+}
+
+#[tokio::test]
+async fn a_long_sync_continues_in_later_runs_with_its_credential_sealed() {
+    let stack = TestStack::new().await;
+    let book = books(&stack);
+    fill(book, SyncProvider::Gmail, 8);
+    let url = format!("{}/sync/gmail", stack.contacts_url());
+    let started = stack
+        .owner()
+        .post(&url, &request(SyncProvider::Gmail, "press"))
+        .await;
+    let id = started.body["id"].as_str().unwrap().to_owned();
+    let continuation = queued_sync(&stack).await;
 
     // A run out of time applies one page and queues the rest, sealed the same way.
     let app = stack.function("import-upload");
