@@ -404,22 +404,32 @@ pub async fn give_up(
     id: ImportId,
     cause: &ApiError,
 ) -> Result<(), ApiError> {
-    let Some(job) = job_store::lease(app, artist, id, Utc::now() + LEASE).await? else {
-        return Ok(());
-    };
-    let leased = job.version;
     tracing::error!(artist = %artist, import = %id, error = format!("{cause:#}"), "import given up after its last delivery");
-    fail(
+    stop(
         app,
-        job,
-        leased,
+        artist,
+        id,
         "import_failed",
         &format!(
             "the import failed {LAST_DELIVERY} times on a storage or service error and was stopped; start it again"
         ),
     )
     .await
-    .map(drop)
+}
+
+/// Fails the job now, unless a run holds it (that run ends it).
+pub(crate) async fn stop(
+    app: &App,
+    artist: ArtistId,
+    id: ImportId,
+    code: &str,
+    message: &str,
+) -> Result<(), ApiError> {
+    let Some(job) = job_store::lease(app, artist, id, Utc::now() + LEASE).await? else {
+        return Ok(());
+    };
+    let leased = job.version;
+    fail(app, job, leased, code, message).await.map(drop)
 }
 
 /// Gives the job back after a failed run so the retry can take it at once.

@@ -92,7 +92,14 @@ pub async fn start(
         credential: sync::seal(app, id, &new.credential)?,
     };
     import_jobs::insert(app, &job).await?;
-    import_jobs::enqueue(app, message.body()?, Duration::ZERO).await?;
+    if let Err(error) = import_jobs::enqueue(app, message.body()?, Duration::ZERO).await {
+        // Nothing will run the stored job: it says so instead of staying `processing`.
+        let why = "the sync could not be queued: start it again";
+        if let Err(stopping) = import_jobs::stop(app, artist, id, "sync_not_queued", why).await {
+            tracing::error!(import = %id, error = format!("{stopping:#}"), "a sync that was never queued could not be marked failed");
+        }
+        return Err(error);
+    }
     tracing::info!(artist = %artist, import = %id, provider = provider.as_str(), "sync started");
     Ok(job)
 }
@@ -193,10 +200,11 @@ impl Run {
                     .await;
             }
         };
+        let mut reader = sync::Reader::new(credential);
         let mut unavailable = 0;
         loop {
             let state = self.state().clone();
-            match sync::fetch(app, &state, &credential).await {
+            match reader.fetch(app, &state).await {
                 Ok(page) => {
                     unavailable = 0;
                     if let Some(done) = self.apply(app, page).await? {

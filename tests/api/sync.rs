@@ -7,7 +7,7 @@ use std::time::Duration;
 use devstack::fake_sources::{
     self, Failure, FakeSources, GOOGLE_TOKEN, GRAPH_TOKEN, MAILCHIMP_KEY, MAILCHIMP_LIST, Person,
 };
-use mailing::domain::SyncProvider;
+use mailing::domain::{ContactRole, SyncProvider};
 use serde_json::{Value, json};
 
 use crate::support::TestStack;
@@ -500,6 +500,59 @@ async fn a_storage_failure_gives_the_sync_back_at_its_last_page_for_the_next_del
     assert_eq!(done, mailing::import_jobs::Processed::Completed);
     let job = stack.owner().get(&status_url).await.body;
     assert_eq!(counts(&job), [5, 5, 0, 0, 0, 0], "{job}");
+}
+
+#[tokio::test]
+async fn a_sync_that_cannot_be_queued_is_failed_rather_left_processing() {
+    let stack = TestStack::new().await;
+    let mut broken = stack.function("contacts-sync").clone();
+    broken.config.imports_queue_url = format!(
+        "{}/000000000000/missing-{}",
+        std::env::var("AWS_ENDPOINT_URL").unwrap(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let caller = mailing::auth::Caller::new(
+        mailing::domain::UserId::new("user-test"),
+        [format!("artist:{}:*", stack.artist).as_str()],
+    );
+    let new = mailing::sync_jobs::NewSync {
+        contact_role: ContactRole::Press,
+        consent: mailing::contacts::ConsentInput {
+            basis: mailing::domain::ConsentBasis::LegitimateInterest,
+            source: None,
+            proof: None,
+            wording_version: None,
+        },
+        credential: mailing::sync::Credential::AccessToken(GOOGLE_TOKEN.to_owned()),
+        list_id: None,
+    };
+    let refused =
+        mailing::sync_jobs::start(&broken, &caller, stack.artist, SyncProvider::Gmail, new).await;
+    assert!(
+        refused.is_err(),
+        "the caller hears that the sync did not start"
+    );
+    // The job was stored before the queue refused: the audit trail names it.
+    let trail = stack
+        .owner()
+        .get(&format!(
+            "/api/artists/{}/audit?action=import.created",
+            stack.artist
+        ))
+        .await;
+    let target = trail.body["items"][0]["target"]
+        .as_str()
+        .unwrap_or_default();
+    let id = target
+        .strip_prefix("import#")
+        .expect("the sync's job is audited");
+    let job = stack
+        .owner()
+        .get(&format!("{}/imports/{id}", stack.contacts_url()))
+        .await
+        .body;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["failure"]["code"], "sync_not_queued");
 }
 
 #[tokio::test]

@@ -248,6 +248,24 @@ pub(crate) mod tests {
         }
     }
 
+    /// A forwarded reply's original, attached.
+    pub const ORIGINAL: [Attachment<'static>; 1] = [Attachment {
+        name: "original.eml",
+        content_type: "message/rfc822",
+        bytes: b"From: a@b.example",
+    }];
+    /// `ORIGINAL`'s bytes as an API carries them.
+    pub const ORIGINAL_BASE64: &str = "RnJvbTogYUBiLmV4YW1wbGU=";
+
+    /// A forward as the HTTP providers get it: text only, the original attached.
+    pub fn text_with_original<'a>(headers: &'a [(&'static str, String)]) -> Outbound<'a> {
+        Outbound {
+            html: "",
+            attachments: &ORIGINAL,
+            ..outbound(headers, &[])
+        }
+    }
+
     pub fn headers() -> Vec<(&'static str, String)> {
         vec![
             ("From", "Label Nova <presse@label.example>".into()),

@@ -101,7 +101,7 @@ pub fn classify(status: http::StatusCode, body: &[u8]) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mailers::tests::{body_of, headers, outbound};
+    use crate::mailers::tests::{ORIGINAL_BASE64, body_of, headers, outbound, text_with_original};
 
     #[tokio::test]
     async fn the_request_carries_our_parts_headers_and_ids_and_turns_postmarks_tracking_off() {
@@ -145,16 +145,7 @@ mod tests {
     #[tokio::test]
     async fn a_text_only_message_with_a_file_sends_no_html_and_the_file() {
         let headers = headers();
-        let attachments = [crate::mailers::Attachment {
-            name: "original.eml",
-            content_type: "message/rfc822",
-            bytes: b"From: a@b.example",
-        }];
-        let message = Outbound {
-            html: "",
-            attachments: &attachments,
-            ..outbound(&headers, &[])
-        };
+        let message = text_with_original(&headers);
         let api = Postmark {
             base_url: "http://127.0.0.1:9",
             server_token: "t",
@@ -165,7 +156,7 @@ mod tests {
         assert_eq!(body["TextBody"], "Bonjour");
         assert_eq!(
             body["Attachments"],
-            json!([{ "Name": "original.eml", "Content": "RnJvbTogYUBiLmV4YW1wbGU=", "ContentType": "message/rfc822" }])
+            json!([{ "Name": "original.eml", "Content": ORIGINAL_BASE64, "ContentType": "message/rfc822" }])
         );
     }
 

@@ -101,21 +101,12 @@ pub fn classify(status: http::StatusCode, message_id: Option<&str>, body: &[u8])
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mailers::tests::{body_of, headers, outbound};
+    use crate::mailers::tests::{ORIGINAL_BASE64, body_of, headers, outbound, text_with_original};
 
     #[tokio::test]
     async fn a_text_only_message_with_a_file_sends_one_part_and_the_file() {
         let headers = headers();
-        let attachments = [crate::mailers::Attachment {
-            name: "original.eml",
-            content_type: "message/rfc822",
-            bytes: b"From: a@b.example",
-        }];
-        let message = Outbound {
-            html: "",
-            attachments: &attachments,
-            ..outbound(&headers, &[])
-        };
+        let message = text_with_original(&headers);
         let api = Sendgrid {
             base_url: DEFAULT_BASE_URL,
             api_key: "SG.key",
@@ -127,7 +118,7 @@ mod tests {
         );
         assert_eq!(
             body["attachments"],
-            json!([{ "content": "RnJvbTogYUBiLmV4YW1wbGU=", "filename": "original.eml",
+            json!([{ "content": ORIGINAL_BASE64, "filename": "original.eml",
                      "type": "message/rfc822", "disposition": "attachment" }])
         );
     }

@@ -8,34 +8,41 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use super::{Credential, FetchError, Next, Page, SourceContact, call, classify, get, json};
+use super::{Credential, Entry, FetchError, Next, Page, SourceContact, call, classify, get, json};
 use crate::App;
 use crate::domain::{SyncPosition, SyncProvider, SyncState};
 use crate::https::Answered;
 
 const PERSON_FIELDS: &str = "names,emailAddresses,organizations,phoneNumbers,memberships";
 
+/// The names of the groups the person made, by resource name.
+pub type Groups = HashMap<String, String>;
+
+/// The person's contact groups: read once per run, they name every page's tags.
+pub async fn groups(app: &App, base: &str, credential: &Credential) -> Result<Groups, FetchError> {
+    let url = format!(
+        "{}/v1/contactGroups?pageSize=1000",
+        base.trim_end_matches('/')
+    );
+    let answered = call(app, get(&url, authorization(credential), &[])).await?;
+    classify(SyncProvider::Gmail, &answered)?;
+    Ok(group_names(&json(SyncProvider::Gmail, &answered)?))
+}
+
 pub async fn fetch(
     app: &App,
     base: &str,
     state: &SyncState,
     credential: &Credential,
+    groups: &Groups,
 ) -> Result<Page, FetchError> {
-    let authorization = format!("Bearer {}", credential.secret());
-    let base = base.trim_end_matches('/');
-    let groups = call(
-        app,
-        get(
-            &format!("{base}/v1/contactGroups?pageSize=1000"),
-            authorization.clone(),
-            &[],
-        ),
-    )
-    .await?;
-    classify(SyncProvider::Gmail, &groups)?;
-    let groups = group_names(&json(SyncProvider::Gmail, &groups)?);
-    let answered = call(app, get(&url(base, &state.position), authorization, &[])).await?;
-    page(&state.position, &answered, &groups)
+    let url = url(base.trim_end_matches('/'), &state.position);
+    let answered = call(app, get(&url, authorization(credential), &[])).await?;
+    page(&state.position, &answered, groups)
+}
+
+fn authorization(credential: &Credential) -> String {
+    format!("Bearer {}", credential.secret())
 }
 
 /// The connections URL for the page `position` stands at.
@@ -58,7 +65,7 @@ pub fn url(base: &str, position: &SyncPosition) -> String {
 pub fn page(
     position: &SyncPosition,
     answered: &Answered,
-    groups: &HashMap<String, String>,
+    groups: &Groups,
 ) -> Result<Page, FetchError> {
     if answered.status == http::StatusCode::BAD_REQUEST
         && position.cursor.is_some()
@@ -68,15 +75,7 @@ pub fn page(
     }
     classify(SyncProvider::Gmail, answered)?;
     let answer: Connections = json(SyncProvider::Gmail, answered)?;
-    let mut page = Page::default();
-    for person in answer.connections {
-        if person.metadata.deleted {
-            page.removed.push(person.resource_name);
-        } else {
-            page.contacts.push(person.into_contact(groups));
-        }
-    }
-    page.next = match (answer.next_page_token, answer.next_sync_token) {
+    let next = match (answer.next_page_token, answer.next_sync_token) {
         (Some(token), _) => Next::Page(SyncPosition {
             page: Some(token),
             ..position.clone()
@@ -88,7 +87,14 @@ pub fn page(
             ));
         }
     };
-    Ok(page)
+    let entries = answer.connections.into_iter().map(|person| {
+        if person.metadata.deleted {
+            Entry::Removed(person.resource_name)
+        } else {
+            Entry::Contact(person.into_contact(groups))
+        }
+    });
+    Ok(Page::of(entries, next))
 }
 
 fn is_expired_token(body: &[u8]) -> bool {
@@ -96,8 +102,7 @@ fn is_expired_token(body: &[u8]) -> bool {
     text.contains("EXPIRED_SYNC_TOKEN") || text.contains("Sync token is expired")
 }
 
-/// The names of the groups the person made, by resource name.
-fn group_names(answer: &ContactGroups) -> HashMap<String, String> {
+fn group_names(answer: &ContactGroups) -> Groups {
     answer
         .contact_groups
         .iter()

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::{
-    Credential, FetchError, Next, Page, SourceContact, SyncApis, call, classify, get, json,
+    Credential, Entry, FetchError, Next, Page, SourceContact, SyncApis, call, classify, get, json,
 };
 use crate::App;
 use crate::domain::{SyncPosition, SyncProvider, SyncState};
@@ -81,16 +81,8 @@ pub fn page(state: &SyncState, answered: &Answered) -> Result<Page, FetchError> 
     let answer: Members = json(SyncProvider::Mailchimp, answered)?;
     let list = state.summary.list_id.as_deref().unwrap_or_default();
     let read = answer.members.len() as u64;
-    let mut page = Page::default();
-    for member in answer.members {
-        if member.status == "archived" {
-            page.removed.push(member.id);
-        } else {
-            page.contacts.push(member.into_contact(list));
-        }
-    }
     let offset = state.position.offset + read;
-    page.next = if read > 0 && offset < answer.total_items {
+    let next = if read > 0 && offset < answer.total_items {
         Next::Page(SyncPosition {
             offset,
             ..state.position.clone()
@@ -104,7 +96,14 @@ pub fn page(state: &SyncState, answered: &Answered) -> Result<Page, FetchError> 
                 .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         }
     };
-    Ok(page)
+    let entries = answer.members.into_iter().map(|member| {
+        if member.status == "archived" {
+            Entry::Removed(member.id)
+        } else {
+            Entry::Contact(member.into_contact(list))
+        }
+    });
+    Ok(Page::of(entries, next))
 }
 
 #[derive(Deserialize)]

@@ -88,12 +88,40 @@ pub struct SourceContact {
 }
 
 /// One page read.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Page {
     pub contacts: Vec<SourceContact>,
     /// Ids deleted (or archived) at the provider.
     pub removed: Vec<String>,
     pub next: Next,
+}
+
+/// One entry of a provider's answer.
+// Entries live for one pass over a page and are never stored: boxing the contact would only
+// add an allocation for each.
+#[allow(clippy::large_enum_variant)]
+pub enum Entry {
+    Contact(SourceContact),
+    /// The id of a contact deleted (or archived) there.
+    Removed(String),
+}
+
+impl Page {
+    /// The page of `entries`, which goes on to `next`.
+    fn of(entries: impl IntoIterator<Item = Entry>, next: Next) -> Self {
+        let (mut contacts, mut removed) = (Vec::new(), Vec::new());
+        for entry in entries {
+            match entry {
+                Entry::Contact(contact) => contacts.push(contact),
+                Entry::Removed(id) => removed.push(id),
+            }
+        }
+        Self {
+            contacts,
+            removed,
+            next,
+        }
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -102,12 +130,6 @@ pub enum Next {
     Page(SyncPosition),
     /// The last page: the cursor the next sync starts from.
     Done { cursor: String },
-}
-
-impl Default for Next {
-    fn default() -> Self {
-        Self::Page(SyncPosition::default())
-    }
 }
 
 /// Why a page could not be read.
@@ -136,19 +158,41 @@ const MAX_PAGE_BYTES: usize = 16 * 1024 * 1024;
 /// Without a Retry-After, a 429 waits this long.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(30);
 
-/// Reads the page `state` stands at.
-pub async fn fetch(
-    app: &App,
-    state: &SyncState,
-    credential: &Credential,
-) -> Result<Page, FetchError> {
-    let apis = &app.config.sync_apis;
-    match state.summary.provider {
-        SyncProvider::Gmail => gmail::fetch(app, &apis.google_people, state, credential).await,
-        SyncProvider::Outlook => {
-            outlook::fetch(app, &apis.microsoft_graph, state, credential).await
+/// What one run of a sync reads with: the credential, and what a provider answers the same
+/// for every page of the run (Google's contact group names), read at most once.
+pub struct Reader {
+    credential: Credential,
+    gmail_groups: Option<gmail::Groups>,
+}
+
+impl Reader {
+    pub fn new(credential: Credential) -> Self {
+        Self {
+            credential,
+            gmail_groups: None,
         }
-        SyncProvider::Mailchimp => mailchimp::fetch(app, apis, state, credential).await,
+    }
+
+    /// Reads the page `state` stands at.
+    pub async fn fetch(&mut self, app: &App, state: &SyncState) -> Result<Page, FetchError> {
+        let apis = &app.config.sync_apis;
+        let credential = &self.credential;
+        match state.summary.provider {
+            SyncProvider::Gmail => {
+                let base = &apis.google_people;
+                let groups = match &self.gmail_groups {
+                    Some(groups) => groups,
+                    None => self
+                        .gmail_groups
+                        .insert(gmail::groups(app, base, credential).await?),
+                };
+                gmail::fetch(app, base, state, credential, groups).await
+            }
+            SyncProvider::Outlook => {
+                outlook::fetch(app, &apis.microsoft_graph, state, credential).await
+            }
+            SyncProvider::Mailchimp => mailchimp::fetch(app, apis, state, credential).await,
+        }
     }
 }
 

@@ -5,7 +5,9 @@
 
 use serde::Deserialize;
 
-use super::{Credential, FetchError, Next, Page, SourceContact, call, classify, get, json, within};
+use super::{
+    Credential, Entry, FetchError, Next, Page, SourceContact, call, classify, get, json, within,
+};
 use crate::App;
 use crate::domain::{SyncPosition, SyncProvider, SyncState};
 use crate::https::Answered;
@@ -46,15 +48,7 @@ pub fn page(base: &str, position: &SyncPosition, answered: &Answered) -> Result<
     }
     classify(SyncProvider::Outlook, answered)?;
     let answer: Delta = json(SyncProvider::Outlook, answered)?;
-    let mut page = Page::default();
-    for contact in answer.value {
-        if contact.removed.is_some() {
-            page.removed.push(contact.id);
-        } else {
-            page.contacts.push(contact.into_contact());
-        }
-    }
-    page.next = match (answer.next_link, answer.delta_link) {
+    let next = match (answer.next_link, answer.delta_link) {
         (Some(link), _) => Next::Page(SyncPosition {
             page: Some(within(base, &link)?),
             ..position.clone()
@@ -68,7 +62,14 @@ pub fn page(base: &str, position: &SyncPosition, answered: &Answered) -> Result<
             ));
         }
     };
-    Ok(page)
+    let entries = answer.value.into_iter().map(|contact| {
+        if contact.removed.is_some() {
+            Entry::Removed(contact.id)
+        } else {
+            Entry::Contact(contact.into_contact())
+        }
+    });
+    Ok(Page::of(entries, next))
 }
 
 #[derive(Deserialize)]
