@@ -49,6 +49,28 @@ const EXPECTED: &[(&str, u16)] = &[
     ("apigw-track-open.json", 200),
     ("apigw-track-click.json", 404),
     ("apigw-email-unsubscribe.json", 404),
+    ("apigw-analytics-artist.json", 200),
+    ("apigw-analytics-heatmap.json", 200),
+    ("apigw-analytics-team.json", 200),
+    ("apigw-audit-list.json", 200),
+    ("apigw-campaigns-analytics.json", 404),
+    ("apigw-contact-export.json", 404),
+    ("apigw-contacts-erase-address.json", 200),
+    ("apigw-contacts-erase.json", 404),
+    ("apigw-contacts-export.json", 200),
+    ("apigw-contacts-imports-get.json", 404),
+    ("apigw-contacts-sync.json", 202),
+    // No campaign of this stack carried that utm_campaign: nothing to attribute it to.
+    ("apigw-conversions-create.json", 422),
+    // The domain registered above has no ownership proof in DNS yet.
+    ("apigw-domains-verify.json", 422),
+    // Public: an unknown token's web view is a harmless 404 page; a webhook whose signature
+    // this stack's key did not make is refused.
+    ("apigw-email-view.json", 404),
+    ("apigw-email-webhooks.json", 401),
+    ("apigw-sender-profile-update.json", 200),
+    // Runs after the update above: the profile is there.
+    ("apigw-sender-profile-get.json", 200),
 ];
 
 /// CloudFormation custom resource fixtures, run in `templates::custom_resource_*` tests.
