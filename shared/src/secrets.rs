@@ -71,27 +71,42 @@ pub async fn resolve(
     lookup: &impl Fn(&str) -> Option<String>,
 ) -> Result<Vec<(String, String)>, ConfigError> {
     let client = Client::new(sdk);
+    let wanted: Vec<(Key, Option<&str>, String)> = Key::ALL
+        .into_iter()
+        .filter_map(|key| {
+            Some((
+                key,
+                lookup(key.variable()).filter(|n| !n.trim().is_empty())?,
+            ))
+        })
+        .flat_map(|(key, secret)| {
+            let stages: &[Option<&str>] = match key {
+                Key::Signing => &[None, Some(PREVIOUS)],
+                _ => &[None],
+            };
+            stages
+                .iter()
+                .map(move |stage| (key, *stage, secret.clone()))
+        })
+        .collect();
+    // Every value at once: a cold start waits for one round trip to Secrets Manager, not one
+    // per value (four for a function given every key).
+    let reads = wanted.iter().map(|(key, stage, secret)| {
+        let client = &client;
+        async move { (*key, *stage, read(client, secret, *stage).await) }
+    });
     let mut values = Vec::new();
-    for key in Key::ALL {
-        let (variable, key) = (key.variable(), key.name());
-        let Some(secret) = lookup(variable).filter(|name| !name.trim().is_empty()) else {
-            continue;
-        };
+    for (key, stage, value) in futures::future::join_all(reads).await {
+        let variable = key.variable();
         let unreadable = |error: String| ConfigError::Invalid {
             name: variable,
             problem: format!("names a secret that cannot be read: {error}"),
         };
-        let current = read(&client, &secret, None)
-            .await
-            .map_err(unreadable)?
-            .ok_or_else(|| unreadable("it has no current value".into()))?;
-        values.push((key.to_owned(), current));
-        if key == "SIGNING_KEY"
-            && let Some(previous) = read(&client, &secret, Some(PREVIOUS))
-                .await
-                .map_err(unreadable)?
-        {
-            values.push(("SIGNING_KEY_PREVIOUS".to_owned(), previous));
+        match (stage, value.map_err(unreadable)?) {
+            (None, Some(current)) => values.push((key.name().to_owned(), current)),
+            (None, None) => return Err(unreadable("it has no current value".into())),
+            (Some(_), Some(previous)) => values.push(("SIGNING_KEY_PREVIOUS".to_owned(), previous)),
+            (Some(_), None) => {}
         }
     }
     Ok(values)
