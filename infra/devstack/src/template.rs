@@ -32,6 +32,8 @@ pub struct Function {
     pub queues: Vec<(String, i32)>,
     /// Seconds, from the function or the globals.
     pub timeout: u64,
+    /// MiB, from the function or the globals.
+    pub memory: u64,
     /// The function's own variables, beside the globals (the keys' secrets it may read).
     pub environment: BTreeMap<String, EnvValue>,
 }
@@ -44,6 +46,38 @@ impl Function {
             .filter(|key| self.environment.contains_key(key.variable()))
             .collect()
     }
+}
+
+/// What Lambda would give one function: its binary, memory, timeout and environment.
+#[derive(Debug, serde::Serialize)]
+pub struct FunctionSetting {
+    pub binary: String,
+    pub memory: u64,
+    pub timeout: u64,
+    pub environment: BTreeMap<String, String>,
+}
+
+/// Each function's environment out of the stack's resolved one (`all`): everything but the
+/// variables other functions declare for themselves (the keys' secrets it is not given).
+pub fn per_function(template: &Template, all: &BTreeMap<String, String>) -> Vec<FunctionSetting> {
+    let functions = template.functions();
+    let own: std::collections::BTreeSet<&String> = functions
+        .iter()
+        .flat_map(|function| function.environment.keys())
+        .collect();
+    functions
+        .iter()
+        .map(|function| FunctionSetting {
+            binary: function.binary.clone(),
+            memory: function.memory,
+            timeout: function.timeout,
+            environment: all
+                .iter()
+                .filter(|(name, _)| !own.contains(name) || function.environment.contains_key(*name))
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
+        })
+        .collect()
 }
 
 /// How an environment variable's value is defined in the template.
@@ -127,13 +161,18 @@ impl Template {
                         Some((queue, i32::try_from(batch).unwrap_or(10)))
                     })
                     .collect(),
-                timeout: resource["Properties"]["Timeout"]
-                    .as_u64()
-                    .or_else(|| self.root["Globals"]["Function"]["Timeout"].as_u64())
-                    .unwrap_or(3),
+                timeout: self.setting(resource, "Timeout").unwrap_or(3),
+                memory: self.setting(resource, "MemorySize").unwrap_or(128),
                 environment: variables(&resource["Properties"]),
             })
             .collect()
+    }
+
+    /// A function's numeric property, or the globals' when it has none.
+    fn setting(&self, resource: &Value, name: &str) -> Option<u64> {
+        resource["Properties"][name]
+            .as_u64()
+            .or_else(|| self.root["Globals"]["Function"][name].as_u64())
     }
 
     /// `Globals.Function.Environment.Variables`.
@@ -261,6 +300,7 @@ Resources:
                 public_routes: vec![],
                 queues: vec![],
                 timeout: 3,
+                memory: 128,
                 environment: BTreeMap::from([(
                     "EMAIL_HASH_KEY_SECRET".into(),
                     EnvValue::Ref("EmailHashKeySecretName".into())
@@ -273,6 +313,48 @@ Resources:
         assert_eq!(env["CONTACTS_TABLE"], EnvValue::Ref("ContactsTable".into()));
         assert_eq!(env["SIGNING_KEY"], EnvValue::Computed);
         assert_eq!(template.resources_of(&["AWS::DynamoDB::Table"]).len(), 1);
+    }
+
+    #[test]
+    fn each_function_gets_the_globals_and_its_own_variables_with_its_memory_and_timeout() {
+        let template = Template::parse(&format!(
+            "{TEMPLATE}{}",
+            r#"
+  SenderFunction:
+    Type: AWS::Serverless::Function
+    Metadata: { BuildProperties: { Binary: email-send } }
+    Properties:
+      MemorySize: 1024
+      Timeout: 60
+      Environment:
+        Variables:
+          SIGNING_KEY_SECRET: !Ref SigningKeySecretName
+"#
+        ))
+        .unwrap();
+        let all = BTreeMap::from(
+            [
+                ("RUST_LOG", "info"),
+                ("CONTACTS_TABLE", "t-contacts"),
+                ("EMAIL_HASH_KEY_SECRET", "hash"),
+                ("SIGNING_KEY_SECRET", "signing"),
+            ]
+            .map(|(name, value)| (name.to_owned(), value.to_owned())),
+        );
+        let settings = per_function(&template, &all);
+        let names = |at: usize| settings[at].environment.keys().cloned().collect::<Vec<_>>();
+        assert_eq!(settings[0].binary, "contacts-get");
+        assert_eq!(
+            names(0),
+            ["CONTACTS_TABLE", "EMAIL_HASH_KEY_SECRET", "RUST_LOG"]
+        );
+        assert_eq!((settings[0].memory, settings[0].timeout), (128, 3));
+        assert_eq!(settings[1].binary, "email-send");
+        assert_eq!(
+            names(1),
+            ["CONTACTS_TABLE", "RUST_LOG", "SIGNING_KEY_SECRET"]
+        );
+        assert_eq!((settings[1].memory, settings[1].timeout), (1024, 60));
     }
 
     #[test]

@@ -36,7 +36,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         _ => bail!(
-            "usage: devstack up [--port N] | devstack token --scope SCOPE... [--sub USER] [--hours H] | devstack env --prefix P | devstack import --dry-run --artist ID --role ROLE [--sheet NAME] FILE | devstack bench-render [--messages N] | devstack bench-send [--recipients N] | devstack bench-events [--events N] | devstack event KIND --to ADDRESS... [--link URL] [--machine] [--minutes-after N] | devstack end-test --artist ID --campaign ID | devstack reply --to-newest ADDRESS (FILE.eml | --text TEXT) | devstack openapi"
+            "usage: devstack up [--port N] | devstack token --scope SCOPE... [--sub USER] [--hours H] | devstack env --prefix P [--per-function] | devstack import --dry-run --artist ID --role ROLE [--sheet NAME] FILE | devstack bench-render [--messages N] | devstack bench-send [--recipients N] | devstack bench-events [--events N] | devstack event KIND --to ADDRESS... [--link URL] [--machine] [--minutes-after N] | devstack end-test --artist ID --campaign ID | devstack reply --to-newest ADDRESS (FILE.eml | --text TEXT) | devstack openapi"
         ),
     }
 }
@@ -344,19 +344,27 @@ fn generate_contacts(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Provisions the tables under `prefix` and prints the functions' environment as KEY=VALUE lines,
-/// for `cargo lambda watch --env-file`.
+/// Provisions the tables under `prefix` and prints the functions' environment: every variable
+/// as KEY=VALUE lines, for `cargo lambda watch --env-file`; with `--per-function`, each
+/// function's own as JSON, with its memory and timeout, for the cold-start harness.
 async fn env(args: &[String]) -> anyhow::Result<()> {
-    let [flag, prefix] = args else {
-        bail!("usage: devstack env --prefix P");
+    let usage = "usage: devstack env --prefix P [--per-function]";
+    let (prefix, per_function) = match args {
+        [flag, prefix] if flag == "--prefix" => (prefix, false),
+        [flag, prefix, per] if flag == "--prefix" && per == "--per-function" => (prefix, true),
+        _ => bail!(usage),
     };
-    if flag != "--prefix" {
-        bail!("usage: devstack env --prefix P");
-    }
     let overrides = devstack::stack::local_overrides("http://127.0.0.1:3000");
-    let stack = LocalStack::start(&repo_root().join("template.yaml"), prefix, overrides).await?;
-    for (name, value) in &stack.environment {
-        println!("{name}={value}");
+    let template_path = repo_root().join("template.yaml");
+    let stack = LocalStack::start(&template_path, prefix, overrides).await?;
+    if per_function {
+        let template = devstack::template::Template::load(&template_path)?;
+        let functions = devstack::template::per_function(&template, &stack.environment);
+        println!("{}", serde_json::to_string_pretty(&functions)?);
+    } else {
+        for (name, value) in &stack.environment {
+            println!("{name}={value}");
+        }
     }
     Ok(())
 }

@@ -1,0 +1,177 @@
+"""Writes one benchmark's tables into BENCHMARKS.md, between the markers of its section
+(`<!-- bench:NAME -->` … `<!-- /bench:NAME -->`), stamped with the machine, date and profile.
+
+usage: python report.py coldstart RESULTS.json BENCHMARKS.md
+       python report.py profiles DIR BENCHMARKS.md
+"""
+
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+INIT_RATIO_TARGET = 2.0
+RSS_TARGET_MIB = 64
+ZIP_TARGET_BYTES = 10 * 1000 * 1000
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                if line.startswith("model name")), platform.machine())
+    rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
+    return f"{os.cpu_count()} × {cpu}, {rustc}"
+
+
+def profile(name: str) -> dict:
+    profiles = tomllib.loads((ROOT / "Cargo.toml").read_text())["profile"]
+    settings = dict(profiles["release"])
+    if name != "release":
+        settings.update({k: v for k, v in profiles[name].items() if k != "inherits"})
+    return settings
+
+
+def release_profile() -> str:
+    return ", ".join(f"{key} = {json.dumps(value)}" for key, value in profile("release").items())
+
+
+def stamp() -> str:
+    today = datetime.date.today().isoformat()
+    return f"*Written by `infra/dev bench` on {today}; {machine()}; release profile: {release_profile()}.*"
+
+
+def span(summary, digits=1) -> str:
+    if summary is None:
+        return "–"
+    return f"{summary['median']:.{digits}f} ({summary['min']:.{digits}f}–{summary['max']:.{digits}f})"
+
+
+def coldstart(results: dict) -> str:
+    rows = results["results"]
+    baseline = next(r for r in rows if r["function"] == "hello-lambda")
+    floor = baseline["init_ms"]["median"]
+    lines = [
+        stamp(),
+        "",
+        f"{results['runs']} cold starts of each, interleaved; median (range). Init: exec to the first "
+        "`next` call; answer: exec to the response of the first event; RSS: peak resident set "
+        "(`VmHWM`) while it waits for the second event.",
+        "",
+        "| function | event (`events/`) | answer | init ms | × hello | answer ms | peak RSS MiB | binary MB | zip MB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    gaps = []
+    for row in rows:
+        init = row["init_ms"]
+        ratio = init["median"] / floor if init else None
+        rss = row["rss_mib"]["median"] if row["rss_mib"] else 0
+        if row["function"] != "hello-lambda":
+            if ratio is None or ratio > INIT_RATIO_TARGET:
+                gaps.append(f"init of `{row['function']}` is {ratio:.1f}× hello world" if ratio
+                            else f"`{row['function']}` never asked for an event")
+            if not row["rss_mib"]:
+                gaps.append(f"`{row['function']}` exited before it could be measured")
+            elif rss > RSS_TARGET_MIB:
+                gaps.append(f"`{row['function']}` peaks at {rss:.1f} MiB")
+            if row["zip_bytes"] > ZIP_TARGET_BYTES:
+                gaps.append(f"`{row['function']}`'s zip is {row['zip_bytes'] / 1e6:.1f} MB")
+        fixture = f"`{row['fixture']}`" if row["fixture"] else "none: `{}` (init only)"
+        lines.append("| {} | {} | {} | {} | {} | {} | {} | {:.2f} | {:.2f} |".format(
+            f"`{row['function']}`", fixture, ", ".join(row["outcomes"]), span(init),
+            f"{ratio:.2f}" if ratio else "–", span(row["response_ms"]), span(rss),
+            row["binary_bytes"] / 1e6, row["zip_bytes"] / 1e6))
+    functions = [r for r in rows if r["function"] != "hello-lambda"]
+    worst = max(functions, key=lambda r: r["init_ms"]["median"] if r["init_ms"] else 1e9)
+    lines += [
+        "",
+        f"Targets (init ≤ {INIT_RATIO_TARGET:g}× hello world, peak RSS ≤ {RSS_TARGET_MIB} MiB, zip ≤ 10 MB): "
+        + ("all met." if not gaps else f"{len(gaps)} gaps: " + "; ".join(gaps) + "."),
+        f"Slowest init: `{worst['function']}`; largest zip: "
+        f"{max(r['zip_bytes'] for r in functions) / 1e6:.2f} MB; largest peak RSS: "
+        f"{max(r['rss_mib']['median'] for r in functions if r['rss_mib']):.1f} MiB.",
+    ]
+    return "\n".join(lines)
+
+
+def lines_of(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
+
+
+def median(values):
+    values = sorted(values)
+    return values[len(values) // 2]
+
+
+def profiles(out: Path) -> str:
+    """The release profile's opt-level against the other, from `infra/dev bench profiles`."""
+    names = ["release", "release-other"]
+    level = {name: json.dumps(profile(name)["opt-level"]) for name in names}
+    measured = {}
+    for name in names:
+        imports = [m["seconds"] for m in lines_of(out / f"import-{name}.measure")]
+        renders = [r["messages_per_second"] for r in lines_of(out / f"render-{name}.jsonl")]
+        send = lines_of(out / f"send-{name}.jsonl")[-1]
+        cold = {r["function"]: r for r in json.loads((out / f"coldstart-{name}.json").read_text())["results"]}
+        measured[name] = {
+            "import": 1_000_000 / median(imports),
+            "import_range": (1_000_000 / max(imports), 1_000_000 / min(imports)),
+            "render": median(renders),
+            "render_range": (min(renders), max(renders)),
+            "send": send["sender_cpu_micros_per_recipient"],
+            "cold": cold,
+        }
+    ours, other = (measured[name] for name in names)
+    rows = [
+        ("import dry run, rows/s (1M rows, median of 5)", "import", "{:,.0f}", True),
+        ("render, messages/s (20,000, median of 5)", "render", "{:,.0f}", True),
+        ("sender CPU per recipient, µs (2,500 replayed)", "send", "{:,.0f}", False),
+    ]
+    lines = [
+        stamp(),
+        "",
+        f"| measure | opt-level {level['release']} (ships) | opt-level {level['release-other']} | ratio |",
+        "|---|---|---|---|",
+    ]
+    for label, key, fmt, _ in rows:
+        a, b = ours[key], other[key]
+        lines.append(f"| {label} | {fmt.format(a)} | {fmt.format(b)} | {b / a:.2f} |")
+    for function in ["email-send", "contacts-list", "hello-lambda"]:
+        a, b = ours["cold"][function], other["cold"][function]
+        for label, key, fmt in [("binary MB", "binary_bytes", "{:.2f}"), ("zip MB", "zip_bytes", "{:.2f}")]:
+            lines.append(f"| `{function}` {label} | {fmt.format(a[key] / 1e6)} | {fmt.format(b[key] / 1e6)} "
+                         f"| {b[key] / a[key]:.2f} |")
+        for label, key in [("init ms", "init_ms"), ("answer ms", "response_ms"), ("peak RSS MiB", "rss_mib")]:
+            if a[key] and b[key]:
+                lines.append(f"| `{function}` {label} (median of 10) | {a[key]['median']:.1f} "
+                             f"| {b[key]['median']:.1f} | {b[key]['median'] / a[key]['median']:.2f} |")
+    lines += ["", "Ratio: the other opt-level's figure over the shipped one's."]
+    return "\n".join(lines)
+
+
+def write_section(path: Path, name: str, body: str):
+    text = path.read_text()
+    begin, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    if begin not in text or end not in text:
+        sys.exit(f"{path} has no {begin} … {end} section")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    path.write_text(f"{head}{begin}\n{body}\n{end}{tail}")
+
+
+def main():
+    kind, results, target = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    if kind == "profiles":
+        body = profiles(results)
+    else:
+        body = {"coldstart": coldstart}[kind](json.loads(results.read_text()))
+    write_section(target, kind, body)
+    print(body)
+
+
+if __name__ == "__main__":
+    main()
