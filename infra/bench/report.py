@@ -3,6 +3,8 @@
 
 usage: python report.py coldstart RESULTS.json BENCHMARKS.md
        python report.py profiles DIR BENCHMARKS.md
+       python report.py render|send|events RUNS.jsonl BENCHMARKS.md
+       python report.py section NAME TABLE.md BENCHMARKS.md   (a table a benchmark printed)
 """
 
 import datetime
@@ -153,6 +155,49 @@ def profiles(out: Path) -> str:
     return "\n".join(lines)
 
 
+def render(runs: list[dict]) -> str:
+    rates = sorted(r["messages_per_second"] for r in runs)
+    micros = sorted(r["micros_per_message"] for r in runs)
+    last = runs[-1]
+    return "\n".join([
+        f"| runs of {last['messages']:,} messages, one core | messages/s | µs per message | MIME bytes |",
+        "|---|---|---|---|",
+        f"| median of {len(runs)} (range) | {median(rates):,.0f} ({rates[0]:,.0f}–{rates[-1]:,.0f}) "
+        f"| {median(micros):.1f} ({micros[0]:.1f}–{micros[-1]:.1f}) | {last['mime_bytes_per_message']:,} |",
+    ])
+
+
+def send(runs: list[dict]) -> str:
+    runs = sorted(runs, key=lambda r: r["sender_cpu_micros_per_recipient"])
+    mid, low, high = runs[len(runs) // 2], runs[0], runs[-1]
+    cpu = "sender_cpu_micros_per_recipient"
+    return "\n".join([
+        f"| {int(mid['recipients']):,} replayed recipients, median of {len(runs)} runs | µs |",
+        "|---|---|",
+        f"| sender CPU per recipient, network excluded (range) | {mid[cpu]} ({low[cpu]}–{high[cpu]}) |",
+        f"| renderer alone per message (baseline, same run) | {mid['render_micros_per_message']} |",
+        f"| sender ÷ renderer | {mid['sender_over_render']}× |",
+        f"| SES `SendEmail` alone per message (the floor, same run) | {mid['ses_call_alone_micros_per_message']} |",
+        f"| the recording pass through loopback HTTP to the emulator | "
+        f"{mid['with_loopback_http_cpu_micros_per_recipient']} |",
+    ])
+
+
+def events(runs: list[dict]) -> str:
+    r = runs[-1]
+    return "\n".join([
+        "| | per event | per 1,000 events |",
+        "|---|---|---|",
+        f"| CPU of the consumer (one core) | {r['cpu_micros_per_event']} µs "
+        f"({r['events_per_core_second']:,.0f} events per core-second) | |",
+        f"| parsing alone (baseline) | {r['parse_only_cpu_micros_per_event']} µs | |",
+        f"| ratio | {r['over_parse_only']}× | |",
+        f"| DynamoDB requests | | {r['dynamodb_requests_per_1000_events']:,} |",
+        f"| of which transactions | | {r['transactions_per_1000_events']:,} |",
+        f"| DynamoDB write units | | {r['write_units_per_1000_events']:,} |",
+    ])
+
+
 def write_section(path: Path, name: str, body: str):
     text = path.read_text()
     begin, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
@@ -164,12 +209,21 @@ def write_section(path: Path, name: str, body: str):
 
 
 def main():
-    kind, results, target = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
-    if kind == "profiles":
-        body = profiles(results)
+    kind = sys.argv[1]
+    if kind == "section":
+        name, table, target = sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4])
+        body = f"{stamp()}\n\n{table.read_text().strip()}"
     else:
-        body = {"coldstart": coldstart}[kind](json.loads(results.read_text()))
-    write_section(target, kind, body)
+        results, target = Path(sys.argv[2]), Path(sys.argv[3])
+        name = kind
+        if kind == "profiles":
+            body = profiles(results)
+        elif kind == "coldstart":
+            body = coldstart(json.loads(results.read_text()))
+        else:
+            table = {"render": render, "send": send, "events": events}[kind](lines_of(results))
+            body = f"{stamp()}\n\n{table}"
+    write_section(target, name, body)
     print(body)
 
 
