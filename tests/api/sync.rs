@@ -132,10 +132,18 @@ async fn each_provider_brings_its_contacts_in_once_then_only_the_changes() {
         }
         book.put(provider, "bad", Person::new("not-an-address", "X", "Y"));
 
+        let group_reads = book.group_reads();
         let first = sync(&stack, provider, role).await;
         assert_eq!(first["status"], "completed", "{provider:?}: {first}");
         assert_eq!(first["sync"]["mode"], "full");
         assert_eq!(first["sync"]["pages"], 3, "7 entries, 3 a page");
+        if provider == SyncProvider::Gmail {
+            assert_eq!(
+                book.group_reads() - group_reads,
+                1,
+                "groups read once a run"
+            );
+        }
         // rows, created, updated, unchanged, invalid, duplicates
         assert_eq!(counts(&first), [7, 5, 0, 0, 1, 1], "{provider:?}: {first}");
         assert_eq!(first["report"]["errors"][0]["code"], "invalid_email");

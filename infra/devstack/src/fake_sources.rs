@@ -79,6 +79,8 @@ struct Book {
     expired_below: u64,
     failures: VecDeque<Failure>,
     calls: u64,
+    /// Reads of Google's contact groups.
+    group_reads: u64,
 }
 
 impl Book {
@@ -164,6 +166,11 @@ impl FakeSources {
     /// Calls answered so far (failures included).
     pub fn calls(&self, provider: SyncProvider) -> u64 {
         self.book(provider, |book| book.calls)
+    }
+
+    /// How many times Google's contact groups were read.
+    pub fn group_reads(&self) -> u64 {
+        self.book(SyncProvider::Gmail, |book| book.group_reads)
     }
 
     /// What `infra/dev up` starts with: a few people in each book.
@@ -263,6 +270,7 @@ async fn google_groups(State(fake): State<FakeSources>, headers: HeaderMap) -> R
         return google_unauthenticated();
     }
     let names: std::collections::BTreeSet<String> = fake.book(SyncProvider::Gmail, |book| {
+        book.group_reads += 1;
         book.entries
             .iter()
             .filter_map(|e| e.person.as_ref())
