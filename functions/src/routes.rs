@@ -18,6 +18,7 @@ use crate::{
 pub type Handler =
     for<'a> fn(&'a App, Request) -> Pin<Box<dyn Future<Output = HttpResult> + Send + 'a>>;
 
+#[derive(Clone, Copy)]
 pub struct Route {
     pub method: &'static str,
     /// API Gateway syntax: `{name}` is a path parameter.
@@ -29,6 +30,39 @@ pub struct Route {
     /// (`Authorizer: NONE` in the template): the handler checks its own credential, a signed
     /// tracking token or the provider's signature.
     pub public: bool,
+}
+
+/// The `N` routes `function` serves, picked from [`ROUTES`] while compiling, so that its binary
+/// holds only their handlers (a binary that looks its routes up in `ROUTES` at run time links
+/// every handler of the API). Compilation fails when `function` does not serve `N` routes.
+pub const fn routes_of<const N: usize>(function: &str) -> [Route; N] {
+    let mut routes = [ROUTES[0]; N];
+    let (mut at, mut found) = (0, 0);
+    while at < ROUTES.len() {
+        if same(ROUTES[at].function, function) {
+            assert!(found < N, "the function serves more routes than asked");
+            routes[found] = ROUTES[at];
+            found += 1;
+        }
+        at += 1;
+    }
+    assert!(found == N, "the function serves fewer routes than asked");
+    routes
+}
+
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut at = 0;
+    while at < a.len() {
+        if a[at] != b[at] {
+            return false;
+        }
+        at += 1;
+    }
+    true
 }
 
 macro_rules! route {
@@ -454,3 +488,19 @@ pub const CONSUMERS: &[Consumer] = &[
         handler: |app, event| Box::pin(tracking::events(app, event)),
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_function_is_given_exactly_its_own_routes_in_table_order() {
+        const OPEN: [Route; 3] = routes_of("track-open");
+        assert_eq!(OPEN.map(|route| route.method), ["GET", "HEAD", "POST"]);
+        assert!(OPEN.iter().all(|route| route.function == "track-open"));
+        assert!(
+            OPEN.iter()
+                .all(|route| route.path == "/api/email/track/open/{trackingId}")
+        );
+    }
+}

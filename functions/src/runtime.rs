@@ -80,9 +80,11 @@ where
     .await
 }
 
-/// Serves every route of the route table that names `function` (one function answering
-/// several methods of a path), by method and path as API Gateway matched them.
-pub async fn serve_function(function: &'static str) -> Result<(), lambda_http::Error> {
+/// Serves `routes` (one function answering several methods of a path, from
+/// `routes::routes_of`), by method and path as API Gateway matched them.
+pub async fn serve_routes(
+    routes: &'static [crate::routes::Route],
+) -> Result<(), lambda_http::Error> {
     serve_http(move |app, request: Request| {
         let route_key = lambda_http::RequestExt::request_context_ref(&request).and_then(
             |context| match context {
@@ -92,9 +94,8 @@ pub async fn serve_function(function: &'static str) -> Result<(), lambda_http::E
                 _ => None,
             },
         );
-        let route = crate::routes::ROUTES.iter().find(|route| {
-            route.function == function
-                && route_key.as_deref() == Some(format!("{} {}", route.method, route.path).as_str())
+        let route = routes.iter().find(|route| {
+            route_key.as_deref() == Some(format!("{} {}", route.method, route.path).as_str())
         });
         async move {
             match route {
