@@ -18,14 +18,16 @@ impl Clients {
     }
 
     pub fn new(sdk: &SdkConfig) -> Self {
-        let s3 = aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(sdk.endpoint_url().is_some())
-            .build();
         Self {
             dynamodb: aws_sdk_dynamodb::Client::new(sdk),
-            s3: aws_sdk_s3::Client::from_conf(s3),
+            s3: aws_sdk_s3::Client::from_conf(s3_config(sdk).build()),
             sqs: aws_sdk_sqs::Client::new(sdk),
             sesv2: aws_sdk_sesv2::Client::new(sdk),
         }
     }
+}
+
+/// S3's configuration from the shared one: path-style addressing when an endpoint is given.
+pub fn s3_config(sdk: &SdkConfig) -> aws_sdk_s3::config::Builder {
+    aws_sdk_s3::config::Builder::from(sdk).force_path_style(sdk.endpoint_url().is_some())
 }

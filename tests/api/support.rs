@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use devstack::auth::{LocalIssuer, random_secret};
+pub use devstack::counting::spent;
 use devstack::gateway::{Gateway, HttpRequest};
 use devstack::stack::LocalStack;
 use lambda_http::Body;
@@ -481,19 +482,4 @@ pub async fn capture_one_request() -> (String, tokio::task::JoinHandle<(String, 
         }
     });
     (url, handle)
-}
-
-/// The requests made between two counts, by (service, operation) (transactions' items left
-/// out: they are not requests).
-pub fn spent(
-    before: &std::collections::BTreeMap<(String, String), u64>,
-    after: &std::collections::BTreeMap<(String, String), u64>,
-) -> std::collections::BTreeMap<(String, String), u64> {
-    after
-        .iter()
-        .map(|(key, count)| (key.clone(), count - before.get(key).copied().unwrap_or(0)))
-        .filter(|((_, operation), count)| {
-            *count > 0 && operation != devstack::counting::TRANSACTED_ITEMS
-        })
-        .collect()
 }

@@ -474,17 +474,25 @@ async fn queued_sync(stack: &TestStack) -> mailing::sync_jobs::ContinueSync {
     continuation.unwrap()
 }
 
-#[tokio::test]
-async fn a_storage_failure_gives_the_sync_back_at_its_last_page_for_the_next_delivery() {
-    let stack = TestStack::new().await;
-    fill(books(&stack), SyncProvider::Gmail, 5);
+/// A press sync of `people` Gmail contacts started through the API, and its queued message.
+async fn started_gmail_sync(
+    stack: &TestStack,
+    people: usize,
+) -> (String, mailing::sync_jobs::ContinueSync) {
+    fill(books(stack), SyncProvider::Gmail, people);
     let url = format!("{}/sync/gmail", stack.contacts_url());
     let started = stack
         .owner()
         .post(&url, &request(SyncProvider::Gmail, "press"))
         .await;
     let id = started.body["id"].as_str().unwrap().to_owned();
-    let continuation = queued_sync(&stack).await;
+    (id, queued_sync(stack).await)
+}
+
+#[tokio::test]
+async fn a_storage_failure_gives_the_sync_back_at_its_last_page_for_the_next_delivery() {
+    let stack = TestStack::new().await;
+    let (id, continuation) = started_gmail_sync(&stack, 5).await;
     let later = || tokio::time::Instant::now() + Duration::from_secs(60);
     let mut broken = stack.function("import-upload").clone();
     broken.config.suppression_table = format!("missing-{}", uuid::Uuid::new_v4().simple());
@@ -566,15 +574,7 @@ async fn a_sync_that_cannot_be_queued_is_failed_rather_left_processing() {
 #[tokio::test]
 async fn a_long_sync_continues_in_later_runs_with_its_credential_sealed() {
     let stack = TestStack::new().await;
-    let book = books(&stack);
-    fill(book, SyncProvider::Gmail, 8);
-    let url = format!("{}/sync/gmail", stack.contacts_url());
-    let started = stack
-        .owner()
-        .post(&url, &request(SyncProvider::Gmail, "press"))
-        .await;
-    let id = started.body["id"].as_str().unwrap().to_owned();
-    let continuation = queued_sync(&stack).await;
+    let (id, continuation) = started_gmail_sync(&stack, 8).await;
 
     // A run out of time applies one page and queues the rest, sealed the same way.
     let app = stack.function("import-upload");
@@ -612,6 +612,7 @@ async fn a_long_sync_continues_in_later_runs_with_its_credential_sealed() {
     assert_eq!(job["sync"]["pages"], 3);
 
     // A credential that does not open (tampered, or sealed for another job) fails the job.
+    let url = format!("{}/sync/gmail", stack.contacts_url());
     let started = stack
         .owner()
         .post(&url, &request(SyncProvider::Gmail, "tour"))

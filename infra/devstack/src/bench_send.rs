@@ -12,14 +12,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use mailing::App;
 use mailing::aws::Clients;
-use mailing::domain::{ArtistId, ContactRole};
+use mailing::domain::ContactRole;
 use mailing::sending::SendBatch;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::auth::{LocalIssuer, random_secret};
-use crate::gateway::{Gateway, HttpRequest};
+use crate::bench_stack::BenchStack;
 use crate::replay::Recordings;
-use crate::stack::{LocalStack, local_overrides};
 
 pub async fn run(args: &[String]) -> anyhow::Result<()> {
     let recipients: usize = match args {
@@ -27,15 +25,8 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
         [flag, n] if flag == "--recipients" => n.parse().context("--recipients: a number")?,
         _ => bail!("usage: devstack bench-send [--recipients N]"),
     };
-    let prefix = format!("bsend{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let stack = LocalStack::start(
-        &crate::repo_root().join("template.yaml"),
-        &prefix,
-        local_overrides("http://127.0.0.1:9"),
-    )
-    .await?;
-    let artist = ArtistId::new();
-    let domain = format!("{prefix}.example");
+    let bench = BenchStack::start("bsend").await?;
+    let (stack, artist, domain) = (&bench.stack, bench.artist, &bench.domain);
     crate::seed::contacts(
         stack.apps.all(),
         artist,
@@ -44,79 +35,11 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
         &format!("fans.{domain}"),
     )
     .await?;
-    let consumer = |name: &str| {
-        stack
-            .consumers
-            .iter()
-            .find(|local| local.consumer.function == name)
-            .with_context(|| format!("no consumer {name}"))
-    };
-    let (dispatch, sender) = (consumer("campaign-dispatch")?, consumer("email-send")?);
-    let gateway = Gateway {
-        apps: stack.apps.clone(),
-        providers: stack.providers.clone(),
-        issuer: LocalIssuer::new(random_secret()),
-    };
-    let token = gateway.issuer.mint(
-        "bench",
-        &[format!("artist:{artist}:*")],
-        Duration::from_secs(3600),
+    let (dispatch, sender) = (
+        bench.consumer("campaign-dispatch")?,
+        bench.consumer("email-send")?,
     );
-    let call = |method: &'static str, target: String, body: Value| {
-        let token = token.clone();
-        let gateway = &gateway;
-        async move {
-            let response = gateway
-                .handle(HttpRequest {
-                    method,
-                    target: &target,
-                    headers: vec![("authorization".into(), format!("Bearer {token}"))],
-                    body: body.to_string().into_bytes(),
-                })
-                .await;
-            let status = response.status().as_u16();
-            let body: Value = match response.body() {
-                lambda_http::Body::Text(text) => serde_json::from_str(text).unwrap_or(Value::Null),
-                _ => Value::Null,
-            };
-            if status >= 300 {
-                bail!("{method} {target}: {status} {body}");
-            }
-            Ok(body)
-        }
-    };
-    crate::dns::publish_proof(stack.apps.all(), artist, &domain).await?;
-    call(
-        "POST",
-        "/api/email/domains".into(),
-        json!({ "artist_id": artist.to_string(), "domain": domain }),
-    )
-    .await?;
-    call(
-        "PUT",
-        format!("/api/artists/{artist}/sender-profile"),
-        json!({ "display_name": "Artiste Example", "postal_address": "12 rue des Lilas, 75011 Paris" }),
-    )
-    .await?;
-    let campaign = call(
-        "POST",
-        format!("/api/artists/{artist}/campaigns"),
-        json!({
-            "contact_role": "marketing", "name": "Nouvel album",
-            "subject": "{{ contact.first_name|default('Bonjour') }}, le nouvel album et la tournée 2027",
-            "content": crate::bench_render::newsletter()?,
-            "from_name": "Artiste Example", "from_email": format!("news@{domain}"),
-            "utm_campaign": "album-2027",
-        }),
-    )
-    .await?;
-    let id = campaign["id"].as_str().context("a campaign id")?.to_owned();
-    call(
-        "POST",
-        format!("/api/artists/{artist}/campaigns/{id}/send"),
-        json!({}),
-    )
-    .await?;
+    bench.send_newsletter("marketing").await?;
     crate::consumers::drain(&stack.apps, dispatch).await?;
     let batch = queued_batch(stack.apps.all(), &sender.queue_url).await?;
 

@@ -70,7 +70,20 @@ impl Intercept for RequestCounter {
     }
 }
 
-/// The clients from the environment, with DynamoDB, SQS and SES requests counted.
+/// The requests made between two counts, by (service, operation) (transactions' items left
+/// out: they are not requests).
+pub fn spent(
+    before: &BTreeMap<(String, String), u64>,
+    after: &BTreeMap<(String, String), u64>,
+) -> BTreeMap<(String, String), u64> {
+    after
+        .iter()
+        .map(|(key, count)| (key.clone(), count - before.get(key).copied().unwrap_or(0)))
+        .filter(|((_, operation), count)| *count > 0 && operation != TRANSACTED_ITEMS)
+        .collect()
+}
+
+/// The clients from the environment, with DynamoDB, SQS, SES and S3 requests counted.
 pub async fn clients() -> (Clients, RequestCounter) {
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .load()
@@ -89,6 +102,11 @@ pub async fn clients() -> (Clients, RequestCounter) {
     );
     clients.sesv2 = aws_sdk_sesv2::Client::from_conf(
         aws_sdk_sesv2::config::Builder::from(&sdk)
+            .interceptor(counter.clone())
+            .build(),
+    );
+    clients.s3 = aws_sdk_s3::Client::from_conf(
+        mailing::aws::s3_config(&sdk)
             .interceptor(counter.clone())
             .build(),
     );

@@ -27,6 +27,7 @@ async fn main() -> anyhow::Result<()> {
         Some("bench-render") => devstack::bench_render::run(&args[1..]),
         Some("bench-send") => devstack::bench_send::run(&args[1..]).await,
         Some("bench-events") => devstack::bench_events::run(&args[1..]).await,
+        Some("bench-e2e") => devstack::bench_e2e::run(&args[1..]).await,
         Some("event") => event(&args[1..]).await,
         Some("reply") => reply(&args[1..]).await,
         Some("end-test") => end_test(&args[1..]).await,
@@ -36,7 +37,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         _ => bail!(
-            "usage: devstack up [--port N] | devstack token --scope SCOPE... [--sub USER] [--hours H] | devstack env --prefix P [--per-function] | devstack import --dry-run --artist ID --role ROLE [--sheet NAME] FILE | devstack bench-render [--messages N] | devstack bench-send [--recipients N] | devstack bench-events [--events N] | devstack event KIND --to ADDRESS... [--link URL] [--machine] [--minutes-after N] | devstack end-test --artist ID --campaign ID | devstack reply --to-newest ADDRESS (FILE.eml | --text TEXT) | devstack openapi"
+            "usage: devstack up [--port N] | devstack token --scope SCOPE... [--sub USER] [--hours H] | devstack env --prefix P [--per-function] | devstack import --dry-run --artist ID --role ROLE [--sheet NAME] FILE | devstack bench-render [--messages N] | devstack bench-send [--recipients N] | devstack bench-events [--events N] | devstack bench-e2e [--contacts N] [--recipients M] [--replies R] | devstack event KIND --to ADDRESS... [--link URL] [--machine] [--minutes-after N] | devstack end-test --artist ID --campaign ID | devstack reply --to-newest ADDRESS (FILE.eml | --text TEXT) | devstack openapi"
         ),
     }
 }
@@ -273,75 +274,11 @@ async fn import(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes a realistic contacts CSV for benchmarks: mixed domains (some IDN), about 1% invalid
-/// addresses and 2% repeats of an earlier address in another case. Deterministic.
 fn generate_contacts(args: &[String]) -> anyhow::Result<()> {
-    use std::io::Write;
     let [rows, path] = args else {
         bail!("usage: devstack generate-contacts ROWS FILE");
     };
-    let rows: u64 = rows.parse().context("ROWS: a number")?;
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-    const FIRST: &[&str] = &[
-        "Camille", "Léa", "Hugo", "Zoé", "Lucas", "Inès", "Jonas", "Nadia", "Élodie", "Tom",
-    ];
-    const LAST: &[&str] = &[
-        "Martin", "Bernard", "Dubois", "Durand", "Lefèvre", "Moreau", "Weber", "Benali", "Roux",
-        "Petit",
-    ];
-    const DOMAINS: &[&str] = &[
-        "gmail.com",
-        "orange.fr",
-        "free.fr",
-        "yahoo.fr",
-        "hotmail.com",
-        "outlook.fr",
-        "laposte.net",
-        "radio-example.fr",
-        "zeitung.example",
-        "festival-ete.example",
-        "label-musique.fr",
-        "bücher.example",
-        "sfr.fr",
-        "wanadoo.fr",
-        "icloud.com",
-        "proton.me",
-    ];
-    writeln!(out, "First Name,Last Name,Email Address,Company,Phone,Tags")?;
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    for i in 0..rows {
-        let r = next();
-        let (first, last) = (FIRST[(r % 10) as usize], LAST[((r >> 8) % 10) as usize]);
-        let domain = DOMAINS[(i % DOMAINS.len() as u64) as usize];
-        let email = match (r >> 32) % 100 {
-            0 => format!("{first} at {domain}"),
-            1 | 2 if i > 10 => {
-                let earlier = (r >> 40) % i;
-                format!(
-                    "contact.{earlier}@{}",
-                    DOMAINS[(earlier % DOMAINS.len() as u64) as usize]
-                )
-                .to_uppercase()
-            }
-            _ => format!("contact.{i}@{domain}"),
-        };
-        writeln!(
-            out,
-            "{first},{last},{email},\"{last} & Co, SARL\",+33 6 {:02} {:02} {:02} {:02},\"presse,radio\"",
-            r % 100,
-            (r >> 8) % 100,
-            (r >> 16) % 100,
-            (r >> 24) % 100
-        )?;
-    }
-    out.flush()?;
-    Ok(())
+    devstack::generate::contacts(rows.parse().context("ROWS: a number")?, path.as_ref())
 }
 
 /// Provisions the tables under `prefix` and prints the functions' environment: every variable
