@@ -235,7 +235,7 @@ def main():
     e2e, events, functions, target = (Path(p) for p in sys.argv[1:5])
     stages = lines_of(e2e)
     memory = {f["binary"]: f["memory"] for f in json.loads(functions.read_text())}
-    flows = {s["stage"]: flow_cost(s, memory) for s in stages}
+    flows = {s["stage"]: flow_cost(s, memory) for s in stages if s["stage"] in STAGES}
     flows["events"] = events_cost(lines_of(events)[-1], memory)
     order = ["campaign", "events", "replies", "import"]
     write_section(target, "e2e", f"{stamp()}\n\n{e2e_table(stages)}")

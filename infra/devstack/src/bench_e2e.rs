@@ -4,7 +4,8 @@
 //! completes); a campaign of the benchmark newsletter to about M press contacts imported the
 //! same way (API, `campaign-dispatch`, `email-send` until every recipient is sent); then R of
 //! them answering it (a Gmail reply stored as SES's receipt rule stores it, `email-inbound` and
-//! `ses-events`). Each stage's AWS requests
+//! `ses-events`). Between the campaign and the replies, `ses-events` records what the local SES
+//! published for the messages sent (a stage of its own). Each stage's AWS requests
 //! are counted by service and operation (DynamoDB, SQS, SES, S3; transactions' items beside
 //! them, as write units are paid on them) with its wall time against the emulator. Prints one
 //! JSON line per stage.
@@ -42,7 +43,13 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
     let file = dir.join("contacts.csv");
     crate::generate::contacts(contacts, &file)?;
     let (job, measured) = measure(&bench, import(&bench, "marketing", &file)).await?;
-    print_stage("import", contacts, &job["report"], measured);
+    let report = &job["report"];
+    let counts = ["rows", "valid", "invalid", "duplicates", "created"];
+    let counts: Value = counts
+        .iter()
+        .map(|k| (k.to_string(), report[k].clone()))
+        .collect();
+    print_stage("import", contacts, &counts, measured);
 
     // The press file is sized so that about M of its rows are valid and unique.
     let file = dir.join("press.csv");
@@ -51,6 +58,11 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
     let (campaign, measured) = measure(&bench, campaign(&bench, &job)).await?;
     let sent = campaign["success_count"].as_u64().unwrap_or(0);
     print_stage("campaign", sent, &campaign, measured);
+
+    // What SES publishes for each message sent (the local SES: its Send and Delivery events).
+    let (handled, measured) = measure(&bench, drain(&bench, &["ses-events"])).await?;
+    let events = handled["ses-events"].as_u64().unwrap_or(0);
+    print_stage("delivery events", events, &handled, measured);
 
     let (handled, measured) = measure(&bench, replies(&bench, replying)).await?;
     print_stage("replies", replying as u64, &handled, measured);
@@ -195,10 +207,15 @@ async fn replies(bench: &BenchStack, count: usize) -> anyhow::Result<Value> {
         let reply = crate::inbound::as_reply_to(&written, &original.raw, "PASS")?;
         crate::inbound::store(&app.aws.s3, bucket, reply).await?;
     }
+    drain(bench, &["email-inbound", "ses-events"]).await
+}
+
+/// Runs each function's queue until it stays empty: the messages each handled.
+async fn drain(bench: &BenchStack, functions: &[&str]) -> anyhow::Result<Value> {
     let mut handled = json!({});
-    for function in ["email-inbound", "ses-events"] {
-        handled[function] =
-            json!(crate::consumers::drain(&bench.stack.apps, bench.consumer(function)?).await?);
+    for function in functions {
+        let consumer = bench.consumer(function)?;
+        handled[function] = json!(crate::consumers::drain(&bench.stack.apps, consumer).await?);
     }
-    Ok(json!({ "messages_handled": handled }))
+    Ok(handled)
 }
