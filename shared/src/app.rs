@@ -46,9 +46,7 @@ impl App {
     }
 
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
+        let sdk = crate::aws::load_config().await;
         let config = Self::configure(&sdk, |name| std::env::var(name).ok()).await?;
         Ok(Self::new(config, Clients::new(&sdk)))
     }

@@ -45,9 +45,7 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
 
     // Once through the emulator, recording its answers.
     let recordings = Recordings::default();
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
+    let sdk = mailing::aws::load_config().await;
     let mut clients = Clients::new(&sdk);
     clients.dynamodb = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(&sdk)

@@ -85,9 +85,7 @@ pub fn spent(
 
 /// The clients from the environment, with DynamoDB, SQS, SES and S3 requests counted.
 pub async fn clients() -> (Clients, RequestCounter) {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
+    let sdk = mailing::aws::load_config().await;
     let counter = RequestCounter::default();
     let mut clients = Clients::new(&sdk);
     clients.dynamodb = aws_sdk_dynamodb::Client::from_conf(

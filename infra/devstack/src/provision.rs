@@ -187,9 +187,7 @@ pub async fn cold_start(
     environment: &BTreeMap<String, String>,
     clients: Clients,
 ) -> anyhow::Result<App> {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
+    let sdk = mailing::aws::load_config().await;
     app(&sdk, environment, clients).await
 }
 
@@ -246,9 +244,7 @@ pub async fn create_secrets(
 /// What a rotation does (`aws secretsmanager put-secret-value`): a new current value, the
 /// old one kept as `AWSPREVIOUS`.
 pub async fn rotate_secret(secret: &str) -> anyhow::Result<()> {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
+    let sdk = mailing::aws::load_config().await;
     let key = String::from_utf8(crate::auth::random_secret()).expect("hex is UTF-8");
     aws_sdk_secretsmanager::Client::new(&sdk)
         .put_secret_value()

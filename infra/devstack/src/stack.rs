@@ -68,9 +68,7 @@ impl LocalStack {
         let template = Template::load(template_path)?;
         let (clients, requests) = counting::clients().await;
         // One SDK configuration for what only the local stack calls: topics and secrets.
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
+        let sdk = mailing::aws::load_config().await;
         let sns = aws_sdk_sns::Client::new(&sdk);
         let provisioned = provision::provision(&template, prefix, &clients, &sns).await?;
         let mut environment = provision::environment(&template, &provisioned, &overrides)?;

@@ -237,9 +237,7 @@ async fn import(args: &[String]) -> anyhow::Result<()> {
     }
     let basis = consent.context("a real import records consent: give --consent consent|contract|legal_obligation|legitimate_interest")?;
     devstack::stack::require_local_endpoint()?;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
+    let sdk = mailing::aws::load_config().await;
     let config = mailing::App::configure(&sdk, |name| std::env::var(name).ok())
         .await
         .context("no running local stack: start infra/dev up")?;
