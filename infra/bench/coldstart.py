@@ -5,7 +5,8 @@ kernel while it waits for its next event, where it is killed. Runs are interleav
 function, then run 2...) so the machine's noise falls on all of them alike, the baseline too.
 
 usage: python coldstart.py --settings FUNCTIONS.json --bin-dir DIR --events DIR --baseline BIN
-                           --endpoint URL [--runs N] [--only NAME,...] --logs DIR --out RESULTS.json
+                           --endpoint URL [--runs N] [--only NAME,...] [--against DIR]
+                           --logs DIR --out RESULTS.json
 FUNCTIONS.json is `devstack env --per-function`: each function's binary, memory, timeout and
 environment as the template gives them, resolved against the emulator.
 """
@@ -239,6 +240,9 @@ def main():
     parser.add_argument("--only", default="")
     parser.add_argument("--logs", required=True)
     parser.add_argument("--out", required=True)
+    # Another build of the same functions (say, from before a change), started interleaved with
+    # this one and reported as NAME@against: an A/B comparison under the same noise.
+    parser.add_argument("--against", default="")
     args = parser.parse_args()
 
     settings = {s["binary"]: s for s in json.loads(Path(args.settings).read_text())}
@@ -256,6 +260,8 @@ def main():
             "setting": settings[name],
             "fixture": fixtures.get(name),
         }
+        if args.against:
+            cases[f"{name}@against"] = {**cases[name], "binary": Path(args.against) / name}
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), RuntimeApi)
     server.daemon_threads = True
