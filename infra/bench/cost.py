@@ -25,9 +25,11 @@ STAGES = {
     "campaign": {"function": "email-send", "per": 1_000, "unit": "emails sent", "api_calls": 2},
     "replies": {"function": "email-inbound", "per": 1_000, "unit": "replies received", "api_calls": 0},
 }
-# Upper bounds on read units, which requests alone do not give: a GetItem or Query page read
-# eventually consistent at its 1 MB limit (128 units), a BatchGetItem of 100 keys of 4 KB (50).
-READ_UNITS_BOUND = {"GetItem": 128, "Query": 128, "Scan": 128, "BatchGetItem": 50}
+# Read units, which requests alone do not give, at a bound for what our reads fetch (eventually
+# consistent: half a unit per 4 KB): a GetItem the size of the largest item we read, a campaign
+# carrying its newsletter (22 KB, 3 units); a Query page of 500 contacts (256 KB, 32); a
+# BatchGetItem of 100 keys of 4 KB (50); a Scan page at its 1 MB limit (128).
+READ_UNITS_BOUND = {"GetItem": 3, "Query": 32, "Scan": 128, "BatchGetItem": 50}
 WRITES = {"PutItem", "UpdateItem", "DeleteItem"}
 
 
@@ -107,7 +109,8 @@ def events_cost(run: dict, memory: dict) -> dict:
     endpoints = lambda_seconds(0, {"dynamodb": tracked, "sqs": tracked}, memory["track-open"])
     gb_seconds = consumer * mb / 1024 + endpoints * memory["track-open"] / 1024
     invocations = per / batch + tracked
-    read_bound = (run["dynamodb_requests_per_1000_events"] - run["transactions_per_1000_events"]) * 50 + tracked * 128
+    # The consumer reads its batch's sends in one BatchGetItem; each endpoint its send in a Query.
+    read_bound = per / batch * READ_UNITS_BOUND["BatchGetItem"] + tracked * READ_UNITS_BOUND["Query"]
     usd = {
         "Lambda": invocations * AWS["lambda_request_per_million"] / 1e6 + gb_seconds * AWS["lambda_gb_second_x86_64"],
         "DynamoDB": run["write_units_per_1000_events"] * AWS["dynamodb_write_unit_per_million"] / 1e6
@@ -200,6 +203,7 @@ def comparison(flows: dict) -> str:
             + sum(flows["campaign"]["usd"].values()) * emails / 1_000
             + sum(flows["events"]["usd"].values()) * events / 1_000
             + sum(flows["replies"]["usd"].values()) * replies / 1_000)
+    ours += PRICES["fixed_month"]["secrets"] * PRICES["fixed_month"]["secret_usd"]
     alt = PRICES["alternatives"]
     listmonk = alt["listmonk_vm_month"]["usd"] + emails * AWS["ses_email_per_thousand"] / 1e3
     hubspot_extra = math.ceil(max(0, contacts - alt["hubspot_professional_included_contacts"]["value"]) / 1000) \
@@ -210,8 +214,9 @@ def comparison(flows: dict) -> str:
         "",
         "| | per month | what it includes |",
         "|---|---|---|",
-        f"| ArtistHub Mailing on AWS (this model, x86_64, no free tier) | **{money(ours)}** | per-artist and per-team "
-        "contacts with consent, replies in the CRM, tracking, A/B tests |",
+        f"| ArtistHub Mailing on AWS (this model, x86_64, no free tier) | **{money(ours)}** | the flows above and the "
+        f"{PRICES['fixed_month']['secrets']} secrets' monthly fee; per-artist and per-team contacts with consent, "
+        "replies in the CRM, tracking, A/B tests; logs and API calls of people using the CRM not counted |",
         f"| listmonk on a small VM + SES | {money(listmonk)} | {alt['listmonk_vm_month']['what']}; no replies in a CRM, "
         "one tenant, the VM to run and patch |",
         f"| Mailchimp Standard | ${alt['mailchimp_standard_10000_month']['usd']:,} | "
@@ -227,6 +232,8 @@ def sources() -> str:
     for name, entry in {**PRICES["aws"], **PRICES["alternatives"]}.items():
         value = f"${entry['usd']}" if "usd" in entry else f"{entry['value']:,}"
         lines.append(f"- `{name}` {value}: {entry['source']}")
+    fixed = PRICES["fixed_month"]
+    lines.append(f"- `secret_month` ${fixed['secret_usd']} each, {fixed['secrets']} secrets: {fixed['source']}")
     lines.append(f"- latencies (ms) {LATENCY_MS}: {PRICES['latency_ms']['note']}")
     return "\n".join(lines)
 
