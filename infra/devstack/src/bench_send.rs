@@ -92,7 +92,7 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
     let wall = started.elapsed();
     let sends = (rounds * batch.contacts.len()) as f64;
     let per_recipient = cpu.as_secs_f64() * 1e6 / sends;
-    let ses_call = ses_call_alone(&replaying, &domain, rounds * batch.contacts.len()).await?;
+    let ses_call = ses_call_alone(&replaying, domain, rounds * batch.contacts.len()).await?;
     let baseline = crate::bench_render::measure(rounds * batch.contacts.len())?;
     let render = baseline["micros_per_message"].as_f64().unwrap_or(f64::NAN);
     let round = |x: f64| (x * 10.0).round() / 10.0;
