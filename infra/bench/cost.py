@@ -19,11 +19,18 @@ AWS = {name: entry["usd"] for name, entry in PRICES["aws"].items()}
 LATENCY_MS = {k: v for k, v in PRICES["latency_ms"].items() if k != "note"}
 FULL_VCPU_MB = PRICES["lambda_full_vcpu_mb"]["value"]
 
-# What runs each stage, and the function its CPU is charged to (the stage's heaviest).
+# The function each e2e stage's CPU is charged to (the stage's heaviest).
+FUNCTION_OF = {
+    "import": "import-upload",
+    "campaign": "email-send",
+    "delivery events": "ses-events",
+    "replies": "email-inbound",
+}
+# The stages priced per unit (delivery events are priced from `bench events`' richer stream).
 STAGES = {
-    "import": {"function": "import-upload", "per": 100_000, "unit": "contacts imported", "api_calls": 2},
-    "campaign": {"function": "email-send", "per": 1_000, "unit": "emails sent", "api_calls": 2},
-    "replies": {"function": "email-inbound", "per": 1_000, "unit": "replies received", "api_calls": 0},
+    "import": {"per": 100_000, "unit": "contacts imported", "api_calls": 2},
+    "campaign": {"per": 1_000, "unit": "emails sent", "api_calls": 2},
+    "replies": {"per": 1_000, "unit": "replies received", "api_calls": 0},
 }
 # Read units, which requests alone do not give, at a bound for what our reads fetch (eventually
 # consistent: half a unit per 4 KB): a GetItem the size of the largest item we read, a campaign
@@ -62,7 +69,7 @@ def flow_cost(stage: dict, memory: dict) -> dict:
     counted = split(stage["requests"])
     by_service = {s: n * scale for s, n in counted["by_service"].items()}
     invocations = stage["requests"].get("sqs:DeleteMessageBatch", 0) * scale + meta["api_calls"]
-    mb = memory[meta["function"]]
+    mb = memory[FUNCTION_OF[stage["stage"]]]
     seconds = lambda_seconds(stage["cpu_seconds"] * scale, by_service, mb)
     gb_seconds = seconds * mb / 1024
     s3 = stage["requests"]
@@ -137,7 +144,7 @@ def money(usd: float) -> str:
     return f"${usd:.4f}" if usd < 1 else f"${usd:,.2f}"
 
 
-def e2e_table(stages: list[dict]) -> str:
+def e2e_table(stages: list[dict], memory: dict) -> str:
     lines = [
         "| stage | units | local wall | our CPU | DynamoDB | of which transactions (items) | SQS | SES | S3 |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -154,19 +161,20 @@ def e2e_table(stages: list[dict]) -> str:
         for key, count in sorted(s["requests"].items()):
             if count:
                 lines.append(f"| {s['stage']} | `{key}` | {count:,} | {count / s['units']:.3f} |")
-    lines += ["", projection(stages)]
+    lines += ["", projection(stages, memory)]
     return "\n".join(lines)
 
 
-def projection(stages: list[dict]) -> str:
+def projection(stages: list[dict], memory: dict) -> str:
     """Each stage's wall time on AWS: its requests awaited in turn at the latencies of
-    prices.json, the CPU at full speed; the campaign's senders run `SenderMaxConcurrency` (5)
-    at once and SES takes 14 messages a second until the account's rate is raised."""
+    prices.json, the CPU at its function's share of a vCPU; the campaign's senders run
+    `SenderMaxConcurrency` (5) at once and SES takes 14 messages a second until the account's
+    rate is raised."""
     rate = PRICES["ses_default_send_rate_per_second"]["value"]
     lines = ["| stage | requests awaited in turn | projected on AWS | bound by |", "|---|---|---|---|"]
     for s in stages:
         counted = split(s["requests"])["by_service"]
-        serial = lambda_seconds(s["cpu_seconds"], counted, FULL_VCPU_MB)
+        serial = lambda_seconds(s["cpu_seconds"], counted, memory[FUNCTION_OF[s["stage"]]])
         if s["stage"] == "campaign":
             sending = s["units"] / rate
             parallel = serial / 5
@@ -245,7 +253,7 @@ def main():
     flows = {s["stage"]: flow_cost(s, memory) for s in stages if s["stage"] in STAGES}
     flows["events"] = events_cost(lines_of(events)[-1], memory)
     order = ["campaign", "events", "replies", "import"]
-    write_section(target, "e2e", f"{stamp()}\n\n{e2e_table(stages)}")
+    write_section(target, "e2e", f"{stamp()}\n\n{e2e_table(stages, memory)}")
     body = "\n\n".join([stamp(), cost_table([flows[name] for name in order]), comparison(flows), sources()])
     write_section(target, "cost", body)
     print(body)
