@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 use crate::bench_send::cpu_time;
 use crate::counting::TRANSACTED_ITEMS;
-use crate::stack::{LocalStack, local_overrides};
+use crate::stack::LocalStack;
 
 const RECIPIENTS: usize = 1_000;
 const BATCH: usize = 100;
@@ -33,13 +33,7 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
         [flag, n] if flag == "--events" => n.parse().context("--events: a number")?,
         _ => bail!("usage: devstack bench-events [--events N]"),
     };
-    let prefix = format!("bev{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let stack = LocalStack::start(
-        &crate::repo_root().join("template.yaml"),
-        &prefix,
-        local_overrides("http://127.0.0.1:9"),
-    )
-    .await?;
+    let stack = LocalStack::for_bench("bev").await?;
     let app = stack
         .apps
         .of("ses-events")

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::auth::{LocalIssuer, random_secret};
 use crate::consumers::LocalConsumer;
 use crate::gateway::{Gateway, HttpRequest};
-use crate::stack::{LocalStack, local_overrides};
+use crate::stack::LocalStack;
 
 pub struct BenchStack {
     pub stack: LocalStack,
@@ -24,13 +24,7 @@ pub struct BenchStack {
 impl BenchStack {
     /// A stack of its own under a fresh prefix starting with `name`.
     pub async fn start(name: &str) -> anyhow::Result<Self> {
-        let prefix = format!("{name}{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-        let stack = LocalStack::start(
-            &crate::repo_root().join("template.yaml"),
-            &prefix,
-            local_overrides("http://127.0.0.1:9"),
-        )
-        .await?;
+        let stack = LocalStack::for_bench(name).await?;
         let artist = ArtistId::new();
         let gateway = Gateway {
             apps: stack.apps.clone(),
@@ -43,7 +37,10 @@ impl BenchStack {
             Duration::from_secs(6 * 3600),
         );
         let bench = Self {
-            domain: format!("{prefix}.example"),
+            domain: format!(
+                "{name}{}.example",
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            ),
             stack,
             artist,
             gateway,

@@ -57,6 +57,18 @@ pub fn require_local_endpoint() -> anyhow::Result<String> {
 }
 
 impl LocalStack {
+    /// A benchmark's stack of its own, from the repository's template, under a fresh prefix
+    /// starting with `name`.
+    pub async fn for_bench(name: &str) -> anyhow::Result<Self> {
+        let prefix = format!("{name}{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        Self::start(
+            &crate::repo_root().join("template.yaml"),
+            &prefix,
+            local_overrides("http://127.0.0.1:9"),
+        )
+        .await
+    }
+
     /// Provisions every table of `template_path` under `prefix` and builds the app with the
     /// template's environment; `overrides` supplies what the template computes (secrets, URLs).
     pub async fn start(
