@@ -2,6 +2,11 @@
 //! aws-config); S3 then switches to path-style addressing, which emulators need.
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 #[derive(Debug, Clone)]
 pub struct Clients {
@@ -37,12 +42,12 @@ pub async fn load_config() -> SdkConfig {
 }
 
 /// The SDK's default client (rustls on aws-lc, the same timeouts and pool) but for its roots:
-/// by default it reads every certificate the image holds on its first request — a file and a
-/// directory of 147 on Debian, each read and parsed, 6 ms of a cold start here — where Mozilla's
-/// roots compiled in cost no file at all. They are the roots AWS's endpoints chain to (Amazon
-/// Trust Services, and any other public CA an endpoint may use), and the set Amazon Linux's
-/// own bundle is made from; the clients of other providers (`https`) keep the system's roots.
-fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+/// by default it reads every certificate the image holds — a file and a directory of 147 on
+/// Debian, each read and parsed — where Mozilla's roots compiled in cost no file at all. They are
+/// the roots AWS's endpoints chain to (Amazon Trust Services, and any other public CA an endpoint
+/// may use), and the set Amazon Linux's own bundle is made from; the clients of other providers
+/// (`https`) keep the system's roots.
+fn https_client() -> SharedHttpClient {
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
     let roots = tls::TrustStore::empty()
         .with_native_roots(false)
@@ -51,10 +56,36 @@ fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
         .with_trust_store(roots)
         .build()
         .expect("the compiled-in roots make a TLS context");
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
-        .tls_context(context)
-        .build_https()
+    SharedHttpClient::new(ConnectorOnFirstRequest(
+        aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+            .tls_context(context)
+            .build_https(),
+    ))
+}
+
+/// The SDK's client, but for when it builds its TLS connector. The SDK builds one, parsing every
+/// root certificate, each time a service client is constructed (to surface a bad trust store at
+/// start-up; five for our four clients, a sixth for the secrets' client) and once more, kept, on
+/// the first request: about 0.6 ms each here, which `perf` showed to be most of an init's own CPU.
+/// Here only the kept one is built, when a request first needs it; a function that answers
+/// without calling AWS parses none. The compiled-in roots cannot be bad, and a unit test reads
+/// every one of them back.
+#[derive(Debug)]
+struct ConnectorOnFirstRequest(SharedHttpClient);
+
+impl HttpClient for ConnectorOnFirstRequest {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
 }
 
 /// The compiled-in roots as the PEM the SDK's trust store takes.
@@ -76,8 +107,61 @@ pub fn s3_config(sdk: &SdkConfig) -> aws_sdk_s3::config::Builder {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use aws_sdk_sqs::config::ConfigBag;
+    use aws_smithy_runtime_api::box_error::BoxError;
+    use aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder;
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
+
+    use super::*;
+
+    /// Counts the connectors the SDK asks for, as its own client would build them.
+    #[derive(Debug, Default)]
+    struct CountingClient(Arc<AtomicUsize>);
+
+    impl HttpClient for CountingClient {
+        fn http_connector(
+            &self,
+            _: &HttpConnectorSettings,
+            _: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            unreachable!("no request is made")
+        }
+
+        fn validate_base_client_config(
+            &self,
+            _: &RuntimeComponentsBuilder,
+            _: &ConfigBag,
+        ) -> Result<(), BoxError> {
+            // What the SDK's hyper client does here: build a connector, roots and all.
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    async fn construct_the_clients(client: SharedHttpClient) {
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .http_client(client)
+            .load()
+            .await;
+        let _ = Clients::new(&sdk);
+    }
+
+    #[tokio::test]
+    async fn constructing_the_service_clients_builds_no_tls_connector_until_a_request_needs_one() {
+        let built = Arc::new(AtomicUsize::new(0));
+        let counting = || SharedHttpClient::new(CountingClient(built.clone()));
+        // The SDK's own behaviour, which the wrapper exists for: a connector built for each
+        // client (five for our four), none of them kept.
+        construct_the_clients(counting()).await;
+        assert!(built.swap(0, Ordering::SeqCst) >= 4);
+        construct_the_clients(SharedHttpClient::new(ConnectorOnFirstRequest(counting()))).await;
+        assert_eq!(built.load(Ordering::SeqCst), 0);
+    }
 
     #[test]
     fn the_compiled_in_roots_read_back_whole_and_include_amazon_trust_services() {
