@@ -6,6 +6,7 @@ function, then run 2...) so the machine's noise falls on all of them alike, the 
 
 usage: python coldstart.py --settings FUNCTIONS.json --bin-dir DIR --events DIR --baseline BIN
                            --endpoint URL [--runs N] [--only NAME,...] [--against DIR]
+                           [--runner COMMAND]
                            --logs DIR --out RESULTS.json
 FUNCTIONS.json is `devstack env --per-function`: each function's binary, memory, timeout and
 environment as the template gives them, resolved against the emulator.
@@ -15,6 +16,7 @@ import argparse
 import io
 import json
 import os
+import shlex
 import signal
 import statistics
 import subprocess
@@ -168,11 +170,11 @@ def lambda_environment(name, setting, port, endpoint):
     return env
 
 
-def cold_start(server, binary: Path, env, event: bytes, timeout_s, log) -> dict:
+def cold_start(server, command: list[str], env, event: bytes, timeout_s, log) -> dict:
     run = Run(event, timeout_s)
     server.run = run
     run.started = time.perf_counter_ns()
-    process = subprocess.Popen([str(binary)], env=env, stdout=log, stderr=log,
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=log,
                                stdin=subprocess.DEVNULL)
     run.pid = process.pid
 
@@ -267,7 +269,10 @@ def main():
     # Another build of the same functions (say, from before a change), started interleaved with
     # this one and reported as NAME@against: an A/B comparison under the same noise.
     parser.add_argument("--against", default="")
+    # A command the binaries are started through: `qemu-aarch64 -L ...` for another architecture's.
+    parser.add_argument("--runner", default="")
     args = parser.parse_args()
+    runner = shlex.split(args.runner)
 
     settings = {s["binary"]: s for s in json.loads(Path(args.settings).read_text())}
     wanted = [n for n in args.only.split(",") if n] or sorted(settings)
@@ -301,7 +306,7 @@ def main():
             event = (Path(args.events) / case["fixture"]).read_bytes() if case["fixture"] else b"{}"
             env = lambda_environment(name, case["setting"], port, args.endpoint)
             with open(logs / f"{name}.log", "wb" if run == 0 else "ab") as log:
-                measured[name].append(cold_start(server, case["binary"], env, event,
+                measured[name].append(cold_start(server, runner + [str(case["binary"])], env, event,
                                                  case["setting"]["timeout"], log))
         print(f"run {run + 1}/{args.runs} done", file=sys.stderr)
     server.shutdown()
@@ -312,6 +317,7 @@ def main():
         size = case["binary"].stat().st_size
         results.append({
             "function": name,
+            "binary": str(case["binary"]),
             "fixture": case["fixture"],
             "memory_mb": case["setting"]["memory"],
             "binary_bytes": size,
