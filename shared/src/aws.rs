@@ -46,7 +46,7 @@ pub async fn load_config() -> SdkConfig {
 /// Debian, each read and parsed — where Mozilla's roots compiled in cost no file at all. They are
 /// the roots AWS's endpoints chain to (Amazon Trust Services, and any other public CA an endpoint
 /// may use), and the set Amazon Linux's own bundle is made from; the clients of other providers
-/// (`https`) keep the system's roots.
+/// (`https`) trust the same ones.
 fn https_client() -> SharedHttpClient {
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
     let roots = tls::TrustStore::empty()
