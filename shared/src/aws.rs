@@ -1,6 +1,8 @@
 //! AWS clients, built once per cold start. Every client honours `AWS_ENDPOINT_URL` (through
 //! aws-config); S3 then switches to path-style addressing, which emulators need.
 
+use std::sync::{Arc, OnceLock};
+
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
 use aws_smithy_runtime_api::client::http::{
@@ -8,12 +10,14 @@ use aws_smithy_runtime_api::client::http::{
 };
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
+/// One client per service, each constructed when a request first needs it: a function that
+/// never calls a service does not pay for its client at its cold start.
 #[derive(Debug, Clone)]
 pub struct Clients {
-    pub dynamodb: aws_sdk_dynamodb::Client,
-    pub s3: aws_sdk_s3::Client,
-    pub sqs: aws_sdk_sqs::Client,
-    pub sesv2: aws_sdk_sesv2::Client,
+    pub dynamodb: OnFirstUse<aws_sdk_dynamodb::Client>,
+    pub s3: OnFirstUse<aws_sdk_s3::Client>,
+    pub sqs: OnFirstUse<aws_sdk_sqs::Client>,
+    pub sesv2: OnFirstUse<aws_sdk_sesv2::Client>,
 }
 
 impl Clients {
@@ -23,12 +27,47 @@ impl Clients {
     }
 
     pub fn new(sdk: &SdkConfig) -> Self {
+        let (dynamodb, s3, sqs, sesv2) = (sdk.clone(), sdk.clone(), sdk.clone(), sdk.clone());
         Self {
-            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
-            s3: aws_sdk_s3::Client::from_conf(s3_config(sdk).build()),
-            sqs: aws_sdk_sqs::Client::new(sdk),
-            sesv2: aws_sdk_sesv2::Client::new(sdk),
+            dynamodb: OnFirstUse::new(move || aws_sdk_dynamodb::Client::new(&dynamodb)),
+            s3: OnFirstUse::new(move || aws_sdk_s3::Client::from_conf(s3_config(&s3).build())),
+            sqs: OnFirstUse::new(move || aws_sdk_sqs::Client::new(&sqs)),
+            sesv2: OnFirstUse::new(move || aws_sdk_sesv2::Client::new(&sesv2)),
         }
+    }
+}
+
+/// A service client constructed on first use and shared by the clones of its owner. Each
+/// construction deserializes the SDK's endpoint partitions and compiles their region patterns,
+/// and most functions call one or two of the four services.
+#[derive(Clone)]
+pub struct OnFirstUse<C> {
+    client: Arc<OnceLock<C>>,
+    construct: Arc<dyn Fn() -> C + Send + Sync>,
+}
+
+impl<C> OnFirstUse<C> {
+    pub fn new(construct: impl Fn() -> C + Send + Sync + 'static) -> Self {
+        Self {
+            client: Arc::default(),
+            construct: Arc::new(construct),
+        }
+    }
+}
+
+impl<C> std::ops::Deref for OnFirstUse<C> {
+    type Target = C;
+
+    fn deref(&self) -> &C {
+        self.client.get_or_init(|| (self.construct)())
+    }
+}
+
+impl<C> std::fmt::Debug for OnFirstUse<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OnFirstUse")
+            .field("constructed", &self.client.get().is_some())
+            .finish()
     }
 }
 
@@ -107,7 +146,6 @@ pub fn s3_config(sdk: &SdkConfig) -> aws_sdk_s3::config::Builder {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use aws_sdk_sqs::config::ConfigBag;
@@ -142,13 +180,21 @@ mod tests {
         }
     }
 
-    async fn construct_the_clients(client: SharedHttpClient) {
-        let sdk = aws_config::defaults(BehaviorVersion::latest())
+    async fn sdk_config(client: SharedHttpClient) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
             .http_client(client)
             .load()
-            .await;
-        let _ = Clients::new(&sdk);
+            .await
+    }
+
+    fn construct_every_client(clients: &Clients) {
+        let _ = (
+            &*clients.dynamodb,
+            &*clients.s3,
+            &*clients.sqs,
+            &*clients.sesv2,
+        );
     }
 
     #[tokio::test]
@@ -157,10 +203,38 @@ mod tests {
         let counting = || SharedHttpClient::new(CountingClient(built.clone()));
         // The SDK's own behaviour, which the wrapper exists for: a connector built for each
         // client (five for our four), none of them kept.
-        construct_the_clients(counting()).await;
+        construct_every_client(&Clients::new(&sdk_config(counting()).await));
         assert!(built.swap(0, Ordering::SeqCst) >= 4);
-        construct_the_clients(SharedHttpClient::new(ConnectorOnFirstRequest(counting()))).await;
+        let sdk = sdk_config(SharedHttpClient::new(ConnectorOnFirstRequest(counting()))).await;
+        construct_every_client(&Clients::new(&sdk));
         assert_eq!(built.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn a_service_client_is_constructed_when_first_used_and_once_for_every_clone() {
+        // The SDK's own client counts one connector per service client constructed.
+        let built = Arc::new(AtomicUsize::new(0));
+        let sdk = sdk_config(SharedHttpClient::new(CountingClient(built.clone()))).await;
+        // Loading the configuration builds one of its own: count from there.
+        let loaded = built.load(Ordering::SeqCst);
+        let clients = Clients::new(&sdk);
+        let clone = clients.clone();
+        assert_eq!(built.load(Ordering::SeqCst), loaded, "none before use");
+        let _ = clients.sqs.config();
+        let constructed = built.load(Ordering::SeqCst);
+        assert!(constructed > loaded);
+        let _ = clone.sqs.config();
+        let _ = clients.sqs.config();
+        assert_eq!(
+            built.load(Ordering::SeqCst),
+            constructed,
+            "one SQS client shared"
+        );
+        let _ = clone.dynamodb.config();
+        assert!(
+            built.load(Ordering::SeqCst) > constructed,
+            "DynamoDB's on its first use"
+        );
     }
 
     #[test]

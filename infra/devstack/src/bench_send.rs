@@ -46,17 +46,7 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
     // Once through the emulator, recording its answers.
     let recordings = Recordings::default();
     let sdk = mailing::aws::load_config().await;
-    let mut clients = Clients::new(&sdk);
-    clients.dynamodb = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&sdk)
-            .interceptor(recordings.clone())
-            .build(),
-    );
-    clients.sesv2 = aws_sdk_sesv2::Client::from_conf(
-        aws_sdk_sesv2::config::Builder::from(&sdk)
-            .interceptor(recordings.clone())
-            .build(),
-    );
+    let clients = crate::intercepted::clients(&sdk, recordings.clone());
     // The sender's configuration: the keys `email-send` is given.
     let config = stack
         .apps

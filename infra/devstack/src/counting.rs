@@ -87,26 +87,6 @@ pub fn spent(
 pub async fn clients() -> (Clients, RequestCounter) {
     let sdk = mailing::aws::load_config().await;
     let counter = RequestCounter::default();
-    let mut clients = Clients::new(&sdk);
-    clients.dynamodb = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&sdk)
-            .interceptor(counter.clone())
-            .build(),
-    );
-    clients.sqs = aws_sdk_sqs::Client::from_conf(
-        aws_sdk_sqs::config::Builder::from(&sdk)
-            .interceptor(counter.clone())
-            .build(),
-    );
-    clients.sesv2 = aws_sdk_sesv2::Client::from_conf(
-        aws_sdk_sesv2::config::Builder::from(&sdk)
-            .interceptor(counter.clone())
-            .build(),
-    );
-    clients.s3 = aws_sdk_s3::Client::from_conf(
-        mailing::aws::s3_config(&sdk)
-            .interceptor(counter.clone())
-            .build(),
-    );
+    let clients = crate::intercepted::clients(&sdk, counter.clone());
     (clients, counter)
 }

@@ -19,6 +19,7 @@ pub mod gateway;
 pub mod generate;
 pub mod inbound;
 pub mod inject;
+pub mod intercepted;
 pub mod outbox;
 pub mod provider_events;
 pub mod providers;
