@@ -320,6 +320,9 @@ def main():
             "binary": str(case["binary"]),
             "fixture": case["fixture"],
             "memory_mb": case["setting"]["memory"],
+            # The secrets its cold start reads (one Secrets Manager request each, two for the
+            # signing key's current and previous values): what its init waits on beside its code.
+            "secrets": sorted(v for v in case["setting"]["environment"] if v.endswith("_SECRET")),
             "binary_bytes": size,
             "zip_bytes": zipped_size(case["binary"]),
             "init_ms": summary([r["init_ms"] for r in runs]),
