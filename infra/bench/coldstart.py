@@ -29,6 +29,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 PREFIX = "/2018-06-01/runtime"
+# Where a custom resource's answer to CloudFormation goes here: the fixture's presigned S3 URL
+# names AWS, and nothing here may reach a non-loopback address.
+CLOUDFORMATION_ANSWER = "/cloudformation-answer"
 SOURCES = ("apigw-", "sqs-", "eventbridge-", "cfn-")
 BASELINE = "hello-lambda"
 
@@ -46,6 +49,7 @@ class Run:
         self.init_use = None
         self.answered = None
         self.outcome = None
+        self.cloudformation = None
         self.done = threading.Event()
         self.released = threading.Event()
 
@@ -85,6 +89,8 @@ class RuntimeApi(BaseHTTPRequestHandler):
         if self.path == f"{PREFIX}/invocation/{run.request_id}/response":
             run.answered = time.perf_counter_ns()
             run.outcome = describe(body)
+            if run.cloudformation:
+                run.outcome = f"{run.cloudformation} to CloudFormation"
         elif self.path == f"{PREFIX}/invocation/{run.request_id}/error":
             run.answered = time.perf_counter_ns()
             run.outcome = "error: " + error_type(body)
@@ -95,6 +101,16 @@ class RuntimeApi(BaseHTTPRequestHandler):
             return self.reply(404, b"{}")
         self.reply(202, b'{"status":"OK"}')
 
+    def do_PUT(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if not self.path.startswith(CLOUDFORMATION_ANSWER):
+            return self.reply(404, b"{}")
+        try:
+            self.server.run.cloudformation = json.loads(body).get("Status", "?")
+        except ValueError:
+            self.server.run.cloudformation = "unreadable"
+        self.reply(200, b"")
+
     def reply(self, status, body, headers=None):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -103,6 +119,18 @@ class RuntimeApi(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
+
+
+def on_loopback(event: bytes, port: int) -> bytes:
+    """The event as this harness can serve it: a custom resource's answer URL pointed here."""
+    try:
+        parsed = json.loads(event)
+    except ValueError:
+        return event
+    if not isinstance(parsed, dict) or "ResponseURL" not in parsed:
+        return event
+    parsed["ResponseURL"] = f"http://127.0.0.1:{port}{CLOUDFORMATION_ANSWER}"
+    return json.dumps(parsed).encode()
 
 
 def error_type(body: bytes) -> str:
@@ -304,6 +332,7 @@ def main():
         for name, case in cases.items():
             server.function = name
             event = (Path(args.events) / case["fixture"]).read_bytes() if case["fixture"] else b"{}"
+            event = on_loopback(event, port)
             env = lambda_environment(name, case["setting"], port, args.endpoint)
             with open(logs / f"{name}.log", "wb" if run == 0 else "ab") as log:
                 measured[name].append(cold_start(server, runner + [str(case["binary"])], env, event,
