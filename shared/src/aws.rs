@@ -1,5 +1,6 @@
-//! AWS clients, built once per cold start. Every client honours `AWS_ENDPOINT_URL` (through
-//! aws-config); S3 then switches to path-style addressing, which emulators need.
+//! AWS clients, each built at most once per cold start, when a request first needs it. Every
+//! client honours `AWS_ENDPOINT_URL` (through aws-config); S3 then switches to path-style
+//! addressing, which emulators need.
 
 use std::sync::{Arc, OnceLock};
 
