@@ -18,11 +18,18 @@ as AWS gives them, so the local stack shows the records a user would create and 
 What else SES does for us (configuration-set event publishing, the outbox) is in ses_local.py;
 the DNS a domain's ownership proof is read from is dns_local.py.
 
+moto's SQS asks a queue's `attributes` whether it deduplicates by content on every SendMessage,
+and that property counts the queue's messages by scanning them all: a send into a queue of n
+messages costs O(n), so a queue left to fill (SES events during a 10,000-message campaign) slowed
+the emulator's sends from 728 a minute to 95. Here that one question is answered from the
+queue's own setting and the full attributes are computed only when something else is read.
+
 usage: python infra/emulator.py PORT
 """
 
 import copy
 import os
+from collections.abc import Mapping
 import secrets
 import signal
 import sys
@@ -30,6 +37,7 @@ import threading
 
 import moto.dynamodb.models as dynamodb_models
 import moto.ses.models as ses_models
+import moto.sqs.models as sqs_models
 import dns_local
 import ses_local
 from moto.core.exceptions import JsonRESTError
@@ -152,6 +160,43 @@ def verify_identities_at_once():
     ses_models.SESBackend.create_email_identity_v2 = create_email_identity_v2
 
 
+class _QueueAttributes(Mapping):
+    """A queue's attributes as moto's property gives them, computed on the first read that needs
+    more than the content-based-deduplication setting."""
+
+    def __init__(self, queue, compute):
+        self.queue = queue
+        self.compute = compute
+        self.full = None
+
+    def get(self, key, default=None):
+        if key == "ContentBasedDeduplication":
+            # Only a FIFO queue's attributes carry the key, as the strings moto writes.
+            if not self.queue.fifo_queue:
+                return default
+            return str(self.queue.content_based_deduplication).lower()
+        return super().get(key, default)
+
+    def _all(self):
+        if self.full is None:
+            self.full = self.compute(self.queue)
+        return self.full
+
+    def __getitem__(self, key):
+        return self._all()[key]
+
+    def __iter__(self):
+        return iter(self._all())
+
+    def __len__(self):
+        return len(self._all())
+
+
+def send_without_scanning_the_queue():
+    compute = sqs_models.Queue.attributes.fget
+    sqs_models.Queue.attributes = property(lambda queue: _QueueAttributes(queue, compute))
+
+
 def main():
     port = int(sys.argv[1])
     os.environ.setdefault("MOTO_PORT", str(port))
@@ -160,6 +205,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     journal_transactions()
     verify_identities_at_once()
+    send_without_scanning_the_queue()
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(
         "127.0.0.1",
