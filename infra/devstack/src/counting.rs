@@ -70,8 +70,8 @@ impl Intercept for RequestCounter {
     }
 }
 
-/// The requests made between two counts, by (service, operation) (transactions' items left
-/// out: they are not requests).
+/// The requests made between two counts, by (service, operation), with DynamoDB transactions'
+/// items as `(dynamodb, TRANSACTED_ITEMS)`.
 pub fn spent(
     before: &BTreeMap<(String, String), u64>,
     after: &BTreeMap<(String, String), u64>,
@@ -79,7 +79,7 @@ pub fn spent(
     after
         .iter()
         .map(|(key, count)| (key.clone(), count - before.get(key).copied().unwrap_or(0)))
-        .filter(|((_, operation), count)| *count > 0 && operation != TRANSACTED_ITEMS)
+        .filter(|(_, count)| *count > 0)
         .collect()
 }
 
