@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 use crate::bench_send::cpu_time;
 use crate::bench_stack::BenchStack;
-use crate::counting::{TRANSACTED_ITEMS, spent};
+use crate::counting::{TRANSACTED_ITEMS, counted_between};
 
 /// Of the generated rows, the share that are valid and not repeated (1 % invalid, 2 % repeats).
 const UNIQUE_VALID: f64 = 0.97;
@@ -102,7 +102,7 @@ impl Spent {
         let outcome = work.await?;
         self.wall += started.elapsed();
         self.cpu += cpu_time() - cpu_before;
-        for (key, count) in spent(&before, &bench.stack.requests.by_operation()) {
+        for (key, count) in counted_between(&before, &bench.stack.requests.by_operation()) {
             *self.requests.entry(key).or_default() += count;
         }
         Ok(outcome)

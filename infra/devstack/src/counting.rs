@@ -70,9 +70,9 @@ impl Intercept for RequestCounter {
     }
 }
 
-/// The requests made between two counts, by (service, operation), with DynamoDB transactions'
+/// What was counted between two counts, by (service, operation), with DynamoDB transactions'
 /// items as `(dynamodb, TRANSACTED_ITEMS)`.
-pub fn spent(
+pub fn counted_between(
     before: &BTreeMap<(String, String), u64>,
     after: &BTreeMap<(String, String), u64>,
 ) -> BTreeMap<(String, String), u64> {
@@ -80,6 +80,18 @@ pub fn spent(
         .iter()
         .map(|(key, count)| (key.clone(), count - before.get(key).copied().unwrap_or(0)))
         .filter(|(_, count)| *count > 0)
+        .collect()
+}
+
+/// The requests made between two counts, by (service, operation) (transactions' items left
+/// out: they are not requests).
+pub fn spent(
+    before: &BTreeMap<(String, String), u64>,
+    after: &BTreeMap<(String, String), u64>,
+) -> BTreeMap<(String, String), u64> {
+    counted_between(before, after)
+        .into_iter()
+        .filter(|((_, operation), _)| operation != TRANSACTED_ITEMS)
         .collect()
 }
 
