@@ -185,9 +185,9 @@ async fn import(bench: &BenchStack, role: &str, file: &Path) -> anyhow::Result<V
     }
 }
 
-/// `ses-events` run over what SES published so far, as its event source runs it on AWS while the
-/// campaign sends: left to pile up, its queue would slow the emulator (every receive and delete
-/// walks the whole queue), which AWS does not.
+/// `ses-events` run over what SES published so far, between the sender's passes, where its event
+/// source on AWS runs it while the campaign sends. A pass drains the whole send queue first, so
+/// the events queue still holds a pass's events, and moto's receives and deletes walk it.
 #[derive(Default)]
 struct Delivery {
     handled: u64,
